@@ -1,0 +1,377 @@
+"""Decisions for (expression, image) pairs: optimistic locking, audit log, bulk actions and undo.
+
+Every save names the revision it was based on. The write is a conditional UPDATE (or an INSERT guarded
+by the pair's unique constraint), so of two annotators saving the same pair the second gets
+``StaleRevision`` carrying the current decision, and its own attempt is kept in the audit log as
+``rejected_stale``: neither decision is lost. Every accepted change appends (before, after) to the log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from labeler import masks
+from labeler.domain import (
+    RLE,
+    AuditEntry,
+    DecisionStatus,
+    ExpressionDecision,
+    Instance,
+)
+from labeler.errors import InvalidMask, NotFound, StaleRevision
+from labeler.store import schema as t
+from labeler.store.repository import CatalogMixin, chunked, utcnow
+
+Status = DecisionStatus | str
+
+
+def _snapshot(decision: ExpressionDecision) -> dict:
+    """A decision as plain JSON for the audit log (enough to restore it exactly)."""
+    return {
+        "status": decision.status.value,
+        "revision": decision.revision,
+        "author": decision.author,
+        "score": decision.score,
+        "model_version": decision.model_version,
+        "instances": [i.rle for i in decision.instances],
+    }
+
+
+def _instance_rows(decision_id: int, rles: Sequence[RLE]) -> list[dict]:
+    rows = []
+    for ordinal, rle in enumerate(rles):
+        x, y, w, h = masks.bbox(rle)
+        rows.append(
+            dict(
+                decision_id=decision_id,
+                ordinal=ordinal,
+                height=rle["size"][0],
+                width=rle["size"][1],
+                counts=rle["counts"],
+                area=masks.area(rle),
+                bbox_x=x,
+                bbox_y=y,
+                bbox_w=w,
+                bbox_h=h,
+            )
+        )
+    return rows
+
+
+def _instance(row) -> Instance:
+    return Instance(
+        rle={"size": [row.height, row.width], "counts": row.counts},
+        id=row.id,
+        area=row.area,
+        bbox=(row.bbox_x, row.bbox_y, row.bbox_w, row.bbox_h),
+    )
+
+
+class DecisionsMixin(CatalogMixin):
+    # -- reads --------------------------------------------------------------------------------
+    def get_decision(self, expression_id: int, image_id: int) -> ExpressionDecision:
+        with self._read() as conn:
+            return self._load_decisions(conn, expression_id, [image_id]).get(
+                image_id, ExpressionDecision(expression_id, image_id)
+            )
+
+    def decisions_for_expression(
+        self, expression_id: int, image_ids: Sequence[int] | None = None
+    ) -> dict[int, ExpressionDecision]:
+        """Every image of the expression's group -> its decision (``unseen`` ones included)."""
+        expression = self.get_expression(expression_id)
+        if image_ids is None:
+            image_ids = [img.id for img in self.list_images(expression.group_id)]
+        with self._read() as conn:
+            found = self._load_decisions(conn, expression_id, None)
+        return {
+            iid: found.get(iid, ExpressionDecision(expression_id, iid)) for iid in image_ids
+        }
+
+    def _load_decisions(
+        self, conn: Connection, expression_id: int, image_ids: Sequence[int] | None
+    ) -> dict[int, ExpressionDecision]:
+        query = select(t.decisions).where(t.decisions.c.expression_id == expression_id)
+        if image_ids is not None:
+            query = query.where(t.decisions.c.image_id.in_(list(image_ids)))
+        rows = conn.execute(query).all()
+        by_decision: dict[int, list[Instance]] = defaultdict(list)
+        for ids in chunked([r.id for r in rows], 500):
+            for inst in conn.execute(
+                select(t.instances)
+                .where(t.instances.c.decision_id.in_(list(ids)))
+                .order_by(t.instances.c.decision_id, t.instances.c.ordinal)
+            ):
+                by_decision[inst.decision_id].append(_instance(inst))
+        return {
+            r.image_id: ExpressionDecision(
+                expression_id=r.expression_id,
+                image_id=r.image_id,
+                status=DecisionStatus(r.status),
+                instances=tuple(by_decision.get(r.id, ())),
+                revision=r.revision,
+                author=r.author,
+                updated_at=r.updated_at,
+                score=r.score,
+                model_version=r.model_version,
+            )
+            for r in rows
+        }
+
+    # -- the one write path -------------------------------------------------------------------
+    def save_decision(
+        self,
+        expression_id: int,
+        image_id: int,
+        status: Status,
+        instances: Sequence[RLE] = (),
+        *,
+        author: str,
+        expected_revision: int,
+        score: float | None = None,
+        model_version: str | None = None,
+        action: str = "save",
+        batch_id: str | None = None,
+    ) -> ExpressionDecision:
+        """Save the decision of one pair if nobody saved it since ``expected_revision``.
+
+        ``positive`` needs at least one instance mask; ``negative`` and ``unseen`` none. Masks are
+        validated against the image size (``InvalidMask`` on empty or out-of-bounds masks).
+        Raises ``StaleRevision`` (with ``.current``) when the pair moved on meanwhile.
+        """
+        status = DecisionStatus(status)
+        rles = self._validated(expression_id, image_id, status, instances)
+        try:
+            with self._write() as conn:
+                return self._save_locked(
+                    conn, expression_id, image_id, status, rles, author, expected_revision,
+                    score, model_version, action, batch_id,
+                )
+        except (StaleRevision, IntegrityError) as exc:
+            current = self.get_decision(expression_id, image_id)
+            attempt = {"status": status.value, "instances": rles, "based_on": expected_revision}
+            with self._write() as conn:
+                conn.execute(
+                    insert(t.audit_log).values(
+                        expression_id=expression_id, image_id=image_id, author=author,
+                        at=utcnow(), action="rejected_stale", before=_snapshot(current),
+                        after=attempt, batch_id=batch_id,
+                    )
+                )
+            raise StaleRevision(
+                f"{current.author or 'someone'} saved this pair (now revision {current.revision}) "
+                f"after you loaded revision {expected_revision}; reload, compare, and save again",
+                current=current,
+            ) from exc
+
+    def _validated(
+        self, expression_id: int, image_id: int, status: DecisionStatus, instances: Sequence[RLE]
+    ) -> list[RLE]:
+        expression = self.get_expression(expression_id)
+        image = self.get_image(image_id)
+        if image.group_id != expression.group_id:
+            raise NotFound(f"image {image_id} is not in the group of expression {expression_id}")
+        if status is DecisionStatus.POSITIVE and not instances:
+            raise InvalidMask("a positive decision needs at least one instance mask")
+        if status in (DecisionStatus.NEGATIVE, DecisionStatus.UNSEEN) and instances:
+            raise InvalidMask(f"a {status.value} decision cannot carry masks")
+        return [masks.validate_rle(rle, image.height, image.width) for rle in instances]
+
+    def _save_locked(
+        self, conn, expression_id, image_id, status, rles, author, expected_revision,
+        score, model_version, action, batch_id,
+    ) -> ExpressionDecision:
+        before = self._load_decisions(conn, expression_id, [image_id]).get(
+            image_id, ExpressionDecision(expression_id, image_id)
+        )
+        if before.revision != expected_revision:
+            raise StaleRevision("stale")
+        now = utcnow()
+        values = dict(
+            status=status.value, revision=expected_revision + 1, author=author, updated_at=now,
+            score=score, model_version=model_version,
+        )
+        if expected_revision == 0:
+            decision_id = conn.execute(
+                insert(t.decisions).values(expression_id=expression_id, image_id=image_id, **values)
+            ).inserted_primary_key[0]
+        else:
+            pair = and_(
+                t.decisions.c.expression_id == expression_id, t.decisions.c.image_id == image_id
+            )
+            guarded = and_(pair, t.decisions.c.revision == expected_revision)
+            if conn.execute(update(t.decisions).where(guarded).values(**values)).rowcount != 1:
+                raise StaleRevision("stale")
+            decision_id = conn.execute(select(t.decisions.c.id).where(pair)).scalar_one()
+            conn.execute(delete(t.instances).where(t.instances.c.decision_id == decision_id))
+        if rles:
+            conn.execute(insert(t.instances), _instance_rows(decision_id, rles))
+        after = ExpressionDecision(
+            expression_id, image_id, status, tuple(Instance(r) for r in rles),
+            expected_revision + 1, author, now, score, model_version,
+        )
+        conn.execute(
+            insert(t.audit_log).values(
+                expression_id=expression_id, image_id=image_id, author=author, at=now,
+                action=action, before=_snapshot(before), after=_snapshot(after), batch_id=batch_id,
+            )
+        )
+        return after
+
+    # -- model proposals ------------------------------------------------------------------------
+    def propose(
+        self,
+        expression_id: int,
+        image_id: int,
+        instances: Sequence[RLE],
+        *,
+        score: float,
+        model_version: str,
+    ) -> ExpressionDecision | None:
+        """Store a model's proposal unless a person already decided the pair (returns None then).
+
+        An empty ``instances`` list proposes that the object is absent.
+        """
+        current = self.get_decision(expression_id, image_id)
+        if current.is_human:
+            return None
+        try:
+            return self.save_decision(
+                expression_id, image_id, DecisionStatus.PROPOSED, instances,
+                author=f"model:{model_version}", expected_revision=current.revision,
+                score=score, model_version=model_version, action="propose",
+            )
+        except StaleRevision as exc:  # a person saved it meanwhile: theirs wins
+            if exc.current is not None and exc.current.is_human:
+                return None
+            raise
+
+    # -- bulk actions (one batch id each, undoable) ---------------------------------------------
+    def accept_proposals(
+        self, expression_id: int, image_ids: Iterable[int], *, author: str
+    ) -> tuple[str, list[ExpressionDecision]]:
+        """Turn proposals into human decisions: masks -> ``positive``, no mask -> ``negative``."""
+        batch_id = uuid.uuid4().hex
+        done = []
+        current = self.decisions_for_expression(expression_id)
+        for image_id in image_ids:
+            decision = current.get(image_id)
+            if decision is None or decision.status is not DecisionStatus.PROPOSED:
+                continue
+            status = DecisionStatus.POSITIVE if decision.instances else DecisionStatus.NEGATIVE
+            done.append(
+                self.save_decision(
+                    expression_id, image_id, status, [i.rle for i in decision.instances],
+                    author=author, expected_revision=decision.revision,
+                    score=decision.score, model_version=decision.model_version,
+                    action="accept_proposal", batch_id=batch_id,
+                )
+            )
+        return batch_id, done
+
+    def confirm_negatives(
+        self,
+        expression_id: int,
+        image_ids: Iterable[int] | None = None,
+        *,
+        author: str,
+        expected_revisions: dict[int, int] | None = None,
+    ) -> tuple[str, list[ExpressionDecision]]:
+        """Certify that the expression's object is absent from these images, as one undoable action.
+
+        ``image_ids=None`` means every image of the group that has no human decision yet ("confirm all
+        remaining undecided as negative"). Pairs a person already decided are left alone unless they
+        are named explicitly; ``expected_revisions`` guards those against concurrent edits.
+        """
+        batch_id = uuid.uuid4().hex
+        current = self.decisions_for_expression(expression_id)
+        if image_ids is None:
+            targets = [iid for iid, d in current.items() if not d.is_human]
+        else:
+            targets = list(image_ids)
+        done = []
+        for image_id in targets:
+            decision = current.get(image_id)
+            if decision is None:
+                raise NotFound(f"image {image_id} is not in the group of expression {expression_id}")
+            if decision.status is DecisionStatus.NEGATIVE:
+                continue
+            expected = (expected_revisions or {}).get(image_id, decision.revision)
+            done.append(
+                self.save_decision(
+                    expression_id, image_id, DecisionStatus.NEGATIVE, (), author=author,
+                    expected_revision=expected, action="confirm_negative", batch_id=batch_id,
+                )
+            )
+        return batch_id, done
+
+    def undo_batch(self, batch_id: str, *, author: str) -> tuple[str, list[ExpressionDecision]]:
+        """Restore every pair of a batch to what it was before, as a new batch.
+
+        A pair someone changed after the batch raises ``StaleRevision`` for that pair only after the
+        others were restored; nothing is lost either way (all states stay in the audit log).
+        """
+        entries = [e for e in self.audit(batch_id=batch_id) if e.action != "rejected_stale"]
+        if not entries:
+            raise NotFound(f"no batch {batch_id!r} in the audit log")
+        undo_id = uuid.uuid4().hex
+        restored, stale = [], []
+        for entry in entries:
+            before, after = entry.before or {}, entry.after or {}
+            try:
+                restored.append(
+                    self.save_decision(
+                        entry.expression_id, entry.image_id, before.get("status", "unseen"),
+                        before.get("instances", []), author=author,
+                        expected_revision=after.get("revision", 0), score=before.get("score"),
+                        model_version=before.get("model_version"), action="undo", batch_id=undo_id,
+                    )
+                )
+            except StaleRevision as exc:
+                stale.append(exc)
+        if stale:
+            raise StaleRevision(
+                f"{len(stale)} of {len(entries)} pairs changed after that action and were not undone",
+                current=[e.current for e in stale],
+            )
+        return undo_id, restored
+
+    # -- audit ----------------------------------------------------------------------------------
+    def audit(
+        self,
+        expression_id: int | None = None,
+        image_id: int | None = None,
+        batch_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        query = select(t.audit_log).order_by(t.audit_log.c.id)
+        if expression_id is not None:
+            query = query.where(t.audit_log.c.expression_id == expression_id)
+        if image_id is not None:
+            query = query.where(t.audit_log.c.image_id == image_id)
+        if batch_id is not None:
+            query = query.where(t.audit_log.c.batch_id == batch_id)
+        if limit is not None:
+            query = query.order_by(None).order_by(t.audit_log.c.id.desc()).limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        entries = [
+            AuditEntry(r.id, r.expression_id, r.image_id, r.author, r.at, r.action, r.before,
+                       r.after, r.batch_id)
+            for r in rows
+        ]
+        return sorted(entries, key=lambda e: e.id)
+
+
+def last_batch(entries: Sequence[AuditEntry], author: str) -> str | None:
+    """The newest undoable batch of ``author`` among audit entries (for an "undo" button)."""
+    for entry in reversed(entries):
+        if entry.batch_id and entry.author == author and entry.action != "rejected_stale":
+            return entry.batch_id
+    return None
+

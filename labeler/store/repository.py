@@ -1,0 +1,299 @@
+"""The Store: transactional reads and writes of the catalogue (groups, images, expressions, settings).
+
+Decisions, their optimistic locking and the audit log live in ``decisions.py``; progress queries in
+``progress.py``. ``Store`` combines them behind one object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from labeler.domain import Expression, Group, ImageRecord
+from labeler.errors import DuplicateName, NotFound
+from labeler.store import schema as t
+from labeler.store.engine import WRITE_OPTION, make_engine, migrate
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _group(row) -> Group:
+    return Group(row.id, row.name, row.target_keyword, row.scene_keyword, dict(row.meta or {}))
+
+
+def _image(row) -> ImageRecord:
+    return ImageRecord(
+        id=row.id,
+        group_id=row.group_id,
+        file=row.file,
+        width=row.width,
+        height=row.height,
+        content_hash=row.content_hash,
+        source_url=row.source_url,
+        owner=row.owner,
+        license=row.license,
+        meta=dict(row.meta or {}),
+    )
+
+
+def _expression(row) -> Expression:
+    return Expression(row.id, row.group_id, row.text, row.created_by)
+
+
+class CatalogMixin:
+    """Groups, images, expressions and settings."""
+
+    engine: Engine
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+            with conn.begin():
+                yield conn
+
+    # -- groups -------------------------------------------------------------------------------
+    def create_group(
+        self, name: str, target_keyword: str = "", scene_keyword: str = "", meta: dict | None = None
+    ) -> Group:
+        name = name.strip()
+        if not name:
+            raise ValueError("a group needs a non-empty name")
+        try:
+            with self._write() as conn:
+                gid = conn.execute(
+                    insert(t.groups).values(
+                        name=name,
+                        target_keyword=target_keyword,
+                        scene_keyword=scene_keyword,
+                        meta=meta or {},
+                        created_at=utcnow(),
+                    )
+                ).inserted_primary_key[0]
+        except IntegrityError as exc:
+            raise DuplicateName(f"a group named {name!r} already exists") from exc
+        return Group(gid, name, target_keyword, scene_keyword, meta or {})
+
+    def ensure_group(self, name: str, target_keyword: str = "", scene_keyword: str = "") -> Group:
+        """The group called ``name``, created if missing (ingest re-runs must not fail on it)."""
+        existing = self.group_by_name(name)
+        if existing is not None:
+            return existing
+        try:
+            return self.create_group(name, target_keyword, scene_keyword)
+        except DuplicateName:  # created concurrently by another ingest
+            return self.group_by_name(name)
+
+    def group_by_name(self, name: str) -> Group | None:
+        with self._read() as conn:
+            row = conn.execute(select(t.groups).where(t.groups.c.name == name.strip())).first()
+        return _group(row) if row else None
+
+    def get_group(self, group_id: int) -> Group:
+        with self._read() as conn:
+            row = conn.execute(select(t.groups).where(t.groups.c.id == group_id)).first()
+        if row is None:
+            raise NotFound(f"no group with id {group_id}")
+        return _group(row)
+
+    def find_group(self, name_or_id: str | int) -> Group:
+        """A group by id or by name, as a user types it on the command line."""
+        if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+            with contextlib.suppress(NotFound):
+                return self.get_group(int(name_or_id))
+        group = self.group_by_name(str(name_or_id))
+        if group is None:
+            raise NotFound(f"no group named {name_or_id!r}; `grd status DIR` lists the groups")
+        return group
+
+    def list_groups(self) -> list[Group]:
+        with self._read() as conn:
+            rows = conn.execute(select(t.groups).order_by(t.groups.c.id)).all()
+        return [_group(r) for r in rows]
+
+    # -- images -------------------------------------------------------------------------------
+    def add_image(
+        self,
+        group_id: int,
+        file: str,
+        width: int,
+        height: int,
+        content_hash: str,
+        source_url: str = "",
+        owner: str = "",
+        license: str = "",
+        meta: dict[str, Any] | None = None,
+    ) -> tuple[ImageRecord, bool]:
+        """Add an image to a group; returns ``(record, created)``. Same content twice -> the first one."""
+        existing = self.image_by_hash(group_id, content_hash)
+        if existing is not None:
+            return existing, False
+        values = dict(
+            group_id=group_id,
+            file=file,
+            width=int(width),
+            height=int(height),
+            content_hash=content_hash,
+            source_url=source_url or "",
+            owner=owner or "",
+            license=license or "",
+            meta=meta or {},
+        )
+        try:
+            with self._write() as conn:
+                iid = conn.execute(
+                    insert(t.images).values(**values, created_at=utcnow())
+                ).inserted_primary_key[0]
+        except IntegrityError:
+            existing = self.image_by_hash(group_id, content_hash)
+            if existing is None:
+                raise NotFound(f"no group with id {group_id}") from None
+            return existing, False
+        return ImageRecord(id=iid, **values), True
+
+    def image_by_hash(self, group_id: int, content_hash: str) -> ImageRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(t.images).where(
+                    t.images.c.group_id == group_id, t.images.c.content_hash == content_hash
+                )
+            ).first()
+        return _image(row) if row else None
+
+    def get_image(self, image_id: int) -> ImageRecord:
+        with self._read() as conn:
+            row = conn.execute(select(t.images).where(t.images.c.id == image_id)).first()
+        if row is None:
+            raise NotFound(f"no image with id {image_id}")
+        return _image(row)
+
+    def list_images(self, group_id: int | None = None) -> list[ImageRecord]:
+        query = select(t.images).order_by(t.images.c.id)
+        if group_id is not None:
+            query = query.where(t.images.c.group_id == group_id)
+        with self._read() as conn:
+            return [_image(r) for r in conn.execute(query)]
+
+    def update_image_meta(self, image_id: int, **meta: Any) -> ImageRecord:
+        image = self.get_image(image_id)
+        with self._write() as conn:
+            conn.execute(
+                update(t.images).where(t.images.c.id == image_id).values(meta={**image.meta, **meta})
+            )
+        return self.get_image(image_id)
+
+    # -- expressions ----------------------------------------------------------------------------
+    def add_expression(self, group_id: int, text: str, created_by: str = "") -> Expression:
+        text = " ".join(text.split())
+        if not text:
+            raise ValueError("an expression needs some text")
+        self.get_group(group_id)
+        try:
+            with self._write() as conn:
+                eid = conn.execute(
+                    insert(t.expressions).values(
+                        group_id=group_id, text=text, created_by=created_by, created_at=utcnow()
+                    )
+                ).inserted_primary_key[0]
+        except IntegrityError as exc:
+            raise DuplicateName(f"the group already has the expression {text!r}") from exc
+        return Expression(eid, group_id, text, created_by)
+
+    def ensure_expression(self, group_id: int, text: str, created_by: str = "") -> Expression:
+        text = " ".join(text.split())
+        for expression in self.list_expressions(group_id):
+            if expression.text == text:
+                return expression
+        return self.add_expression(group_id, text, created_by)
+
+    def edit_expression(self, expression_id: int, text: str, author: str) -> Expression:
+        """Fix an expression's wording; the old text is kept in the audit log (image_id 0)."""
+        old = self.get_expression(expression_id)
+        text = " ".join(text.split())
+        if not text:
+            raise ValueError("an expression needs some text")
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    update(t.expressions).where(t.expressions.c.id == expression_id).values(text=text)
+                )
+                conn.execute(
+                    insert(t.audit_log).values(
+                        expression_id=expression_id,
+                        image_id=0,
+                        author=author,
+                        at=utcnow(),
+                        action="edit_expression",
+                        before={"text": old.text},
+                        after={"text": text},
+                    )
+                )
+        except IntegrityError as exc:
+            raise DuplicateName(f"the group already has the expression {text!r}") from exc
+        return Expression(expression_id, old.group_id, text, old.created_by)
+
+    def get_expression(self, expression_id: int) -> Expression:
+        with self._read() as conn:
+            row = conn.execute(
+                select(t.expressions).where(t.expressions.c.id == expression_id)
+            ).first()
+        if row is None:
+            raise NotFound(f"no expression with id {expression_id}")
+        return _expression(row)
+
+    def list_expressions(self, group_id: int | None = None) -> list[Expression]:
+        query = select(t.expressions).order_by(t.expressions.c.id)
+        if group_id is not None:
+            query = query.where(t.expressions.c.group_id == group_id)
+        with self._read() as conn:
+            return [_expression(r) for r in conn.execute(query)]
+
+    def counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            return {
+                name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for name, table in (
+                    ("groups", t.groups),
+                    ("images", t.images),
+                    ("expressions", t.expressions),
+                    ("decisions", t.decisions),
+                    ("instances", t.instances),
+                )
+            }
+
+    # -- settings -----------------------------------------------------------------------------
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        with self._read() as conn:
+            row = conn.execute(select(t.settings.c.value).where(t.settings.c.key == key)).first()
+        return default if row is None else row.value
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self._write() as conn:
+            done = conn.execute(
+                update(t.settings).where(t.settings.c.key == key).values(value=value)
+            ).rowcount
+            if not done:
+                conn.execute(insert(t.settings).values(key=key, value=value))
+
+
+def open_engine(url: str, *, schema: str | None = None, create: bool = True) -> Engine:
+    engine = make_engine(url, schema=schema)
+    if create:
+        migrate(engine)
+    return engine
+
+
+def chunked(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,13 @@
+"""`grd` command line: ``grd --help`` lists every sub-command."""
+
+from pipelines.cli._app import app
+
+# Each module registers its commands on ``app`` when imported.
+from pipelines.cli import project  # noqa: E402,F401
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,16 @@
+"""The one typer application behind the ``grd`` command.
+
+Sub-command modules in this package import ``app`` from here and register their commands on it;
+``pipelines/cli/__init__.py`` imports them all. Heavy imports (torch, streamlit) stay inside the
+command bodies so ``grd --help`` answers instantly.
+"""
+
+import typer
+
+app = typer.Typer(
+    name="grd",
+    help="Group-wise referring expression segmentation (GRES) labeler.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
