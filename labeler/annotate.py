@@ -1,0 +1,237 @@
+"""Annotation use-cases: what one user intent does to the store, callable without any UI.
+
+Pages call exactly one of these per action and render the result; tests call them directly.
+
+    decision_badge(decision) -> Badge                 what a grid tile shows
+    grid_order(decisions, by="score") -> [image_id]   presence score first, then undecided ...
+    save_edit(store, expr, image, rles, author=, expected_revision=) -> decision
+    accept_selected / negative_selected / confirm_remaining_negative -> BatchOutcome (undoable)
+    undo_action(store, expr, batch_id, author=) -> BatchOutcome
+    keep_mine(store, conflict, author=) / next_task(progress) / neighbours(order, image_id)
+
+Every write names the revision it was based on, so a concurrent edit surfaces as a
+:class:`Conflict` (both versions kept) instead of being overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from labeler.domain import RLE, DecisionStatus, ExpressionDecision, ExpressionProgress
+from labeler.errors import StaleRevision
+
+SORT_ORDERS = ("score", "undecided", "image")
+FILTERS = ("all", "undecided", "proposed", "positive", "negative")
+
+
+# ---- what a tile shows --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Badge:
+    """A decision's state for display: ``kind`` is stable (tests, CSS), ``label`` is for people."""
+
+    kind: str
+    label: str
+    color: str  # a Streamlit markdown colour name
+
+
+def decision_badge(decision: ExpressionDecision) -> Badge:
+    status, n = decision.status, len(decision.instances)
+    if status is DecisionStatus.POSITIVE:
+        return Badge("positive", f"positive · {n} object{'s' * (n != 1)}", "green")
+    if status is DecisionStatus.NEGATIVE:
+        return Badge("negative", "negative (certified)", "blue")
+    if status is DecisionStatus.PROPOSED:
+        score = "" if decision.score is None else f" {decision.score:.2f}"
+        if decision.instances:
+            return Badge("proposed-present", f"proposed: present{score}", "orange")
+        return Badge("proposed-absent", f"proposed: absent{score}", "violet")
+    return Badge("unseen", "unseen", "gray")
+
+
+# ---- grid order and filters --------------------------------------------------------------------
+def _score(d: ExpressionDecision) -> float:
+    return -1.0 if d.score is None else float(d.score)
+
+
+def grid_order(decisions: Mapping[int, ExpressionDecision], by: str = "score") -> list[int]:
+    """Image ids in display order.
+
+    ``score``: the model's presence score, highest first (unscored last), so likely positives come
+    first and likely negatives cluster at the end, ready for one bulk confirm. ``undecided``: pairs
+    without a human decision first, then by score. ``image``: by image id.
+    """
+    if by not in SORT_ORDERS:
+        raise ValueError(f"unknown grid order {by!r}; use one of {SORT_ORDERS}")
+    ids = sorted(decisions)
+    if by == "image":
+        return ids
+    if by == "score":
+        return sorted(ids, key=lambda i: (-_score(decisions[i]), i))
+    return sorted(ids, key=lambda i: (decisions[i].is_human, -_score(decisions[i]), i))
+
+
+def matches(decision: ExpressionDecision, show: str) -> bool:
+    """Whether a decision passes a grid filter (one of :data:`FILTERS`)."""
+    if show not in FILTERS:
+        raise ValueError(f"unknown filter {show!r}; use one of {FILTERS}")
+    if show == "all":
+        return True
+    if show == "undecided":
+        return not decision.is_human
+    return decision.status.value == show
+
+
+def neighbours(order: Sequence[int], image_id: int) -> tuple[int | None, int | None]:
+    """(previous, next) image ids around ``image_id`` in a grid order (None at the ends)."""
+    if image_id not in order:
+        return None, (order[0] if order else None)
+    k = list(order).index(image_id)
+    return (order[k - 1] if k > 0 else None), (order[k + 1] if k + 1 < len(order) else None)
+
+
+# ---- single-pair decisions ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Conflict:
+    """A save that lost a race: ``theirs`` is the decision now in the store, ``mine`` the attempt."""
+
+    expression_id: int
+    image_id: int
+    mine_status: DecisionStatus
+    mine: tuple[RLE, ...]
+    theirs: ExpressionDecision
+    based_on: int
+
+
+def save_edit(
+    store, expression_id: int, image_id: int, instances: Sequence[RLE], *, author: str,
+    expected_revision: int,
+) -> ExpressionDecision:
+    """Save the editor's result: one or more instance masks -> ``positive``; none -> ``negative``.
+
+    Raises ``StaleRevision`` (with ``.current``) when someone saved the pair since
+    ``expected_revision``; use :func:`conflict_from` to keep both versions for the annotator.
+    """
+    status = DecisionStatus.POSITIVE if instances else DecisionStatus.NEGATIVE
+    return store.save_decision(
+        expression_id, image_id, status, list(instances), author=author,
+        expected_revision=expected_revision, action="edit",
+    )
+
+
+def conflict_from(
+    exc: StaleRevision, expression_id: int, image_id: int, instances: Sequence[RLE], based_on: int
+) -> Conflict:
+    status = DecisionStatus.POSITIVE if instances else DecisionStatus.NEGATIVE
+    return Conflict(expression_id, image_id, status, tuple(instances), exc.current, based_on)
+
+
+def keep_mine(store, conflict: Conflict, *, author: str) -> ExpressionDecision:
+    """Resolve a conflict in favour of the annotator's version, on top of theirs (both stay logged).
+
+    Raises ``StaleRevision`` again if the pair moved on once more meanwhile.
+    """
+    return store.save_decision(
+        conflict.expression_id, conflict.image_id, conflict.mine_status, list(conflict.mine),
+        author=author, expected_revision=conflict.theirs.revision, action="resolve_conflict",
+    )
+
+
+# ---- bulk decisions (each one undoable batch) ----------------------------------------------------
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What a bulk action did. ``batch_id`` undoes it (None when nothing was saved).
+
+    ``conflicts`` lists pairs someone else changed meanwhile; what was saved before the first
+    conflict stays saved (and undoable under ``batch_id``).
+    """
+
+    action: str
+    batch_id: str | None
+    saved: tuple[ExpressionDecision, ...] = ()
+    conflicts: tuple[ExpressionDecision, ...] = field(default=())
+
+    @property
+    def count(self) -> int:
+        return len(self.saved)
+
+
+def _last_audit_id(store, expression_id: int) -> int:
+    entries = store.audit(expression_id=expression_id, limit=1)
+    return entries[-1].id if entries else 0
+
+
+def _partial(store, expression_id: int, author: str, since: int, action: str, exc: StaleRevision):
+    """The part of a bulk action saved before a conflict stopped it, found in the audit log."""
+    entries = [
+        e for e in store.audit(expression_id=expression_id)
+        if e.id > since and e.author == author and e.action == action and e.batch_id
+    ]
+    batch_id = entries[0].batch_id if entries else None
+    saved = tuple(store.get_decision(expression_id, e.image_id) for e in entries)
+    current = exc.current if isinstance(exc.current, list) else [exc.current]
+    return BatchOutcome(action, batch_id, saved, tuple(c for c in current if c is not None))
+
+
+def accept_selected(store, expression_id: int, image_ids: Iterable[int], *, author: str) -> BatchOutcome:
+    """Accept the model's proposals for these images (masks -> positive, no mask -> negative).
+
+    Images without a pending proposal are left alone.
+    """
+    since = _last_audit_id(store, expression_id)
+    try:
+        batch_id, saved = store.accept_proposals(expression_id, list(image_ids), author=author)
+    except StaleRevision as exc:
+        return _partial(store, expression_id, author, since, "accept_proposal", exc)
+    return BatchOutcome("accept_proposal", batch_id if saved else None, tuple(saved))
+
+
+def negative_selected(
+    store, expression_id: int, seen: Mapping[int, ExpressionDecision], *, author: str
+) -> BatchOutcome:
+    """Certify absence in the selected images, guarded by the revisions the annotator saw."""
+    since = _last_audit_id(store, expression_id)
+    try:
+        batch_id, saved = store.confirm_negatives(
+            expression_id, list(seen), author=author,
+            expected_revisions={i: d.revision for i, d in seen.items()},
+        )
+    except StaleRevision as exc:
+        return _partial(store, expression_id, author, since, "confirm_negative", exc)
+    return BatchOutcome("confirm_negative", batch_id if saved else None, tuple(saved))
+
+
+def confirm_remaining_negative(store, expression_id: int, *, author: str) -> BatchOutcome:
+    """Every image of the group without a human decision becomes a certified negative, in one batch.
+
+    Decisions a person already made (positive or negative) are never touched.
+    """
+    since = _last_audit_id(store, expression_id)
+    try:
+        batch_id, saved = store.confirm_negatives(expression_id, None, author=author)
+    except StaleRevision as exc:
+        return _partial(store, expression_id, author, since, "confirm_negative", exc)
+    return BatchOutcome("confirm_negative", batch_id if saved else None, tuple(saved))
+
+
+def undo_action(store, expression_id: int, batch_id: str, *, author: str) -> BatchOutcome:
+    """Restore every pair of a batch to its state before it (itself a new, undoable batch).
+
+    Pairs someone changed after the batch are left as they are and reported as conflicts.
+    """
+    since = _last_audit_id(store, expression_id)
+    try:
+        undo_id, restored = store.undo_batch(batch_id, author=author)
+    except StaleRevision as exc:
+        return _partial(store, expression_id, author, since, "undo", exc)
+    return BatchOutcome("undo", undo_id, tuple(restored))
+
+
+# ---- what to do next ----------------------------------------------------------------------------
+def next_task(progress: Sequence[ExpressionProgress]) -> ExpressionProgress | None:
+    """The expression to work on next: unfinished ones already started first (finish what is
+    begun), then those with model proposals waiting, then the rest, in group order."""
+    todo = [p for p in progress if p.total > 0 and not p.complete]
+    if not todo:
+        return None
+    return min(todo, key=lambda p: (p.decided == 0, p.proposed == 0, p.group_id, p.expression_id))
