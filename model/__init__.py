@@ -1,0 +1,33 @@
+"""GRSer (Grouped Referring Segmenter, ICCV 2023) in plain PyTorch. Knows nothing of the labeler.
+
+Public API:
+    build_grser, CONFIGS, get_config        -- builder and named variants (tiny, offline, paper)
+    GRSer, GRSerConfig                      -- the network and its config
+    grser_loss                              -- Eq. 6 objective
+    save_checkpoint, load_checkpoint        -- safe, self-describing checkpoints
+    GroupPredictor, ImagePrediction, preprocess -- numpy inference API
+"""
+
+from model.build import CONFIGS, DEFAULT_CONFIG, build_grser, get_config
+from model.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from model.config import GRSerConfig
+from model.errors import (
+    CheckpointError,
+    ConfigError,
+    InputError,
+    ModelError,
+    WeightsMismatch,
+    WeightsNotFound,
+)
+from model.grser import GRSer, presence_rule
+from model.losses import grser_loss
+from model.predictor import GroupPredictor, ImagePrediction, preprocess
+
+__all__ = [
+    "CONFIGS", "DEFAULT_CONFIG", "build_grser", "get_config",
+    "load_checkpoint", "read_checkpoint", "save_checkpoint",
+    "GRSerConfig", "GRSer", "presence_rule", "grser_loss",
+    "GroupPredictor", "ImagePrediction", "preprocess",
+    "CheckpointError", "ConfigError", "InputError", "ModelError", "WeightsMismatch",
+    "WeightsNotFound",
+]

@@ -1,0 +1,62 @@
+"""Mask predictor (GRSer Sec. 3.1): triphasic features z_n -> mask logits, and z_n -> presence vector.
+
+The decoder is progressive, as in LAVT: it starts from z_n at stride 16, and at each step doubles
+the resolution and merges the (language-fused) backbone stage of that stride, ending at stride 4
+with one logit channel. The presence head pools z_n into a C_v vector that lives in the same space
+as L' and L'_anti, so d(z_n, L) and d(z_n, L_anti) (Eq. 5, presence rule) are defined.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.common import conv_block
+
+
+class MaskDecoder(nn.Module):
+    """Args:
+        in_channels: channels of z_n (N heatmaps [+1 language heatmap] + C_v).
+        skip_channels: channels of the shallower stages, deepest first (e.g. stride 8, stride 4).
+        dim: decoder width.
+    """
+
+    def __init__(self, in_channels: int, skip_channels: list[int], dim: int) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(conv_block(in_channels, dim), conv_block(dim, dim))
+        self.steps = nn.ModuleList(
+            nn.Sequential(conv_block(dim + c, dim), conv_block(dim, dim)) for c in skip_channels
+        )
+        self.head = nn.Conv2d(dim, 1, 1)
+
+    def forward(self, z: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
+        """Args:
+            z: [B, C_z, h, w] triphasic features.
+            skips: stage features, deepest first, each at twice the previous resolution.
+        Returns:
+            [B, 1, H_s, W_s] mask logits at the shallowest skip's resolution.
+        """
+        x = self.stem(z)
+        for step, skip in zip(self.steps, skips):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = step(torch.cat([x, skip.to(x.dtype)], dim=1))
+        return self.head(x)
+
+
+class PresenceHead(nn.Module):
+    """z_n [C_z, h, w] -> vector in the shared C_v space (conv, global average pool, linear).
+
+    Args:
+        in_channels: channels of z_n.
+        c_v: C_v, the space of L' and L'_anti.
+    """
+
+    def __init__(self, in_channels: int, c_v: int) -> None:
+        super().__init__()
+        self.conv = conv_block(in_channels, c_v)
+        self.proj = nn.Linear(c_v, c_v)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Args: z [B, C_z, h, w]. Returns [B, C_v]."""
+        return self.proj(self.conv(z).mean(dim=(-2, -1)))
