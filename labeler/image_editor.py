@@ -1,0 +1,264 @@
+"""The editor of one image for one expression: instances, SAM prompts, brush, undo, confirm.
+
+An :class:`ImageEditor` owns an :class:`~labeler.history.EditSession` (the instance masks with
+undo / redo), the prompts of the instance being segmented, and the store revision the edit is based
+on. Every event it takes is in original-image pixels (the UI converts canvas clicks through
+:mod:`labeler.geometry`). It never touches a UI and saves only on :meth:`confirm`.
+
+Prompts: point clicks (1 = object, 0 = not object) and an optional box refine the *active*
+instance through the segmenter, each prediction starting from the previous one's logits. Brush and
+eraser strokes on an instance are kept with its prompts and re-applied after every later
+prediction, so a hole cut with the eraser survives the next click. Undo / redo step through
+edits and restore the prompts that belonged to each state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from labeler import mask_ops
+from labeler.annotate import Conflict, conflict_from, keep_mine, save_edit
+from labeler.domain import ExpressionDecision
+from labeler.errors import StaleRevision
+from labeler.history import EditSession
+from labeler.segmenter import Embedding, Prompts, Segmenter
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A brush (or eraser) stroke in original pixels."""
+
+    points: tuple[Point, ...]
+    radius: float
+    erase: bool
+
+
+@dataclass(frozen=True)
+class PromptState:
+    """Prompts of the active instance; ``logits`` come from the last prediction."""
+
+    points: tuple[Point, ...] = ()
+    labels: tuple[int, ...] = ()
+    box: tuple[float, float, float, float] | None = None
+    strokes: tuple[Stroke, ...] = ()
+    logits: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def has_model_prompts(self) -> bool:
+        return bool(self.points) or self.box is not None
+
+    def prompts(self) -> Prompts:
+        return Prompts(self.points, self.labels, self.box, self.logits)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    active: int | None
+    prompts: PromptState
+
+
+class ImageEditor:
+    """Edits of one (expression, image) pair, based on the stored ``decision``.
+
+    Args:
+        decision: the pair's decision as read from the store (its instances are the start state,
+            its revision the one the save will name).
+        height, width: the image size in original pixels.
+    """
+
+    def __init__(self, decision: ExpressionDecision, height: int, width: int, max_history: int = 500):
+        self.expression_id = decision.expression_id
+        self.image_id = decision.image_id
+        self.size = (int(height), int(width))
+        self._max_history = max_history
+        self.conflict: Conflict | None = None
+        self._load(decision)
+
+    def _load(self, decision: ExpressionDecision) -> None:
+        self.base = decision
+        self.session = EditSession(
+            [i.rle for i in decision.instances], *self.size, max_history=self._max_history
+        )
+        self.active: int | None = 0 if len(self.session) else None
+        self.prompts = PromptState()
+        self._undo: list[tuple[_Snapshot, _Snapshot]] = []
+        self._redo: list[tuple[_Snapshot, _Snapshot]] = []
+
+    # ---- state -----------------------------------------------------------------------------------
+    @property
+    def base_revision(self) -> int:
+        return self.base.revision
+
+    @property
+    def instances(self) -> tuple[np.ndarray, ...]:
+        return self.session.instances
+
+    @property
+    def dirty(self) -> bool:
+        return self.session.dirty
+
+    @property
+    def can_undo(self) -> bool:
+        return self.session.can_undo
+
+    @property
+    def can_redo(self) -> bool:
+        return self.session.can_redo
+
+    def _snapshot(self) -> _Snapshot:
+        return _Snapshot(self.active, self.prompts)
+
+    def _record(self, before: _Snapshot, revision: int) -> None:
+        """Log the prompt state around an edit the session accepted (no-ops are not logged)."""
+        if self.session.revision == revision:
+            self.active, self.prompts = before.active, before.prompts
+            return
+        self._undo.append((before, self._snapshot()))
+        del self._undo[: -self._max_history]
+        self._redo.clear()
+
+    # ---- instance list ---------------------------------------------------------------------------
+    def new_object(self) -> None:
+        """The next click, box or brush stroke starts a new instance."""
+        self.active, self.prompts = None, PromptState()
+
+    def select(self, index: int) -> None:
+        if not 0 <= index < len(self.session):
+            raise IndexError(f"no instance #{index}: this image has {len(self.session)}")
+        if index != self.active:
+            self.active, self.prompts = index, PromptState()
+
+    def delete(self, index: int) -> None:
+        before, revision = self._snapshot(), self.session.revision
+        self.session.delete_instance(index)
+        self.active = None if not len(self.session) else min(index, len(self.session) - 1)
+        self.prompts = PromptState()
+        self._record(before, revision)
+
+    # ---- model prompts ---------------------------------------------------------------------------
+    def click(self, segmenter: Segmenter, embedding: Embedding, x: float, y: float, positive: bool) -> None:
+        """A point prompt on the active instance (or a new one): positive adds, negative removes."""
+        state = self.prompts
+        self._predict(segmenter, embedding, replace(
+            state, points=state.points + ((float(x), float(y)),),
+            labels=state.labels + (1 if positive else 0,),
+        ))
+
+    def box(self, segmenter: Segmenter, embedding: Embedding, box: tuple[float, float, float, float]) -> None:
+        """A box prompt: replaces the active instance's box (a new instance when none is active)."""
+        self._predict(segmenter, embedding, replace(self.prompts, box=tuple(float(v) for v in box)))
+
+    def _predict(self, segmenter: Segmenter, embedding: Embedding, state: PromptState) -> None:
+        if not state.points and state.box is None:
+            return
+        result = segmenter.predict(embedding, state.prompts())
+        mask = mask_ops.as_mask(result.mask, self.size)
+        for stroke in state.strokes:
+            mask = mask_ops.brush(mask, stroke.points, stroke.radius, erase=stroke.erase)
+        before, revision = self._snapshot(), self.session.revision
+        self.prompts = replace(state, logits=result.low_res_logits)
+        if self.active is None:
+            self.active = self.session.add_instance(mask)
+        else:
+            self.session.set_instance(self.active, mask, label="click" if state.points else "box")
+        self._record(before, revision)
+
+    # ---- manual edits ----------------------------------------------------------------------------
+    def stroke(self, points, radius: float, erase: bool = False) -> None:
+        """Paint (or erase) on the active instance; painting with none active starts a new one."""
+        pts = tuple((float(x), float(y)) for x, y in np.asarray(points, dtype=float).reshape(-1, 2))
+        if not pts or (erase and self.active is None):
+            return
+        before, revision = self._snapshot(), self.session.revision
+        if self.active is None:
+            self.active = self.session.add_instance(mask_ops.stroke_mask(pts, radius, self.size))
+        else:
+            self.session.brush(self.active, pts, radius, erase=erase)
+        self.prompts = replace(self.prompts, strokes=self.prompts.strokes + (Stroke(pts, radius, erase),))
+        self._record(before, revision)
+
+    # ---- undo / redo -----------------------------------------------------------------------------
+    def undo(self) -> str | None:
+        label = self.session.undo()
+        if label is not None and self._undo:
+            before, after = self._undo.pop()
+            self._redo.append((before, after))
+            self.active, self.prompts = before.active, before.prompts
+        self._clamp_active()
+        return label
+
+    def redo(self) -> str | None:
+        label = self.session.redo()
+        if label is not None and self._redo:
+            before, after = self._redo.pop()
+            self._undo.append((before, after))
+            self.active, self.prompts = after.active, after.prompts
+        self._clamp_active()
+        return label
+
+    def _clamp_active(self) -> None:
+        if self.active is not None and self.active >= len(self.session):
+            self.active, self.prompts = (len(self.session) - 1 if len(self.session) else None), PromptState()
+
+    # ---- saving ----------------------------------------------------------------------------------
+    def confirm(self, store, *, author: str) -> ExpressionDecision | None:
+        """Save the instances (none -> a certified negative) on top of the base revision.
+
+        Returns the saved decision, or None when someone saved the pair meanwhile: then
+        :attr:`conflict` holds both versions and nothing was overwritten.
+        """
+        return self._save(store, self.session.rles(), author)
+
+    def mark_negative(self, store, *, author: str) -> ExpressionDecision | None:
+        """Certify that the expression's object is not in this image (drops any instances)."""
+        return self._save(store, [], author)
+
+    def _save(self, store, rles: list, author: str) -> ExpressionDecision | None:
+        try:
+            saved = save_edit(
+                store, self.expression_id, self.image_id, rles, author=author,
+                expected_revision=self.base_revision,
+            )
+        except StaleRevision as exc:
+            self.conflict = conflict_from(exc, self.expression_id, self.image_id, rles, self.base_revision)
+            return None
+        self._saved(saved, reload=not rles)
+        return saved
+
+    def _saved(self, decision: ExpressionDecision, reload: bool) -> None:
+        self.conflict = None
+        if reload:
+            self._load(decision)
+        else:
+            self.base = decision
+        self.session.mark_saved()
+
+    def keep_mine(self, store, *, author: str) -> ExpressionDecision | None:
+        """Resolve the conflict by saving this version on top of theirs."""
+        if self.conflict is None:
+            return None
+        try:
+            saved = keep_mine(store, self.conflict, author=author)
+        except StaleRevision as exc:
+            c = self.conflict
+            self.conflict = conflict_from(exc, c.expression_id, c.image_id, list(c.mine), c.theirs.revision)
+            return None
+        self._saved(saved, reload=False)
+        return saved
+
+    def take_theirs(self) -> None:
+        """Resolve the conflict by dropping this version and editing theirs."""
+        if self.conflict is not None:
+            theirs, self.conflict = self.conflict.theirs, None
+            self._load(theirs)
+
+    def reload_if_stale(self, current: ExpressionDecision) -> bool:
+        """Follow someone else's newer save when there is nothing unsaved here; True if reloaded."""
+        if current.revision != self.base_revision and not self.dirty and self.conflict is None:
+            self._load(current)
+            return True
+        return False
