@@ -223,6 +223,69 @@ class DecisionsMixin(CatalogMixin):
         )
         return after
 
+    # -- bulk import (one transaction) ----------------------------------------------------------
+    def import_decisions(
+        self,
+        rows: Iterable[tuple[int, int, Status, Sequence[RLE], str]],
+        *,
+        action: str = "import",
+        batch_id: str | None = None,
+    ) -> str:
+        """Insert decisions of pairs that have none yet, all in one transaction; returns the batch id.
+
+        ``rows`` are ``(expression_id, image_id, status, instance RLEs, author)``, checked like
+        ``save_decision`` (same group, masks fit the image). Each becomes revision 1 with an audit
+        entry, so ``undo_batch`` can take the whole import back. If any pair already has a decision,
+        ``StaleRevision`` is raised and nothing is written.
+        """
+        batch_id = batch_id or uuid.uuid4().hex
+        rows = list(rows)
+        with self._read() as conn:
+            images = {
+                r.id: r for chunk in chunked(sorted({r[1] for r in rows}), 500)
+                for r in conn.execute(select(t.images.c.id, t.images.c.group_id, t.images.c.height,
+                                             t.images.c.width).where(t.images.c.id.in_(list(chunk))))
+            }
+            groups = dict(conn.execute(select(t.expressions.c.id, t.expressions.c.group_id)).all())
+        checked, now = [], utcnow()
+        for eid, iid, status, rles, author in rows:
+            status, image = DecisionStatus(status), images.get(iid)
+            if image is None or groups.get(eid) != image.group_id:
+                raise NotFound(f"image {iid} is not in the group of expression {eid}")
+            if (status is DecisionStatus.POSITIVE) != bool(rles) and status is not DecisionStatus.PROPOSED:
+                raise InvalidMask(f"a {status.value} decision {'needs' if not rles else 'cannot carry'} masks")
+            rles = [masks.validate_rle(r, image.height, image.width) for r in rles]
+            checked.append(ExpressionDecision(eid, iid, status, tuple(Instance(r) for r in rles),
+                                              1, author, now))
+        with self._write() as conn:
+            if not checked:
+                return batch_id
+            try:
+                conn.execute(insert(t.decisions), [
+                    dict(expression_id=d.expression_id, image_id=d.image_id, status=d.status.value,
+                         revision=1, author=d.author, updated_at=now) for d in checked
+                ])
+            except IntegrityError as exc:
+                raise StaleRevision("some of these pairs already have a decision; nothing was imported") from exc
+            ids = {
+                (r.expression_id, r.image_id): r.id
+                for chunk in chunked(sorted(groups.keys() & {d.expression_id for d in checked}), 500)
+                for r in conn.execute(select(t.decisions.c.id, t.decisions.c.expression_id,
+                                             t.decisions.c.image_id)
+                                      .where(t.decisions.c.expression_id.in_(list(chunk))))
+            }
+            instances = [row for d in checked for row in _instance_rows(
+                ids[(d.expression_id, d.image_id)], [i.rle for i in d.instances])]
+            if instances:
+                conn.execute(insert(t.instances), instances)
+            conn.execute(insert(t.audit_log), [
+                dict(expression_id=d.expression_id, image_id=d.image_id, author=d.author, at=now,
+                     action=action, batch_id=batch_id, after=_snapshot(d),
+                     before=_snapshot(ExpressionDecision(d.expression_id, d.image_id)))
+                for d in checked
+            ])
+        return batch_id
+
     # -- model proposals ------------------------------------------------------------------------
     def propose(
         self,
