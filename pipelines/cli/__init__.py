@@ -4,6 +4,8 @@ from pipelines.cli._app import app
 
 # Each module registers its commands on ``app`` when imported.
 from pipelines.cli import project  # noqa: E402,F401
+from pipelines.cli import flickr  # noqa: E402,F401
+from pipelines.cli import train  # noqa: E402,F401
 
 
 def main() -> None:

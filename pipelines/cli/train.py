@@ -1,0 +1,153 @@
+"""Model commands: synth (benchmark data), train, evaluate, ablate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from pipelines.cli._app import app
+
+console = Console()
+err = Console(stderr=True)
+
+Overrides = Annotated[
+    Optional[list[str]],
+    typer.Argument(help="Config overrides key=value (YAML values), e.g. epochs=5 "
+                        "model_overrides.use_triplet=false data=runs/synth/train"),
+]
+ConfigFile = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML training config.")]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Argument(help="Project folder to create (or extend).")],
+    groups: Annotated[int, typer.Option(help="Number of image groups.")] = 40,
+    images_per_group: Annotated[int, typer.Option(help="Images per group.")] = 16,
+    seed: Annotated[int, typer.Option(help="Everything is a pure function of the seed.")] = 0,
+    level: Annotated[int, typer.Option(help="1 colour+shape, 2 +size/texture, 3 +relations.")] = 3,
+    image_size: Annotated[int, typer.Option(help="Side of the square images, pixels.")] = 96,
+    expressions_per_group: Annotated[int, typer.Option(help="Expressions per group.")] = 3,
+    holdout: Annotated[Optional[Path], typer.Option(
+        help="Also write a held-out project here, with groups disjoint from OUT's.")] = None,
+    holdout_groups: Annotated[int, typer.Option(help="Groups of the held-out project.")] = 10,
+) -> None:
+    """Create a synthetic GRES project: procedural scenes, expressions, complete ground truth."""
+    from rich.progress import Progress
+
+    from labeler.errors import LabelerError
+    from pipelines.synth import make_group
+    from pipelines.synth_project import write_project
+
+    if groups < 1 or images_per_group < 2 or level not in (1, 2, 3) or image_size < 32:
+        _fail("need --groups >= 1, --images-per-group >= 2, --level 1..3, --image-size >= 32")
+    kwargs = dict(images_per_group=images_per_group, image_size=image_size,
+                  expressions_per_group=expressions_per_group, level=level)
+    # Held-out groups use indices past the training ones, so no group is in both projects.
+    plan = [(out, range(groups))]
+    if holdout is not None:
+        plan.append((holdout, range(groups, groups + holdout_groups)))
+    try:
+        with Progress(console=console) as bar:
+            for root, indices in plan:
+                task = bar.add_task(f"writing {root}", total=len(indices))
+                made = (make_group(seed, i, **kwargs) for i in indices)
+                write_project(root, made, seed, on_group=lambda _g: bar.advance(task))
+    except (LabelerError, RuntimeError) as exc:
+        _fail(str(exc))
+    for root, indices in plan:
+        console.print(f"{root}: {len(indices)} groups x {images_per_group} images, "
+                      f"{expressions_per_group} expressions each, every pair decided")
+
+
+@app.command("train")
+def train_cmd(
+    overrides: Overrides = None,
+    config: ConfigFile = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Train GRSer (resumes from OUT_DIR/checkpoints/last.pt). Multi-GPU: torchrun ... grd train."""
+    from pipelines.datasets.load import DataSpecError
+    from pipelines.evaluate import format_table
+    from pipelines.train import train
+    from pipelines.train_config import TrainConfigError, load_train_config
+
+    try:
+        cfg = load_train_config(config, overrides or [])
+        if not cfg.data:
+            _fail("no training data: pass data=PROJECT_DIR (or set `data:` in the config)")
+        report = train(cfg, progress=not quiet)
+    except (TrainConfigError, DataSpecError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if report:
+        console.print(format_table(report))
+    console.print(f"checkpoints in {Path(cfg.out_dir) / 'checkpoints'}")
+
+
+@app.command()
+def evaluate(
+    checkpoint: Annotated[Path, typer.Argument(help="A GRSer checkpoint (.pt).")],
+    data: Annotated[str, typer.Argument(help="Project folder, IMG::ANNO (D³), or REFS::COCO::IMG.")],
+    split: Annotated[str, typer.Option(help="Refs split (val / test / testA ...).")] = "",
+    out: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path("eval_report.json"),
+    save_visuals: Annotated[Optional[Path], typer.Option(
+        "--save-visuals", help="Folder for overlay PNGs (ground truth green, prediction yellow).")] = None,
+    all_samples: Annotated[bool, typer.Option(
+        help="Score every sample instead of the paper's 1:1 positives:negatives.")] = False,
+    group_size: Annotated[Optional[int], typer.Option(help="N at test time (default: the model's).")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")] = "cpu",
+) -> None:
+    """Score a checkpoint: mIoU, bar-mIoU, R_neg, gIoU/cIoU/N-acc/T-acc, MAE/F_max/S/E."""
+    from model.checkpoint import load_checkpoint
+    from model.errors import ModelError
+    from pipelines.datasets.load import DataSpecError, load_groups
+    from pipelines.evaluate import evaluate_groups, format_table, write_report
+
+    try:
+        model, meta = load_checkpoint(checkpoint, map_location=device)
+        groups = load_groups(data, split)
+    except (ModelError, DataSpecError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    report = evaluate_groups(model, groups, group_size, device, visuals_dir=save_visuals,
+                             progress=True, balance=not all_samples)
+    report.update(checkpoint=str(checkpoint), data=data, model=meta["config"].name,
+                  epoch=meta.get("epoch"))
+    write_report(report, out)
+    console.print(format_table(report))
+    console.print(f"report: {out}" + (f"; overlays: {save_visuals}" if save_visuals else ""))
+
+
+@app.command()
+def ablate(
+    overrides: Overrides = None,
+    config: ConfigFile = None,
+    table: Annotated[int, typer.Option(help="Paper table: 4 (ranking), 5 (designs), 6 (N).")] = 5,
+    rows: Annotated[Optional[list[str]], typer.Option(
+        "--row", help="Only these rows, e.g. --row 'w/o TriLoss' --row 'Full model'.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Train the switches of the paper's Tables 4-6 and print the table in the paper's layout."""
+    from pipelines.ablate import format_ablation_table, run_table
+    from pipelines.datasets.load import DataSpecError
+    from pipelines.train_config import TrainConfigError, load_train_config
+
+    try:
+        cfg = load_train_config(config, overrides or [])
+        results = run_table(cfg, table, rows, progress=not quiet)
+    except (TrainConfigError, DataSpecError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    text = format_ablation_table(table, results, dataset=cfg.val_data or cfg.data)
+    (Path(cfg.out_dir)).mkdir(parents=True, exist_ok=True)
+    (Path(cfg.out_dir) / f"table{table}.txt").write_text(text + "\n")
+    (Path(cfg.out_dir) / f"table{table}.json").write_text(
+        json.dumps([{"row": label, **{k: v for k, v in r.items() if isinstance(v, (int, float))}}
+                    for label, r in results], indent=2))
+    console.print(text)
