@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from labeler.errors import ImportFormatError, InvalidImage
-from labeler.images import normalize_image
+from labeler.images import NormalizedImage, normalize_image
 from labeler.project import Project
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -201,8 +201,14 @@ def ingest_items(
     *,
     progress: Callable[[Iterable], Iterator] | None = None,
     on_skip: Callable[[str, str], None] | None = None,
+    screen: Callable[[IngestItem, NormalizedImage], str | None] | None = None,
 ) -> IngestReport:
-    """Normalise and add every item; bad ones are reported and skipped, never fatal."""
+    """Normalise and add every item; bad ones are reported and skipped, never fatal.
+
+    ``screen`` (optional) sees each decoded image that is not an exact duplicate, before it is stored;
+    a returned reason (e.g. "near duplicate of image 12") counts the item as a duplicate instead.
+    Keys it adds to ``item.meta`` (e.g. a perceptual hash) are stored with the image.
+    """
     report = IngestReport()
     store = project.store
     groups: dict[str, int] = {}
@@ -220,7 +226,7 @@ def ingest_items(
         if item.group not in groups:
             groups[item.group] = store.ensure_group(item.group, item.target, item.scene).id
         existing = store.image_by_hash(groups[item.group], image.content_hash)
-        if existing is not None:
+        if existing is not None or (screen is not None and screen(item, image)):
             report.duplicates.append(item.source)
             continue
         rel = store_image_file(project, image.data, image.content_hash, image.extension)
