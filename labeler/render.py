@@ -103,3 +103,13 @@ def jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
 
 def data_url(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def canvas_overlay(masks: Sequence[np.ndarray], to_canvas: Transform, active: int | None = None,
+                   alpha: int = 110) -> bytes | None:
+    """The editor's overlay: original-frame masks taken to the canvas (``to_canvas``, from
+    ``labeler.geometry.Frames``) as a palette PNG; None when there is nothing to draw."""
+    if not any(np.asarray(m).any() for m in masks):
+        return None
+    on_canvas = [to_canvas.mask(m) for m in masks]
+    return layer_png(label_layer(on_canvas, to_canvas.dst_size, active), alpha)

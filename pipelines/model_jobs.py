@@ -1,0 +1,98 @@
+"""The model jobs the UI can start, found at run time: pre-labeling, a feedback round, embeddings.
+
+Each :class:`JobOffer` carries a callable with the :mod:`pipelines.jobs` signature
+(``fn(progress, project, **params)``) or, when it cannot run here, the reason. Pre-labeling and
+the feedback round are looked up in ``pipelines.prelabel`` / ``pipelines.feedback`` by name
+(:data:`ENTRY_POINTS`), so the page works before they exist and picks them up when they do.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from labeler.project import Project
+
+#: offer key -> (module, function). The function is called as ``fn(project, progress=..., **params)``
+#: with params ``group_id`` / ``expression_id`` (None = all) and returns a short summary or a report.
+ENTRY_POINTS = {
+    "prelabel": ("pipelines.prelabel", "prelabel_project"),
+    "feedback": ("pipelines.feedback", "run_round"),
+}
+
+
+@dataclass(frozen=True)
+class JobOffer:
+    key: str
+    label: str
+    help: str
+    fn: Callable[..., Any] | None
+    unavailable: str | None = None
+
+
+def _entry(key: str) -> Callable[..., Any] | None:
+    module_name, attr = ENTRY_POINTS[key]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    return getattr(module, attr, None)
+
+
+def _as_job(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def job(progress, project: Project, **params):
+        return fn(project, progress=progress, **params)
+
+    job.__name__ = getattr(fn, "__name__", "job")
+    return job
+
+
+def _grser_checkpoint(project: Project) -> str:
+    return str(project.settings.extra.get("grser_checkpoint", "") or "")
+
+
+def offers(project: Project) -> list[JobOffer]:
+    """What the model page can start for this project, each with a callable or a reason."""
+    result = []
+    checkpoint = _grser_checkpoint(project)
+    for key, label, help_ in (
+        ("prelabel", "Pre-label with GRSer",
+         "Propose masks and presence for every undecided pair of the chosen group."),
+        ("feedback", "Feedback round",
+         "Train on the confirmed decisions, then pre-label what is left with the new model."),
+    ):
+        fn = _entry(key)
+        if fn is None:
+            module, attr = ENTRY_POINTS[key]
+            reason = f"not available in this installation ({module}.{attr} is missing)"
+        elif key == "prelabel" and not checkpoint:
+            reason = ("needs a GRSer checkpoint: set `grser_checkpoint` under `extra` in "
+                      "project.json (train one with `grd train`)")
+        else:
+            reason = None
+        result.append(JobOffer(key, label, help_, _as_job(fn) if fn and not reason else None, reason))
+    result.append(JobOffer("embed", "Precompute SAM embeddings",
+                           "Embed every image of the group once, so the editor's first click is fast.",
+                           embed_group_job))
+    return result
+
+
+def embed_group_job(progress, project: Project, group_id: int | None = None, **_: Any) -> str:
+    """Job: the segmenter's embedding of every image (of one group, or all), cached on disk."""
+    from labeler.images import load_rgb
+    from pipelines.embedding_cache import cached_embedding
+    from pipelines.segmenters import load_segmenter
+
+    settings = project.settings
+    segmenter = load_segmenter(settings.sam_checkpoint or None, model_type=settings.sam_model_type,
+                               cache_dir=str(project.cache_dir))
+    images = project.store.list_images(group_id)
+    for k, image in enumerate(images):
+        progress(k / max(len(images), 1), f"embedding image {k + 1} of {len(images)}")
+        cached_embedding(segmenter, load_rgb(project.image_path(image)), image.content_hash,
+                         project.cache_dir)
+    return f"{len(images)} embeddings ready ({segmenter.model_id})"

@@ -1,0 +1,32 @@
+"""The app's pages, built once per run for ``st.navigation``; :func:`go` switches between them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.pages import data, editor, login, model, overview, sweep
+
+_SPECS = {
+    "overview": (overview.render, "Overview", ":material/dashboard:"),
+    "sweep": (sweep.render, "Group sweep", ":material/grid_view:"),
+    "editor": (editor.render, "Image editor", ":material/brush:"),
+    "data": (data.render, "Data", ":material/database:"),
+    "model": (model.render, "Model", ":material/model_training:"),
+}
+
+
+def page(name: str) -> st.Page:
+    fn, title, icon = _SPECS[name]
+    return st.Page(fn, title=title, icon=icon, url_path=name, default=name == "overview")
+
+
+def for_annotator(annotator: str | None) -> list[st.Page]:
+    """Signed in: every page; else only the sign-in page."""
+    if not annotator:
+        return [st.Page(login.render, title="Sign in", icon=":material/login:", url_path="login")]
+    return [page(name) for name in _SPECS]
+
+
+def go(name: str) -> None:
+    """Switch to page ``name`` (call from the page body, not from a callback)."""
+    st.switch_page(page(name))

@@ -1,0 +1,201 @@
+"""Image editor: one image, one expression; SAM clicks / box, brush, eraser, undo, confirm.
+
+The canvas and its side panel are one fragment: a click reruns only them. The edit itself is
+:class:`labeler.image_editor.ImageEditor` (kept per annotator in the session) and the canvas
+input is applied by :func:`labeler.canvas_input.apply_event`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from labeler import annotate, render
+from labeler.canvas_input import apply_event
+from labeler.geometry import Frames, display_size
+from labeler.image_editor import ImageEditor
+from ui import common, resources, state
+from ui.components import mask_canvas
+
+CANVAS_KEY = "editor_canvas"
+CANVAS_MAX = (640, 900)  # (height, width) in screen pixels
+_SEQ = "grd_canvas_seq"
+_OVERLAY = "grd_canvas_overlay"
+TOOL_LABELS = {"point": "Point", "box": "Box", "brush": "Brush", "erase": "Eraser"}
+
+
+def frames_for(image) -> Frames:
+    size = (image.height, image.width)
+    return Frames.for_image(size, canvas=display_size(size, CANVAS_MAX[1], CANVAS_MAX[0]))
+
+
+def open_editor(store, expression_id: int, image) -> ImageEditor:
+    """The session's editor of this pair (unsaved work kept), following newer saves when clean."""
+    ed = state.editor(expression_id, image.id)
+    current = store.get_decision(expression_id, image.id)
+    if ed is None:
+        ed = ImageEditor(current, image.height, image.width)
+    else:
+        ed.reload_if_stale(current)
+    state.keep_editor(ed)
+    return ed
+
+
+def render() -> None:
+    project = common.require_project()
+    store = project.store
+    cols = st.columns([3, 4, 3])
+    with cols[0]:
+        group = common.pick_group(project, "editor_group")
+    if group is None:
+        return
+    with cols[1]:
+        expr = common.pick_expression(project, group, "editor_expression")
+    if expr is None:
+        return
+    images = {im.id: im for im in store.list_images(group.id)}
+    if not images:
+        st.info("This group has no images.")
+        return
+    order = annotate.grid_order(store.decisions_for_expression(expr.id, list(images)), "score")
+    image_id = state.image_id() if state.image_id() in images else order[0]
+    state.focus(image=image_id)
+    with cols[2]:
+        _navigation(order, image_id)
+    common.show_flashes()
+    image = images[image_id]
+    ed = open_editor(store, expr.id, image)
+    resources.embedding(image)  # computed once per image (spinner), cached in memory and on disk
+    _workspace(expr.id, image)
+
+
+def _navigation(order: list[int], image_id: int) -> None:
+    prev_id, next_id = annotate.neighbours(order, image_id)
+    st.markdown(f"Image **{order.index(image_id) + 1} / {len(order)}** (id {image_id})")
+    with st.container(horizontal=True):
+        if st.button("◀ Previous", key="prev_image", shortcut="left", disabled=prev_id is None):
+            state.focus(image=prev_id)
+            st.rerun()
+        if st.button("Next ▶", key="next_image", shortcut="right", disabled=next_id is None):
+            state.focus(image=next_id)
+            st.rerun()
+
+
+# ---- the canvas and its panel (one fragment) -----------------------------------------------------
+def _on_canvas_event(expression_id: int, image) -> None:
+    event = mask_canvas.read_event(CANVAS_KEY)
+    ed = state.editor(expression_id, image.id)
+    if event is None or ed is None:
+        return
+    apply_event(ed, frames_for(image), event, resources.segmenter(), resources.embedding(image))
+    st.session_state[_SEQ] = event.id
+
+
+def _overlay_url(ed: ImageEditor, frames: Frames) -> str | None:
+    """The overlay PNG, re-encoded only when the masks or the active instance changed."""
+    key = (id(ed), ed.session.revision, ed.active)
+    memo = st.session_state.get(_OVERLAY)
+    if memo and memo[0] == key:
+        return memo[1]
+    png = render.canvas_overlay(ed.instances, frames.original_to_canvas, ed.active)
+    url = render.data_url(png, "image/png") if png else None
+    st.session_state[_OVERLAY] = (key, url)
+    return url
+
+
+@st.fragment
+def _workspace(expression_id: int, image) -> None:
+    ed = state.editor(expression_id, image.id)
+    if ed is None:
+        st.rerun()
+    frames = frames_for(image)
+    left, right = st.columns([3, 1.3])
+    with right:
+        tool = st.segmented_control("Tool", mask_canvas.TOOLS, format_func=TOOL_LABELS.get,
+                                    default="point", key="editor_tool") or "point"
+        negative = st.toggle("Negative clicks", key="editor_negative",
+                             help="Left clicks remove instead of add (right-click or Shift+click always removes).")
+        radius = st.slider("Brush size", 2, 60, 12, key="editor_radius")
+        _instances(ed)
+        _actions(ed)
+    with left:
+        to_canvas = frames.original_to_canvas
+        points = [(*to_canvas.point(x, y), label) for (x, y), label in zip(ed.prompts.points, ed.prompts.labels)]
+        mask_canvas.mask_canvas(
+            key=CANVAS_KEY,
+            image_url=resources.canvas_image_url(str(resources.project().image_path(image)), frames.canvas_size),
+            image_key=f"{image.id}-{frames.canvas_size}",
+            size=frames.canvas_size,
+            overlay_url=_overlay_url(ed, frames),
+            points=points,
+            box=to_canvas.box(ed.prompts.box) if ed.prompts.box else None,
+            tool=tool, negative=negative, brush_radius=radius,
+            seq=st.session_state.get(_SEQ, ""),
+            on_event=lambda: _on_canvas_event(expression_id, image),
+        )
+        st.caption("Left click: add · right click / Shift+click: remove · drag: box · "
+                   "**O** new object · **Z** undo · **Y** redo · **Enter** confirm · **X** not in image · ←/→ image")
+    if ed.conflict is not None:
+        _conflict(ed, image)
+
+
+def _instances(ed: ImageEditor) -> None:
+    badge = annotate.decision_badge(ed.base)
+    st.markdown(f"Saved: :{badge.color}-badge[{badge.label}] (rev. {ed.base_revision})"
+                + (" · :orange[**unsaved changes**]" if ed.dirty else ""))
+    st.markdown(f"**Objects ({len(ed.instances)})**")
+    for k, mask in enumerate(ed.instances):
+        r, g, b = render.instance_color(k)
+        active = k == ed.active
+        with st.container(horizontal=True, vertical_alignment="center", key=f"inst-{k}"):
+            st.markdown(f"<span style='color: rgb({r},{g},{b})'>■</span> "
+                        f"{'**' if active else ''}object {k + 1}{'**' if active else ''} · {int(mask.sum())} px",
+                        unsafe_allow_html=True)
+            if not active:
+                st.button("edit", key=f"select-{k}", on_click=ed.select, args=(k,))
+            st.button("🗑", key=f"delete-{k}", on_click=ed.delete, args=(k,), help="delete this object")
+    if ed.active is None:
+        st.caption("The next click, box or brush stroke starts a new object.")
+
+
+def _confirm(ed: ImageEditor, negative: bool) -> None:
+    store, author = resources.project().store, state.annotator()
+    saved = ed.mark_negative(store, author=author) if negative else ed.confirm(store, author=author)
+    if saved is not None:
+        state.flash(f"Saved as {saved.status.value} (revision {saved.revision}).")
+
+
+def _actions(ed: ImageEditor) -> None:
+    with st.container(horizontal=True):
+        st.button("＋ New object", key="new_object", shortcut="o", on_click=ed.new_object)
+        st.button("Undo", key="undo_edit", shortcut="z", disabled=not ed.can_undo, on_click=ed.undo)
+        st.button("Redo", key="redo_edit", shortcut="y", disabled=not ed.can_redo, on_click=ed.redo)
+    with st.container(horizontal=True):
+        st.button("Confirm", key="confirm", type="primary", shortcut="enter", on_click=_confirm,
+                  args=(ed, False), help="Save these objects (none: a certified negative).")
+        st.button("Not in this image", key="mark_negative", shortcut="x", on_click=_confirm, args=(ed, True))
+    for kind, message in state.pop_flashes():
+        (st.success if kind == "success" else st.warning)(message)
+
+
+def _conflict(ed: ImageEditor, image) -> None:
+    c = ed.conflict
+    theirs = c.theirs
+    with st.container(border=True, key="conflict"):
+        st.error(f"{theirs.author or 'Someone'} saved this image (revision {theirs.revision}) after you "
+                 f"opened revision {c.based_on}. Nothing was overwritten: choose which version to keep.")
+        a, b = st.columns(2)
+        with a:
+            badge = annotate.decision_badge(theirs)
+            st.markdown(f"**Theirs** ({theirs.author}): :{badge.color}-badge[{badge.label}]")
+            st.image(resources.preview_jpeg(image, [i.rle for i in theirs.instances]), width="stretch")
+            st.button("Take theirs", key="take_theirs", on_click=ed.take_theirs)
+        with b:
+            st.markdown(f"**Yours** ({state.annotator()}): {c.mine_status.value}, {len(c.mine)} object(s)")
+            st.image(resources.preview_jpeg(image, list(c.mine)), width="stretch")
+            st.button("Keep mine", key="keep_mine", type="primary", on_click=_keep_mine, args=(ed,))
+
+
+def _keep_mine(ed: ImageEditor) -> None:
+    saved = ed.keep_mine(resources.project().store, author=state.annotator())
+    if saved is not None:
+        state.flash(f"Your version is saved (revision {saved.revision}).")

@@ -1,0 +1,32 @@
+"""Model: start pre-labeling, a feedback round or embedding as background jobs; watch progress."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pipelines.model_jobs import offers
+from ui import common, resources
+from ui.jobs_panel import jobs_panel
+
+
+def render() -> None:
+    project = common.require_project()
+    st.title("Model")
+    common.show_flashes()
+    settings = project.settings
+    sam = settings.sam_checkpoint or "none: the weight-free fallback segmenter is used"
+    st.caption(f"SAM checkpoint: {sam}")
+    group = common.pick_group(project, "model_group")
+    scope = st.radio("Scope", ["this group", "all groups"], horizontal=True, key="model_scope")
+    group_id = group.id if group is not None and scope == "this group" else None
+    runner = resources.job_runner()
+    for offer in offers(project):
+        with st.container(border=True, key=f"offer-{offer.key}"):
+            st.markdown(f"**{offer.label}** — {offer.help}")
+            if offer.unavailable:
+                st.caption(f"Unavailable: {offer.unavailable}.")
+            busy = bool(runner.active(offer.label))
+            if st.button("Start", key=f"start-{offer.key}", disabled=offer.fn is None or busy):
+                runner.submit(offer.label, offer.fn, project, group_id=group_id)
+    st.subheader("Jobs")
+    jobs_panel()

@@ -1,0 +1,139 @@
+"""Every process-wide resource of the UI, each behind ``st.cache_resource`` (loaded once, shared).
+
+Shared across sessions, so everything here is thread-safe or immutable: the store (one short
+transaction per call), the job runner, the segmenter (holds no per-image state), decoded images
+and encoded renderings (read-only arrays, immutable bytes). Per-annotator state lives in
+:mod:`ui.state`, never here. DB query results are *not* cached: another annotator's save must
+show on the next rerun.
+
+The project folder: ``streamlit run streamlit_app.py -- --project DIR``, else ``$GRD_PROJECT``,
+else ``./demo_project``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from labeler import masks, render
+from labeler.geometry import Transform
+from labeler.images import load_rgb
+from labeler.project import Project
+from labeler.segmenter import Embedding, Segmenter
+from pipelines.jobs import JobRunner
+
+PROJECT_ENV = "GRD_PROJECT"
+DEFAULT_PROJECT = "demo_project"
+THUMB_SIDE = 320
+
+
+def project_dir(argv: list[str] | None = None) -> Path:
+    """The project folder this app serves (see module docstring)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--project")
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return Path(args.project or os.environ.get(PROJECT_ENV) or DEFAULT_PROJECT).resolve()
+
+
+@st.cache_resource(show_spinner=False)
+def _open_project(path: str) -> Project:
+    return Project.open(path)
+
+
+def project() -> Project:
+    """The open project (raises ``ProjectError`` when the folder is not a project)."""
+    return _open_project(str(project_dir()))
+
+
+def forget_project() -> None:
+    _open_project.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def job_runner() -> JobRunner:
+    return JobRunner(workers=1)
+
+
+# ---- segmenter and embeddings -------------------------------------------------------------------
+@st.cache_resource(show_spinner="Loading the segmenter ...")
+def _segmenter(checkpoint: str, model_type: str, mtime: float, cache_dir: str) -> Segmenter:
+    from pipelines.segmenters import load_segmenter
+
+    return load_segmenter(checkpoint or None, model_type=model_type, cache_dir=cache_dir)
+
+
+def segmenter() -> Segmenter:
+    """SAM when the project names a checkpoint, else the weight-free fallback (instant start).
+
+    Keyed by the checkpoint's mtime, so replacing the file loads the new weights once.
+    """
+    settings = project().settings
+    path = settings.sam_checkpoint
+    mtime = Path(path).stat().st_mtime if path and Path(path).exists() else 0.0
+    return _segmenter(path, settings.sam_model_type, mtime, str(project().cache_dir))
+
+
+@st.cache_resource(show_spinner="Computing the image embedding (once per image) ...", max_entries=16)
+def _embedding(model_id: str, content_hash: str, path: str, _segmenter: Segmenter) -> Embedding:
+    from pipelines.embedding_cache import cached_embedding
+
+    return cached_embedding(_segmenter, load_rgb(path), content_hash, project().cache_dir)
+
+
+def embedding(image) -> Embedding:
+    """The segmenter's embedding of an ``ImageRecord`` (memory, then disk, then computed)."""
+    seg = segmenter()
+    return _embedding(seg.model_id, image.content_hash, str(project().image_path(image)), seg)
+
+
+# ---- decoded images and renderings --------------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=4)
+def original_rgb(path: str) -> np.ndarray:
+    rgb = load_rgb(path)
+    rgb.flags.writeable = False
+    return rgb
+
+
+@st.cache_resource(show_spinner=False, max_entries=1024)
+def _thumb_rgb(path: str, side: int) -> np.ndarray:
+    small = render.thumbnail(load_rgb(path), side)
+    small.flags.writeable = False
+    return small
+
+
+@st.cache_resource(show_spinner=False, max_entries=2048)
+def _tile_jpeg(path: str, image_id: int, expression_id: int, revision: int, _rles: tuple) -> bytes:
+    """A grid tile: thumbnail with the decision's masks; keyed by the decision revision."""
+    small = _thumb_rgb(path, THUMB_SIDE)
+    if not _rles:
+        return render.jpeg(small, quality=80)
+    to_thumb = Transform.resize(tuple(_rles[0]["size"]), small.shape[:2])
+    return render.jpeg(render.overlay(small, [to_thumb.mask(masks.decode(r)) for r in _rles]), 80)
+
+
+def tile_jpeg(image, decision) -> bytes:
+    rles = tuple(i.rle for i in decision.instances)
+    return _tile_jpeg(str(project().image_path(image)), image.id, decision.expression_id,
+                      decision.revision, rles)
+
+
+def preview_jpeg(image, rles, side: int = THUMB_SIDE) -> bytes:
+    """A small picture of any set of masks (conflict views); not cached."""
+    small = _thumb_rgb(str(project().image_path(image)), side)
+    if not rles:
+        return render.jpeg(small)
+    to_thumb = Transform.resize(tuple(rles[0]["size"]), small.shape[:2])
+    return render.jpeg(render.overlay(small, [to_thumb.mask(masks.decode(r)) for r in rles]))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def canvas_image_url(path: str, size: tuple[int, int]) -> str:
+    """The editor's background: the image at canvas size as a JPEG data URL."""
+    rgb = original_rgb(path)
+    scaled = Transform.resize(rgb.shape[:2], size).raster(rgb) if rgb.shape[:2] != size else rgb
+    return render.data_url(render.jpeg(scaled, quality=88), "image/jpeg")
