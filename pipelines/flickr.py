@@ -136,10 +136,10 @@ class FlickrClient:
     # -- transport -------------------------------------------------------------------------------
     def _send(self, pace: _Interval, what: str, method: str, url: str, **kwargs) -> requests.Response:
         """One HTTP request with retries. Raises FlickrNetworkError / FlickrUnavailable after them."""
-        problem, network = "", False
+        problem, network, wait_at_least = "", False, 0.0
         for attempt in range(self.retries + 1):
             if attempt:
-                delay = self.backoff_s * 2 ** (attempt - 1)
+                delay = max(self.backoff_s * 2 ** (attempt - 1), wait_at_least)
                 log.warning("%s: %s; retry %d of %d in %.2g s", what, problem, attempt, self.retries, delay)
                 self._sleep(delay)
             pace.wait()
@@ -155,6 +155,8 @@ class FlickrClient:
                 raise FlickrError(f"{what}: {self.redact(_reason(exc))}") from None
             if response.status_code >= 500 or response.status_code == 429:
                 problem, network = f"HTTP {response.status_code}", False
+                # "Too many requests" may say how long to wait; honour it, within reason.
+                wait_at_least = min(float(as_int(response.headers.get("Retry-After"), 0)), 60.0)
                 response.close()
                 continue
             return response

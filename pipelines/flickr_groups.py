@@ -5,10 +5,11 @@ non-iconic photos in which the target is sometimes absent: hard negatives for fr
 combination, ``build_search_groups`` pages through ``flickr.photos.search`` (relevance order) and
 offers each photo to the group ``"<target> x <scene>"`` until it holds ``per_group`` images.
 
-Resume: the search state of each group (the query, the next page, the photos finally refused) is a
-project setting ``flickr.search:<group>``, written after every page and every refusal, and the photos
-already in the project are known from their image meta. A re-run (after Ctrl-C, a crash, or with a
-larger ``per_group``) continues at the page where the last one stopped and adds nothing twice.
+Resume: the search state of each group (the query, the next page, the photos finally refused, the
+photos whose download failed) is a project setting ``flickr.search:<group>``, written after every
+page and every refusal or failure, and the photos already in the project are known from their image
+meta. A re-run (after Ctrl-C, a crash, or with a larger ``per_group``) first retries the failed
+photos, then continues at the page where the last run stopped, and adds nothing twice.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 
 from labeler.store import Store
 from pipelines.flickr import PhotoUnavailable
-from pipelines.flickr_photos import FlickrPhoto
-from pipelines.flickr_ingest import FINAL_REJECTIONS, REMOVED, GroupResult, PhotoIngester
+from pipelines.flickr_photos import FlickrPhoto, parse_photo, photo_row
+from pipelines.flickr_ingest import FAILED, FINAL_REJECTIONS, REMOVED, GroupResult, PhotoIngester
 
 STATE_PREFIX = "flickr.search:"
 #: Flickr returns at most this many distinct results for one query; later pages repeat earlier ones.
@@ -46,17 +47,22 @@ def search_query(target: str, scene: str, match: str) -> dict[str, Any]:
 
 @dataclass
 class SearchState:
-    """Where the search of one group stands. ``rejected`` maps photo id -> final outcome."""
+    """Where the search of one group stands.
+
+    ``rejected`` maps photo id -> final outcome; ``pending`` holds the search entries of photos whose
+    download failed (server errors, timeouts), to try again first on the next run.
+    """
 
     query: dict[str, Any]
     next_page: int = 1
     pages: int | None = None
     exhausted: bool = False
     rejected: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"query": self.query, "next_page": self.next_page, "pages": self.pages,
-                "exhausted": self.exhausted, "rejected": self.rejected}
+                "exhausted": self.exhausted, "rejected": self.rejected, "pending": self.pending}
 
 
 def load_state(store: Store, group: str, query: dict[str, Any]) -> SearchState:
@@ -64,11 +70,12 @@ def load_state(store: Store, group: str, query: dict[str, Any]) -> SearchState:
     saved = store.get_setting(STATE_PREFIX + group)
     if not isinstance(saved, dict) or saved.get("query") != query:
         # A new query pages differently; known photo ids still prevent duplicates.
-        rejected = saved.get("rejected", {}) if isinstance(saved, dict) else {}
-        return SearchState(query, rejected=dict(rejected))
+        old = saved if isinstance(saved, dict) else {}
+        return SearchState(query, rejected=dict(old.get("rejected") or {}),
+                           pending=dict(old.get("pending") or {}))
     return SearchState(
         query, int(saved.get("next_page", 1)), saved.get("pages"), bool(saved.get("exhausted")),
-        dict(saved.get("rejected") or {}),
+        dict(saved.get("rejected") or {}), dict(saved.get("pending") or {}),
     )
 
 
@@ -118,25 +125,39 @@ def search_group(
     result = GroupResult(name, images=len(store.list_images(group.id)), exhausted=state.exhausted)
     if on_group:
         on_group(result)
+    search = {k: v for k, v in query.items() if k != "licenses"}
+
+    def offer(photo: FlickrPhoto, page: int) -> None:
+        outcome = ingester.offer(photo, group.id, name, target.strip(), scene.strip(),
+                                 {**search, "page": page}, result)
+        failed = outcome == FAILED
+        changed = (photo.id in state.pending) != failed or outcome in FINAL_REJECTIONS
+        if failed:
+            state.pending[photo.id] = {**photo_row(photo), "page": page}
+        else:
+            state.pending.pop(photo.id, None)
+        if outcome in FINAL_REJECTIONS:
+            state.rejected[photo.id] = outcome
+        if changed:
+            save_state(store, name, state)
+        if on_photo:
+            on_photo(result, photo, outcome)
+
+    for row in list(state.pending.values()):  # the failures of the last run go first
+        if result.images >= options.per_group:
+            break
+        offer(parse_photo(row), int(row.get("page", 0)))
     while result.images < options.per_group and not state.exhausted:
         page = client.search(
             text=query.get("text", ""), tags=query.get("tags", ()), page=state.next_page,
             per_page=options.per_page, licenses=options.licenses,
         )
         state.pages = page.pages
-        search = {k: v for k, v in query.items() if k != "licenses"}
         for photo in page.photos:
             if result.images >= options.per_group:
                 break  # stop inside the page: a re-run with a larger per_group resumes here
-            if photo.id in state.rejected:
-                continue
-            outcome = ingester.offer(photo, group.id, name, target.strip(), scene.strip(),
-                                     {**search, "page": page.page}, result)
-            if outcome in FINAL_REJECTIONS:
-                state.rejected[photo.id] = outcome
-                save_state(store, name, state)
-            if on_photo:
-                on_photo(result, photo, outcome)
+            if photo.id not in state.rejected:
+                offer(photo, page.page)
         else:
             state.next_page = page.page + 1
             state.exhausted = (

@@ -153,6 +153,9 @@ class FakeFlickr:
         if fault == "500":
             self._send(handler, 500, b"Internal Server Error", "text/plain")
             return fault
+        if fault == "429":
+            self._send(handler, 429, b"Too Many Requests", "text/plain", {"Retry-After": "7"})
+            return "500"  # answered
         if fault == "timeout":
             time.sleep(self.delay_s)
             return None  # then answer normally: too late for the client

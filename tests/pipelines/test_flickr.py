@@ -121,6 +121,7 @@ def test_grd_flickr_builds_one_group_per_target_and_scene(tmp_path, fake, monkey
         assert image.meta["page_url"] == image.source_url
         assert image.meta["flickr"]["owner"] == "12345678@N00"
         assert image.meta["flickr"]["search"] == {"text": "dog beach", "page": 1}
+        assert len(image.meta["phash"]) == 16  # kept, so a later run's near-duplicate check has it
         nc4 = next(i for i in store.list_images(beach.id) if i.meta["flickr"]["id"] == "105")
         assert nc4.license == "CC BY-NC 4.0"
         assert nc4.meta["license_url"] == "https://creativecommons.org/licenses/by-nc/4.0/"
@@ -153,6 +154,25 @@ def test_a_second_run_adds_nothing_and_asks_no_search(tmp_path, fake, monkeypatc
     assert flickr_ids(root) == before
     assert len(fake.searches()) == searches  # both searches are finished
     assert sum(fake.downloads(p.id) for p in fake.photos) == downloads
+
+
+def test_a_photo_that_keeps_failing_is_retried_by_the_next_run(tmp_path, fake, monkeypatch):
+    monkeypatch.setenv("FLICKR_API_KEY", GOOD_KEY)
+    fake.faults = {"img:203": ["500"] * 4}  # the first try and all 3 retries
+    root = make_project(tmp_path / "p", fake)
+    args = [str(root), "-t", "dog", "-s", "park"]
+
+    first = run(*args)
+
+    assert first.exit_code == 1 and "re-run the same command" in first.output
+    assert set(flickr_ids(root)[PARK]) == {"901", "902", "201"} and fake.downloads("203") == 4
+    searches = len(fake.searches())
+    second = run(*args)
+    assert second.exit_code == 0, second.output
+    assert set(flickr_ids(root)[PARK]) == {"901", "902", "201", "203"}
+    assert len(fake.searches()) == searches  # the search was done; only the failed photo was retried
+    with Project.open(root) as project:
+        assert project.store.get_setting("flickr.search:" + PARK)["pending"] == {}
 
 
 def test_per_group_limit_then_a_larger_one_continues(tmp_path, fake, monkeypatch):
@@ -311,6 +331,11 @@ def test_client_retries_500_and_timeouts_then_gives_up(fake):
     page = client.search(text="dog park", per_page=10)
     assert {p.id for p in page.photos} >= {"201", "202", "203"}
     assert sleeps == [0.5, 0.5]  # HTTP 500 then Flickr's 105, each retried once
+
+    fake.faults = {"flickr.photos.search": ["429"]}
+    sleeps.clear()
+    client.search(text="dog park")
+    assert sleeps == [7.0]  # Retry-After honoured
 
     fake.faults = {"flickr.photos.search": ["500"] * 3}
     with pytest.raises(FlickrUnavailable, match="HTTP 500 after 3 tries"):
