@@ -107,3 +107,26 @@ def make_small_project(root: Path) -> SmallProject:
 def small_project(tmp_path_factory) -> SmallProject:
     """Built once per session; tests must not modify it (they import into new projects)."""
     return make_small_project(tmp_path_factory.mktemp("small") / "project")
+
+
+def canonical(snapshot, *, positives_only: bool = False) -> dict:
+    """A snapshot as comparable data, free of ids: per (group name, expression text), per image
+    (group name, content hash or file), the human decision with its masks' exact RLE counts."""
+    groups = {g.id: g.name for g in snapshot.groups}
+    images = {i.id: i for i in snapshot.images}
+
+    def image_key(iid):
+        image = images[iid]
+        return groups[image.group_id], image.content_hash or image.file
+
+    out = {}
+    for expression in snapshot.expressions:
+        pairs = {}
+        for iid, d in snapshot.human(expression.id).items():
+            if positives_only and d.status.value != "positive":
+                continue
+            pairs[image_key(iid)] = (d.status.value, tuple(masks.normalize(i.rle)["counts"]
+                                                           for i in d.instances))
+        if pairs or not positives_only:
+            out[(groups[expression.group_id], expression.text)] = pairs
+    return out
