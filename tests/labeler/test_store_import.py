@@ -1,0 +1,68 @@
+"""``Store.import_decisions``: one transaction, checked like ``save_decision``, undoable as a batch."""
+
+import numpy as np
+import pytest
+
+from labeler import masks
+from labeler.errors import InvalidMask, NotFound, StaleRevision
+from labeler.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    yield s
+    s.close()
+
+
+def _setup(store):
+    g = store.create_group("g", "dog")
+    other = store.create_group("h")
+    images = [store.add_image(g.id, f"f{i}.png", 8, 6, f"h{i}")[0] for i in range(3)]
+    stranger = store.add_image(other.id, "x.png", 8, 6, "hx")[0]
+    e = store.add_expression(g.id, "the dog")
+    m = np.zeros((6, 8), bool)
+    m[1:4, 2:6] = True
+    m[2, 3] = False
+    return e, images, stranger, masks.encode(m)
+
+
+def test_inserts_all_rows_with_audit_and_undo(store):
+    e, images, _, rle = _setup(store)
+    batch = store.import_decisions([
+        (e.id, images[0].id, "positive", [rle, rle], "ann"),
+        (e.id, images[1].id, "negative", [], "bob"),
+    ])
+    got = store.decisions_for_expression(e.id)
+    assert got[images[0].id].status.value == "positive" and got[images[0].id].revision == 1
+    assert [i.rle for i in got[images[0].id].instances] == [rle, rle]
+    assert got[images[1].id].author == "bob" and got[images[2].id].status.value == "unseen"
+    assert len(store.audit(batch_id=batch)) == 2
+    store.undo_batch(batch, author="ann")
+    assert {d.status.value for d in store.decisions_for_expression(e.id).values()} == {"unseen"}
+
+
+def test_an_existing_pair_rolls_everything_back(store):
+    e, images, _, rle = _setup(store)
+    store.save_decision(e.id, images[1].id, "negative", author="x", expected_revision=0)
+    with pytest.raises(StaleRevision):
+        store.import_decisions([
+            (e.id, images[0].id, "positive", [rle], "ann"),
+            (e.id, images[1].id, "negative", [], "ann"),
+        ])
+    assert store.get_decision(e.id, images[0].id).status.value == "unseen"
+    assert store.counts()["instances"] == 0
+
+
+@pytest.mark.parametrize("case", ["other group", "negative with mask", "positive without", "bad size"])
+def test_rows_are_checked_before_any_write(store, case):
+    e, images, stranger, rle = _setup(store)
+    row = {
+        "other group": (e.id, stranger.id, "negative", [], "a"),
+        "negative with mask": (e.id, images[1].id, "negative", [rle], "a"),
+        "positive without": (e.id, images[1].id, "positive", [], "a"),
+        "bad size": (e.id, images[1].id, "positive", [masks.encode(np.ones((5, 8), bool))], "a"),
+    }[case]
+    with pytest.raises((NotFound, InvalidMask)):
+        store.import_decisions([(e.id, images[0].id, "positive", [rle], "a"), row])
+    assert store.counts()["decisions"] == 0
