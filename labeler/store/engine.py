@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Execution option that makes a SQLite transaction take the write lock up front (BEGIN IMMEDIATE), so
 #: a read-then-write transaction waits for other writers instead of failing when it upgrades its lock.
 WRITE_OPTION = "grd_write"
+# Alembic keeps its migration context in module globals: one migration at a time per process.
+_MIGRATE_LOCK = threading.Lock()
 
 
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
@@ -44,9 +45,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def migrate(engine: Engine) -> None:
     """Bring the database to the newest schema (Alembic ``upgrade head``); safe to run every start."""
+    # Alembic (and its template engine) loads only when a migration runs: keeps `grd` quick to start.
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
+    with _MIGRATE_LOCK, engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 
