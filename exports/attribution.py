@@ -66,6 +66,6 @@ def write_attribution(out_dir: str | Path, snapshot: Snapshot) -> list[Path]:
     data = build_attribution(snapshot)
     out_dir = Path(out_dir)
     return [
-        atomic.write_json(out_dir / "attribution.json", data, indent=1),
+        atomic.write_json(out_dir / "attribution.json", data),
         atomic.write_text(out_dir / "ATTRIBUTION.md", render_markdown(data)),
     ]

@@ -34,6 +34,7 @@ import numpy as np
 
 from exports import atomic
 from exports.attribution import write_attribution
+from exports.instances import area_bbox
 from exports.snapshot import Incomplete, Snapshot, selected_expressions
 from exports.validate import (
     as_int,
@@ -102,10 +103,11 @@ def build_d3(snapshot: Snapshot, *, incomplete: Incomplete = "omit") -> dict[str
                 key = (iid, rle["counts"])
                 if key not in by_key:
                     aid = by_key[key] = len(annotations) + 1
+                    area, bbox = area_bbox(instance)
                     annotations[aid] = {
                         "id": aid, "image_id": iid, "group_id": gid, "sent_id": [],
-                        "segmentation": [_d3_rle(rle)], "area": [masks.area(rle)],
-                        "bbox": np.asarray([masks.bbox(rle)], dtype=np.float64), "iscrowd": 0,
+                        "segmentation": [_d3_rle(rle)], "area": [area],
+                        "bbox": np.asarray([bbox], dtype=np.float64), "iscrowd": 0,
                     }
                     images[iid]["anno_id"].append(aid)
                 aid = by_key[key]

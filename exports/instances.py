@@ -59,7 +59,8 @@ def category_table(snapshot: Snapshot) -> tuple[list[dict], dict[int, int]]:
     return categories, of_group
 
 
-def _area_bbox(instance: Instance) -> tuple[int, list[float]]:
+def area_bbox(instance: Instance) -> tuple[int, list[float]]:
+    """Pixel area and ``[x, y, w, h]`` box; the store has them already, a file may not."""
     if instance.area > 0:
         return int(instance.area), [float(v) for v in instance.bbox]
     return masks.area(instance.rle), masks.bbox(instance.rle)
@@ -78,7 +79,7 @@ def annotation_index(
                 rle = masks.normalize(instance.rle)
                 key = (decision.image_id, rle["counts"])
                 if key not in index.by_key:
-                    area, bbox = _area_bbox(instance)
+                    area, bbox = area_bbox(instance)
                     ann_id = len(index.annotations) + 1
                     index.by_key[key] = ann_id
                     index.annotations.append(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from labeler.domain import DecisionStatus, Expression, ExpressionDecision, Group, ImageRecord
@@ -41,8 +42,15 @@ class Snapshot:
     decisions: dict[int, dict[int, ExpressionDecision]] = field(default_factory=dict)
     name: str = ""
 
+    @cached_property
+    def _by_group(self) -> dict[int, list[ImageRecord]]:
+        by_group: dict[int, list[ImageRecord]] = {}
+        for image in self.images:
+            by_group.setdefault(image.group_id, []).append(image)
+        return by_group
+
     def images_of(self, group_id: int) -> list[ImageRecord]:
-        return [image for image in self.images if image.group_id == group_id]
+        return list(self._by_group.get(group_id, ()))
 
     def group(self, group_id: int) -> Group:
         for group in self.groups:
