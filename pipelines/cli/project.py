@@ -15,7 +15,7 @@ from labeler.project import Project
 from pipelines.cli._app import app
 
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line per skipped file, never wrapped
 
 ProjectDir = Annotated[Path, typer.Argument(help="Project folder (made by `grd init`).")]
 
