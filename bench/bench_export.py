@@ -82,15 +82,28 @@ def build_project(root: Path, scale: int, seed: int, with_images: bool) -> dict[
                     from labeler.images import normalize_image
 
                     digest = normalize_image(path.read_bytes()).content_hash
-                images.append(store.add_image(group.id, rel, WIDTH, HEIGHT, digest,
-                                              source_url=f"https://www.flickr.com/photos/x/{g}{i}",
-                                              owner=f"owner {i % 50}", license=str(i % 11))[0])
+                images.append(
+                    store.add_image(
+                        group.id,
+                        rel,
+                        WIDTH,
+                        HEIGHT,
+                        digest,
+                        source_url=f"https://www.flickr.com/photos/x/{g}{i}",
+                        owner=f"owner {i % 50}",
+                        license=str(i % 11),
+                    )[0]
+                )
             for e in range(n_expr):
                 expression = store.add_expression(group.id, f"expression {e} of group {g}", "bench")
                 for image in images:
                     if rng.random() < 0.6:
-                        picks = rng.choice(len(pool), size=1 if rng.random() < 0.7 else 2, replace=False)
-                        rows.append((expression.id, image.id, "positive", [pool[p] for p in picks], "ann"))
+                        picks = rng.choice(
+                            len(pool), size=1 if rng.random() < 0.7 else 2, replace=False
+                        )
+                        rows.append(
+                            (expression.id, image.id, "positive", [pool[p] for p in picks], "ann")
+                        )
                     else:
                         rows.append((expression.id, image.id, "negative", [], "ann"))
         store.import_decisions(rows, action="bench")
@@ -98,10 +111,14 @@ def build_project(root: Path, scale: int, seed: int, with_images: bool) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--keep", type=Path, help="project folder to create or reuse")
     parser.add_argument("--small", action="store_true", help="1/20 of GRD size")
-    parser.add_argument("--import-images", action="store_true", help="write images and time imports")
+    parser.add_argument(
+        "--import-images", action="store_true", help="write images and time imports"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -124,12 +141,18 @@ def main() -> None:
             read_s = time.perf_counter() - started
             pairs = sum(len(v) for v in snapshot.decisions.values())
             n_masks = sum(len(d.instances) for v in snapshot.decisions.values() for d in v.values())
-            print(f"project: {len(snapshot.images)} images, {len(snapshot.expressions)} expressions, "
-                  f"{pairs} decided pairs, {n_masks} masks")
+            print(
+                f"project: {len(snapshot.images)} images, {len(snapshot.expressions)} expressions, "
+                f"{pairs} decided pairs, {n_masks} masks"
+            )
             print(f"read snapshot from the store: {read_s:.2f} s")
             total = read_s
-            for name, write in [("coco", write_coco), ("d3", write_d3), ("grefcoco", write_grefcoco),
-                                ("refcoco", write_refcoco)]:
+            for name, write in [
+                ("coco", write_coco),
+                ("d3", write_d3),
+                ("grefcoco", write_grefcoco),
+                ("refcoco", write_refcoco),
+            ]:
                 out = work / name
                 started = time.perf_counter()
                 written = write(out, snapshot)
@@ -148,8 +171,10 @@ def main() -> None:
                     with Project.init(work / f"import-{name}") as target:
                         import_snapshot(target, parsed, root)
                     done = time.perf_counter()
-                    print(f"import {name:9s} read+check {mid - started:6.2f} s, images+write "
-                          f"{done - mid:6.2f} s")
+                    print(
+                        f"import {name:9s} read+check {mid - started:6.2f} s, images+write "
+                        f"{done - mid:6.2f} s"
+                    )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -38,7 +38,9 @@ def write_text(path: str | Path, text: str) -> Path:
 
 def write_json(path: str | Path, obj: Any, *, indent: int | None = None) -> Path:
     """JSON with non-ASCII text kept readable (expressions are often not English)."""
-    text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":"))
+    text = json.dumps(
+        obj, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":")
+    )
     return write_text(path, text)
 
 

@@ -53,10 +53,19 @@ def render_markdown(attribution: dict[str, Any]) -> str:
         if row["license_url"]:
             licence = f"[{licence}]({row['license_url']})"
         lines.append(
-            "| " + " | ".join(
-                _cell(v) for v in (row["image_id"], row["file_name"], row["title"], row["owner"],
-                                   licence, row["source_url"])
-            ) + " |"
+            "| "
+            + " | ".join(
+                _cell(v)
+                for v in (
+                    row["image_id"],
+                    row["file_name"],
+                    row["title"],
+                    row["owner"],
+                    licence,
+                    row["source_url"],
+                )
+            )
+            + " |"
         )
     return "\n".join(lines) + "\n"
 

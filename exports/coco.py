@@ -1,7 +1,7 @@
 """COCO instances JSON + the expression file: pure builders, an atomic writer, a reader.
 
     coco = build_coco_dict(snapshot)                  # pure: the instances dict
-    write_coco(out_dir, snapshot, incomplete="mark")  # instances.json, expressions.json, attribution
+    write_coco(out_dir, snapshot, incomplete="mark")  # instances, expressions, attribution
     snapshot = read_coco(out_dir / "instances.json", out_dir / "expressions.json")
 
 The instances file loads in ``pycocotools.coco.COCO``; see ``exports.instances`` for categories
@@ -85,7 +85,9 @@ def write_coco(
         ),
     ]
     if predictions:
-        written.append(atomic.write_json(out_dir / PREDICTIONS_FILE, build_predictions(snapshot, of_group)))
+        written.append(
+            atomic.write_json(out_dir / PREDICTIONS_FILE, build_predictions(snapshot, of_group))
+        )
     return written + write_attribution(out_dir, snapshot)
 
 
@@ -99,7 +101,9 @@ def read_coco(instances_path: str | Path, expressions_path: str | Path | None = 
         instances_path = instances_path / INSTANCES_FILE
     expressions_path = Path(expressions_path or instances_path.parent / EXPRESSIONS_FILE)
     parsed = parse_instances(instances_path, load_json(instances_path))
-    expressions, decisions = parse_expression_dict(expressions_path, load_json(expressions_path), parsed)
+    expressions, decisions = parse_expression_dict(
+        expressions_path, load_json(expressions_path), parsed
+    )
     return Snapshot(
         groups=tuple(parsed.groups.values()),
         images=tuple(parsed.images.values()),

@@ -2,7 +2,8 @@
 
 Four pickles in one folder, each a dict keyed by id::
 
-    images.pkl       {id: {id, file_name, height, width, flickr_url, anno_id: [..], group_id, license}}
+    images.pkl       {id: {id, file_name, height, width, flickr_url, anno_id: [..], group_id,
+                           license}}
     annotations.pkl  {id: {id, image_id, group_id, sent_id: [..], segmentation: [RLE], area: [int],
                            bbox: ndarray 1 x 4 (x, y, w, h), iscrowd: 0}}
     sentences.pkl    {id: {id, raw_sent, raw_sent_zh, is_negative, anno_id: [..], group_id: [..]}}
@@ -66,26 +67,42 @@ def _d3_rle(rle: dict) -> dict:
 
 def build_d3(snapshot: Snapshot, *, incomplete: Incomplete = "omit") -> dict[str, dict[int, dict]]:
     """The four D³ dicts (``images``, ``annotations``, ``sentences``, ``groups``)."""
-    group_ids = {g.id: n for n, g in enumerate(sorted(snapshot.groups, key=lambda g: g.id), start=1)}
+    group_ids = {
+        g.id: n for n, g in enumerate(sorted(snapshot.groups, key=lambda g: g.id), start=1)
+    }
     image_ids = {i.id: n for n, i in enumerate(sorted(snapshot.images, key=lambda i: i.id))}
     images: dict[int, dict] = {}
     for image in sorted(snapshot.images, key=lambda i: i.id):
         iid = image_ids[image.id]
         images[iid] = {
-            "id": iid, "file_name": image.file, "height": image.height, "width": image.width,
-            "flickr_url": image.source_url, "anno_id": [], "group_id": group_ids[image.group_id],
-            "license": image.license, "grd_owner": image.owner,
-            "grd_content_hash": image.content_hash, "grd_meta": dict(image.meta),
+            "id": iid,
+            "file_name": image.file,
+            "height": image.height,
+            "width": image.width,
+            "flickr_url": image.source_url,
+            "anno_id": [],
+            "group_id": group_ids[image.group_id],
+            "license": image.license,
+            "grd_owner": image.owner,
+            "grd_content_hash": image.content_hash,
+            "grd_meta": dict(image.meta),
         }
     groups: dict[int, dict] = {}
     for group in sorted(snapshot.groups, key=lambda g: g.id):
         gid = group_ids[group.id]
         groups[gid] = {
-            "id": gid, "group_name": group.name, "group_name_zh": "",
+            "id": gid,
+            "group_name": group.name,
+            "group_name_zh": "",
             "scene": [group.scene_keyword] if group.scene_keyword else [],
-            "img_id": [image_ids[i.id] for i in sorted(snapshot.images_of(group.id), key=lambda i: i.id)],
-            "inner_sent_id": [], "pos_sent_id": [], "outer_sent_id": [],
-            "grd_incomplete_sent_id": [], "grd_target_keyword": group.target_keyword,
+            "img_id": [
+                image_ids[i.id] for i in sorted(snapshot.images_of(group.id), key=lambda i: i.id)
+            ],
+            "inner_sent_id": [],
+            "pos_sent_id": [],
+            "outer_sent_id": [],
+            "grd_incomplete_sent_id": [],
+            "grd_target_keyword": group.target_keyword,
             "grd_meta": dict(group.meta),
         }
     annotations: dict[int, dict] = {}
@@ -105,9 +122,14 @@ def build_d3(snapshot: Snapshot, *, incomplete: Incomplete = "omit") -> dict[str
                     aid = by_key[key] = len(annotations) + 1
                     area, bbox = area_bbox(instance)
                     annotations[aid] = {
-                        "id": aid, "image_id": iid, "group_id": gid, "sent_id": [],
-                        "segmentation": [_d3_rle(rle)], "area": [area],
-                        "bbox": np.asarray([bbox], dtype=np.float64), "iscrowd": 0,
+                        "id": aid,
+                        "image_id": iid,
+                        "group_id": gid,
+                        "sent_id": [],
+                        "segmentation": [_d3_rle(rle)],
+                        "area": [area],
+                        "bbox": np.asarray([bbox], dtype=np.float64),
+                        "iscrowd": 0,
                     }
                     images[iid]["anno_id"].append(aid)
                 aid = by_key[key]
@@ -117,9 +139,14 @@ def build_d3(snapshot: Snapshot, *, incomplete: Incomplete = "omit") -> dict[str
                     anno_ids.append(aid)
         decided = positives + snapshot.negatives(expression.id)
         sentences[sid] = {
-            "id": sid, "anno_id": anno_ids, "group_id": [gid], "is_negative": False,
-            "raw_sent": expression.text, "raw_sent_zh": "",
-            "grd_complete": chosen.complete, "grd_created_by": expression.created_by,
+            "id": sid,
+            "anno_id": anno_ids,
+            "group_id": [gid],
+            "is_negative": False,
+            "raw_sent": expression.text,
+            "raw_sent_zh": "",
+            "grd_complete": chosen.complete,
+            "grd_created_by": expression.created_by,
             "grd_pos_img_id": [image_ids[d.image_id] for d in positives],
             "grd_neg_img_id": [image_ids[d.image_id] for d in snapshot.negatives(expression.id)],
             "grd_confirmed_by": {image_ids[d.image_id]: d.author for d in decided},
@@ -131,7 +158,9 @@ def build_d3(snapshot: Snapshot, *, incomplete: Incomplete = "omit") -> dict[str
     return {"images": images, "annotations": annotations, "sentences": sentences, "groups": groups}
 
 
-def write_d3(out_dir: str | Path, snapshot: Snapshot, *, incomplete: Incomplete = "omit") -> list[Path]:
+def write_d3(
+    out_dir: str | Path, snapshot: Snapshot, *, incomplete: Incomplete = "omit"
+) -> list[Path]:
     """Write the four pickles and the attribution files into ``out_dir`` (each atomically)."""
     out_dir = Path(out_dir)
     data = build_d3(snapshot, incomplete=incomplete)
@@ -173,8 +202,12 @@ class _Reader:
         raw = {}
         for name, path in self.files.items():
             if not path.is_file():
-                raise error(path, "", "no such file (a D³ folder holds images.pkl, annotations.pkl, "
-                                      "sentences.pkl and groups.pkl)")
+                raise error(
+                    path,
+                    "",
+                    "no such file (a D³ folder holds images.pkl, annotations.pkl, "
+                    "sentences.pkl and groups.pkl)",
+                )
             raw[name] = _table(safe_pickle.load(path), path, name[:-1])
         self.images, self.anns, self.sents, self.groups = (raw[n] for n in FILES)
 
@@ -183,8 +216,13 @@ class _Reader:
         images = self._images(groups)
         rles = self._annotations(images)
         expressions, decisions = self._expressions(groups, images, rles)
-        return Snapshot(tuple(groups.values()), tuple(images.values()), tuple(expressions),
-                        decisions, name=self.folder.name)
+        return Snapshot(
+            tuple(groups.values()),
+            tuple(images.values()),
+            tuple(expressions),
+            decisions,
+            name=self.folder.name,
+        )
 
     def _groups(self) -> dict[int, Group]:
         file, out, names = self.files["groups"], {}, set()
@@ -218,10 +256,16 @@ class _Reader:
             _ids(im, "anno_id", self.anns, file, where, "annotation")
             meta = im.get("grd_meta") if isinstance(im.get("grd_meta"), dict) else {}
             out[iid] = ImageRecord(
-                id=iid, group_id=gid, file=relative_file(im["file_name"], file, where),
-                width=width, height=height, content_hash=str(im.get("grd_content_hash") or ""),
-                source_url=str(im.get("flickr_url") or ""), owner=str(im.get("grd_owner") or ""),
-                license=str(im.get("license") or ""), meta=meta,
+                id=iid,
+                group_id=gid,
+                file=relative_file(im["file_name"], file, where),
+                width=width,
+                height=height,
+                content_hash=str(im.get("grd_content_hash") or ""),
+                source_url=str(im.get("flickr_url") or ""),
+                owner=str(im.get("grd_owner") or ""),
+                license=str(im.get("license") or ""),
+                meta=meta,
             )
         return out
 
@@ -253,11 +297,15 @@ class _Reader:
                 sent = require(self.sents[sid], ["raw_sent"], file, where)
                 text = " ".join(as_str(sent["raw_sent"], file, where, "raw_sent").split())
                 if not text or text in texts:
-                    raise error(file, where, f"empty, or the text {text!r} occurs twice in group {gid}")
+                    raise error(
+                        file, where, f"empty, or the text {text!r} occurs twice in group {gid}"
+                    )
                 texts.add(text)
                 eid = len(expressions) + 1
                 pairs = self._pairs(sid, sent, gid, group_images, anns, eid, listed_complete)
-                expressions.append(Expression(eid, gid, text, str(sent.get("grd_created_by") or "")))
+                expressions.append(
+                    Expression(eid, gid, text, str(sent.get("grd_created_by") or ""))
+                )
                 decisions[eid] = pairs
         return expressions, decisions
 
@@ -265,8 +313,11 @@ class _Reader:
         file, where = self.files["sentences"], f"sentence {sid}"
         order = _ids(sent, "anno_id", self.anns, file, where, "annotation")
         mine = [a for a in order if a in anns and anns[a]["image_id"] in set(group_images)]
-        referring = {a for a, ann in anns.items() if sid in ann["sent_id"]
-                     and ann["image_id"] in set(group_images)}
+        referring = {
+            a
+            for a, ann in anns.items()
+            if sid in ann["sent_id"] and ann["image_id"] in set(group_images)
+        }
         if set(mine) != referring:
             bad = min(set(mine) ^ referring)
             raise error(file, where, f"its anno_id and annotation {bad}'s sent_id disagree")
@@ -277,22 +328,44 @@ class _Reader:
             positives = _ids(sent, "grd_pos_img_id", self.images, file, where, "image")
             negatives = _ids(sent, "grd_neg_img_id", self.images, file, where, "image")
             if set(positives) != set(instances):
-                raise error(file, where, "grd_pos_img_id differs from the images of its annotations")
+                raise error(
+                    file, where, "grd_pos_img_id differs from the images of its annotations"
+                )
             if set(negatives) & set(positives) or not set(negatives) <= set(group_images):
-                raise error(file, where, "grd_neg_img_id overlaps the positives or leaves the group")
+                raise error(
+                    file, where, "grd_neg_img_id overlaps the positives or leaves the group"
+                )
             if listed_complete and set(positives) | set(negatives) != set(group_images):
-                raise error(file, where, "listed as a complete sentence of the group, but not every "
-                                         "image of the group is decided")
+                raise error(
+                    file,
+                    where,
+                    "listed as a complete sentence of the group, but not every "
+                    "image of the group is decided",
+                )
         else:  # plain D³: a group's sentence is decided on every image of the group
             positives = sorted(instances)
             negatives = [iid for iid in group_images if iid not in instances]
-        authors = sent.get("grd_confirmed_by") if isinstance(sent.get("grd_confirmed_by"), dict) else {}
-        pairs = {iid: ExpressionDecision(eid, iid, DecisionStatus.POSITIVE, tuple(instances[iid]),
-                                         author=str(authors.get(iid, "")))
-                 for iid in positives}
-        pairs.update({iid: ExpressionDecision(eid, iid, DecisionStatus.NEGATIVE,
-                                              author=str(authors.get(iid, "")))
-                      for iid in negatives})
+        authors = (
+            sent.get("grd_confirmed_by") if isinstance(sent.get("grd_confirmed_by"), dict) else {}
+        )
+        pairs = {
+            iid: ExpressionDecision(
+                eid,
+                iid,
+                DecisionStatus.POSITIVE,
+                tuple(instances[iid]),
+                author=str(authors.get(iid, "")),
+            )
+            for iid in positives
+        }
+        pairs.update(
+            {
+                iid: ExpressionDecision(
+                    eid, iid, DecisionStatus.NEGATIVE, author=str(authors.get(iid, ""))
+                )
+                for iid in negatives
+            }
+        )
         return pairs
 
 

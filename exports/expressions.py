@@ -20,10 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from labeler.domain import DecisionStatus, Expression, ExpressionDecision, Instance
 from exports.instances import AnnotationIndex, ParsedInstances
 from exports.snapshot import Incomplete, SelectedExpression, Snapshot
 from exports.validate import as_int, as_int_list, as_str, error, require
+from labeler.domain import DecisionStatus, Expression, ExpressionDecision, Instance
 
 FORMAT = "grd-expressions"
 VERSION = 1
@@ -90,7 +90,11 @@ def _image_list(entry: dict, key: str, group_images: set[int], file: Path, where
         raise error(file, where, f"{key} lists an image twice")
     for iid in ids:
         if iid not in group_images:
-            raise error(file, where, f"{key}: image {iid} does not exist or is not in group {entry['group_id']}")
+            raise error(
+                file,
+                where,
+                f"{key}: image {iid} does not exist or is not in group {entry['group_id']}",
+            )
     return ids
 
 
@@ -103,7 +107,11 @@ def _authors(entry: dict, decided: set[int], file: Path, where: str) -> dict[int
         require(item, ["image_id", "author"], file, f"{where}, confirmed_by")
         iid = as_int(item["image_id"], file, where, "confirmed_by image_id")
         if iid not in decided:
-            raise error(file, where, f"confirmed_by names image {iid}, which is neither positive nor negative")
+            raise error(
+                file,
+                where,
+                f"confirmed_by names image {iid}, which is neither positive nor negative",
+            )
         authors[iid] = as_str(item["author"], file, where, "author")
     return authors
 
@@ -136,7 +144,9 @@ def _expression(
     complete = entry.get("complete", False)
     if complete is True and set(positives) | set(negatives) != group_images:
         missing = sorted(group_images - set(positives) - set(negatives))
-        raise error(file, where, f"marked complete but image {missing[0]} of the group has no decision")
+        raise error(
+            file, where, f"marked complete but image {missing[0]} of the group has no decision"
+        )
     by_image: dict[int, list[Instance]] = {iid: [] for iid in positives}
     ann_ids = as_int_list(entry["ann_ids"], file, where, "ann_ids")
     if len(set(ann_ids)) != len(ann_ids):
@@ -144,8 +154,12 @@ def _expression(
     for aid in ann_ids:
         ann = parsed.resolve(aid, None, file, where)
         if ann["image_id"] not in by_image:
-            raise error(file, where, f"annotation {aid} lies on image {ann['image_id']}, "
-                                     "which is not a positive image of the expression")
+            raise error(
+                file,
+                where,
+                f"annotation {aid} lies on image {ann['image_id']}, "
+                "which is not a positive image of the expression",
+            )
         by_image[ann["image_id"]].append(Instance(parsed.rle(aid, where)))
     for iid, found in by_image.items():
         if not found:
@@ -153,13 +167,16 @@ def _expression(
     authors = _authors(entry, set(positives) | set(negatives), file, where)
     expression = Expression(eid, gid, text, str(entry.get("created_by") or ""))
     decisions = {
-        iid: ExpressionDecision(eid, iid, DecisionStatus.POSITIVE, tuple(by_image[iid]),
-                                author=authors.get(iid, ""))
+        iid: ExpressionDecision(
+            eid, iid, DecisionStatus.POSITIVE, tuple(by_image[iid]), author=authors.get(iid, "")
+        )
         for iid in positives
     }
     decisions.update(
-        {iid: ExpressionDecision(eid, iid, DecisionStatus.NEGATIVE, author=authors.get(iid, ""))
-         for iid in negatives}
+        {
+            iid: ExpressionDecision(eid, iid, DecisionStatus.NEGATIVE, author=authors.get(iid, ""))
+            for iid in negatives
+        }
     )
     return expression, decisions
 

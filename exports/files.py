@@ -1,4 +1,4 @@
-"""Copy a snapshot's image files next to an export, so the export folder is a self-contained dataset.
+"""Copy a snapshot's image files next to an export, making the export folder self-contained.
 
 Each image keeps its relative path (``images/ab/<hash>.png``), so the export folder becomes the
 image root of every format it holds. Files are hard-linked where the file system allows (the

@@ -4,7 +4,8 @@ One ref per human-decided (expression, image) pair::
 
     {"ref_id": 3, "image_id": 4, "ann_id": [12, 13], "category_id": [1], "split": "train",
      "file_name": "images/ab/....png", "no_target": false,
-     "sentences": [{"sent_id": 3, "raw": "the dogs", "sent": "the dogs", "tokens": ["the", "dogs"]}],
+     "sentences": [{"sent_id": 3, "raw": "the dogs", "sent": "the dogs",
+                    "tokens": ["the", "dogs"]}],
      "sent_ids": [3], "grd_complete": true, "grd_author": "ann", "grd_created_by": "ann"}
 
 A certified negative is a *no-target* ref: ``ann_id: [-1]``, ``category_id: [-1]``,
@@ -121,7 +122,9 @@ def read_grefcoco(source: str | Path, instances_path: str | Path | None = None) 
         if ann_ids == NO_TARGET:
             instances: tuple[Instance, ...] = ()
         elif not ann_ids or -1 in ann_ids:
-            raise error(file, where, f"ann_id must list annotations or be [-1] (no target), got {ann_ids}")
+            raise error(
+                file, where, f"ann_id must list annotations or be [-1] (no target), got {ann_ids}"
+            )
         else:
             for aid in ann_ids:
                 parsed.resolve(aid, image_id, file, where)
@@ -134,7 +137,9 @@ def read_grefcoco(source: str | Path, instances_path: str | Path | None = None) 
         for sentence in ref["sentences"]:
             text = sentence_text(sentence, file, where)
             expression = collect.expression(group_id, text, str(ref.get("grd_created_by") or ""))
-            collect.add(file, where, expression, image_id, instances, str(ref.get("grd_author") or ""))
+            collect.add(
+                file, where, expression, image_id, instances, str(ref.get("grd_author") or "")
+            )
             if ref.get("grd_complete") is True:
                 collect.claims_complete.setdefault(expression.id, where)
     return collect.snapshot(file, file.parent.name)

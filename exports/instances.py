@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from labeler import masks
-from labeler.domain import RLE, Group, ImageRecord, Instance
 from exports.licenses import license_info
 from exports.snapshot import SelectedExpression, Snapshot
 from exports.validate import (
@@ -34,6 +32,8 @@ from exports.validate import (
     segmentation_to_rle,
     unique_ids,
 )
+from labeler import masks
+from labeler.domain import RLE, Group, ImageRecord, Instance
 
 FALLBACK_CATEGORY = "object"
 FORMAT_VERSION = 1
@@ -106,7 +106,9 @@ def _license_table(snapshot: Snapshot) -> tuple[list[dict], dict[str, int]]:
         if image.license not in ids:
             ids[image.license] = len(ids) + 1
             name, url = license_info(image.license)
-            table.append({"id": ids[image.license], "name": name, "url": url, "grd_value": image.license})
+            table.append(
+                {"id": ids[image.license], "name": name, "url": url, "grd_value": image.license}
+            )
     return table, ids
 
 
@@ -191,7 +193,9 @@ class ParsedInstances:
             raise error(file, where, f"annotation {ann_id} does not exist in {self.file.name}")
         if image_id is not None and ann["image_id"] != image_id:
             raise error(
-                file, where, f"annotation {ann_id} lies on image {ann['image_id']}, not on image {image_id}"
+                file,
+                where,
+                f"annotation {ann_id} lies on image {ann['image_id']}, not on image {image_id}",
             )
         return ann
 
@@ -224,12 +228,18 @@ def _groups(data: dict, file: Path) -> dict[int, Group]:
         if not isinstance(meta, dict):
             raise error(file, where, "meta must be an object")
         groups[gid] = Group(
-            gid, name, str(entry.get("target_keyword") or ""), str(entry.get("scene_keyword") or ""), meta
+            gid,
+            name,
+            str(entry.get("target_keyword") or ""),
+            str(entry.get("scene_keyword") or ""),
+            meta,
         )
     return groups
 
 
-def parse_instances(path: str | Path, data: Any, *, per_image_groups: bool = False) -> ParsedInstances:
+def parse_instances(
+    path: str | Path, data: Any, *, per_image_groups: bool = False
+) -> ParsedInstances:
     """Check a COCO instances dict and index it.
 
     Groups come from ``grd_groups`` / ``grd_group_id``. A foreign file has none: with
@@ -244,8 +254,12 @@ def parse_instances(path: str | Path, data: Any, *, per_image_groups: bool = Fal
             raise error(file, key, "must be a list")
     has_groups = "grd_groups" in data
     if not has_groups and not per_image_groups:
-        raise error(file, "", "no 'grd_groups': export the file with grd, or add grd_groups and "
-                              "grd_group_id to say which images form a group")
+        raise error(
+            file,
+            "",
+            "no 'grd_groups': export the file with grd, or add grd_groups and "
+            "grd_group_id to say which images form a group",
+        )
     groups = _groups(data, file) if has_groups else {}
     licenses = _licenses(data, file)
     images: dict[int, ImageRecord] = {}
@@ -269,10 +283,16 @@ def parse_instances(path: str | Path, data: Any, *, per_image_groups: bool = Fal
         if not isinstance(meta, dict):
             raise error(file, where, "grd_meta must be an object")
         images[iid] = ImageRecord(
-            id=iid, group_id=gid, file=name, width=width, height=height,
+            id=iid,
+            group_id=gid,
+            file=name,
+            width=width,
+            height=height,
             content_hash=str(entry.get("grd_content_hash") or ""),
             source_url=str(entry.get("flickr_url") or entry.get("coco_url") or ""),
-            owner=str(entry.get("grd_owner") or ""), license=str(license_value or ""), meta=meta,
+            owner=str(entry.get("grd_owner") or ""),
+            license=str(license_value or ""),
+            meta=meta,
         )
     annotations = unique_ids(data["annotations"], "id", file, "annotation")
     for aid, ann in annotations.items():

@@ -55,11 +55,19 @@ def build_refcoco(
                 target = unions[parts]
             else:
                 image = images[decision.image_id]
-                rle = masks.union([by_id[p]["segmentation"] for p in parts], image.height, image.width)
+                rle = masks.union(
+                    [by_id[p]["segmentation"] for p in parts], image.height, image.width
+                )
                 target = unions[parts] = len(index.annotations) + 1
                 index.annotations.append(
-                    {**by_id[parts[0]], "id": target, "segmentation": rle, "area": masks.area(rle),
-                     "bbox": masks.bbox(rle), "grd_parts": list(parts)}
+                    {
+                        **by_id[parts[0]],
+                        "id": target,
+                        "segmentation": rle,
+                        "area": masks.area(rle),
+                        "bbox": masks.bbox(rle),
+                        "grd_parts": list(parts),
+                    }
                 )
             ref_id = len(refs) + 1
             refs.append(
@@ -111,7 +119,9 @@ def _target(parsed, ann_id: int, image_id: int, file: Path, where: str) -> tuple
         return (Instance(parsed.rle(ann_id, where)),)
     parts = as_int_list(ann["grd_parts"], parsed.file, f"annotation {ann_id}", "grd_parts")
     if len(parts) < 2 or ann_id in parts:
-        raise error(parsed.file, f"annotation {ann_id}", "grd_parts must name two or more other annotations")
+        raise error(
+            parsed.file, f"annotation {ann_id}", "grd_parts must name two or more other annotations"
+        )
     instances = []
     for part in parts:
         parsed.resolve(part, image_id, parsed.file, f"annotation {ann_id}")
@@ -119,7 +129,9 @@ def _target(parsed, ann_id: int, image_id: int, file: Path, where: str) -> tuple
     image = parsed.images[image_id]
     union = masks.union([i.rle for i in instances], image.height, image.width)
     if masks.normalize(union)["counts"] != parsed.rle(ann_id, where)["counts"]:
-        raise error(parsed.file, f"annotation {ann_id}", "its mask is not the union of its grd_parts")
+        raise error(
+            parsed.file, f"annotation {ann_id}", "its mask is not the union of its grd_parts"
+        )
     return tuple(instances)
 
 
@@ -145,12 +157,16 @@ def read_refcoco(source: str | Path, instances_path: str | Path | None = None) -
         image_id = as_int(ref["image_id"], file, where, "image_id")
         if image_id not in parsed.images:
             raise error(file, where, f"image_id {image_id} is not in {parsed.file.name}")
-        instances = _target(parsed, as_int(ref["ann_id"], file, where, "ann_id"), image_id, file, where)
+        instances = _target(
+            parsed, as_int(ref["ann_id"], file, where, "ann_id"), image_id, file, where
+        )
         if not isinstance(ref["sentences"], list) or not ref["sentences"]:
             raise error(file, where, "sentences must be a non-empty list")
         group_id = parsed.images[image_id].group_id
         for sentence in ref["sentences"]:
             text = sentence_text(sentence, file, where)
             expression = collect.expression(group_id, text, str(ref.get("grd_created_by") or ""))
-            collect.add(file, where, expression, image_id, instances, str(ref.get("grd_author") or ""))
+            collect.add(
+                file, where, expression, image_id, instances, str(ref.get("grd_author") or "")
+            )
     return collect.snapshot(file, file.parent.name)

@@ -76,33 +76,59 @@ class PairCollector:
             self.decisions[eid] = {}
         return self.expressions[key]
 
-    def add(self, file: Path, where: str, expression: Expression, image_id: int,
-            instances: tuple[Instance, ...], author: str) -> None:
+    def add(
+        self,
+        file: Path,
+        where: str,
+        expression: Expression,
+        image_id: int,
+        instances: tuple[Instance, ...],
+        author: str,
+    ) -> None:
         status = DecisionStatus.POSITIVE if instances else DecisionStatus.NEGATIVE
         pairs = self.decisions[expression.id]
         new = ExpressionDecision(expression.id, image_id, status, instances, author=author)
         old = pairs.get(image_id)
         if old is not None:
-            same = old.status is status and [i.rle for i in old.instances] == [i.rle for i in instances]
+            same = old.status is status and [i.rle for i in old.instances] == [
+                i.rle for i in instances
+            ]
             if same:
                 return
             if self.merge_positives and old.status is status is DecisionStatus.POSITIVE:
                 extra = tuple(i for i in instances if i.rle not in [o.rle for o in old.instances])
-                new = ExpressionDecision(expression.id, image_id, status, old.instances + extra,
-                                         author=old.author or author)
+                new = ExpressionDecision(
+                    expression.id,
+                    image_id,
+                    status,
+                    old.instances + extra,
+                    author=old.author or author,
+                )
             else:
-                raise error(file, where, f"contradicts an earlier ref: {expression.text!r} on image "
-                                         f"{image_id} is both {old.status.value} and {status.value}"
-                                         " (or has other objects)")
+                raise error(
+                    file,
+                    where,
+                    f"contradicts an earlier ref: {expression.text!r} on image "
+                    f"{image_id} is both {old.status.value} and {status.value}"
+                    " (or has other objects)",
+                )
         pairs[image_id] = new
 
     def snapshot(self, file: Path, name: str) -> Snapshot:
         parsed = self.parsed
-        snap = Snapshot(tuple(parsed.groups.values()), tuple(parsed.images.values()),
-                        tuple(self.expressions.values()), self.decisions, name=name)
+        snap = Snapshot(
+            tuple(parsed.groups.values()),
+            tuple(parsed.images.values()),
+            tuple(self.expressions.values()),
+            self.decisions,
+            name=name,
+        )
         for expression in snap.expressions:
             if expression.id in self.claims_complete and not snap.is_complete(expression):
-                raise error(file, self.claims_complete[expression.id],
-                            f"marks {expression.text!r} complete, but not every image of its "
-                            "group has a ref for it")
+                raise error(
+                    file,
+                    self.claims_complete[expression.id],
+                    f"marks {expression.text!r} complete, but not every image of its "
+                    "group has a ref for it",
+                )
         return snap

@@ -60,9 +60,7 @@ class Snapshot:
 
     def human(self, expression_id: int) -> dict[int, ExpressionDecision]:
         """The pairs of an expression that a person decided (positive or negative)."""
-        return {
-            iid: d for iid, d in self.decisions.get(expression_id, {}).items() if d.is_human
-        }
+        return {iid: d for iid, d in self.decisions.get(expression_id, {}).items() if d.is_human}
 
     def is_complete(self, expression: Expression) -> bool:
         """Every image of the expression's group has a human decision (and there is an image)."""
@@ -98,7 +96,9 @@ class SelectedExpression:
     complete: bool
 
 
-def selected_expressions(snapshot: Snapshot, incomplete: Incomplete = "omit") -> list[SelectedExpression]:
+def selected_expressions(
+    snapshot: Snapshot, incomplete: Incomplete = "omit"
+) -> list[SelectedExpression]:
     """The expressions an export writes, in id order (see the module docstring)."""
     if incomplete not in INCOMPLETE_MODES:
         raise ValueError(f"incomplete must be one of {INCOMPLETE_MODES}, got {incomplete!r}")

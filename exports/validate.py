@@ -24,14 +24,16 @@ def error(file: str | Path, record: str, problem: str) -> ImportFormatError:
 
 
 def load_json(path: str | Path) -> Any:
-    """Parse a JSON file; a missing file, a non-UTF-8 file or bad JSON is an ``ImportFormatError``."""
+    """Parse a JSON file; a missing, non-UTF-8 or malformed file is an ``ImportFormatError``."""
     path = Path(path)
     if not path.is_file():
         raise ImportFormatError(f"{path}: no such file")
     try:
         return json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise ImportFormatError(f"{path}: not a UTF-8 text file, so not JSON ({exc.reason})") from None
+        raise ImportFormatError(
+            f"{path}: not a UTF-8 text file, so not JSON ({exc.reason})"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ImportFormatError(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -44,14 +46,22 @@ def require(record: Any, keys: Iterable[str], file: str | Path, where: str) -> d
         raise error(file, where, f"expected an object, got {type(record).__name__}")
     missing = [k for k in keys if k not in record]
     if missing:
-        raise error(file, where, f"missing key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+        raise error(
+            file,
+            where,
+            f"missing key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}",
+        )
     return record
 
 
 def as_int(value: Any, file: str | Path, where: str, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         # numpy integers from a pickle are fine; floats like 3.0 and strings are not
-        if type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.dtype.kind in "iu":
+        if (
+            type(value).__module__ == "numpy"
+            and hasattr(value, "dtype")
+            and value.dtype.kind in "iu"
+        ):
             return int(value)
         raise error(file, where, f"{what} must be an integer, got {value!r}")
     return value
@@ -81,8 +91,15 @@ def relative_file(name: Any, file: str | Path, where: str) -> str:
     """An image path that stays inside the image root: relative, no ``..``, not empty."""
     name = as_str(name, file, where, "file_name").replace("\\", "/")
     path = PurePosixPath(name)
-    if not name or path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-        raise error(file, where, f"file_name {name!r} must be a relative path inside the image root")
+    if (
+        not name
+        or path.is_absolute()
+        or ".." in path.parts
+        or (path.parts and ":" in path.parts[0])
+    ):
+        raise error(
+            file, where, f"file_name {name!r} must be a relative path inside the image root"
+        )
     return path.as_posix()
 
 
@@ -96,28 +113,40 @@ def _polygons_to_rle(polygons: list, height: int, width: int, file, where) -> RL
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in poly):
             raise error(file, where, "polygon coordinates must be numbers")
         xs, ys = poly[0::2], poly[1::2]
-        if (min(xs) < -POLYGON_TOLERANCE or max(xs) > width + POLYGON_TOLERANCE
-                or min(ys) < -POLYGON_TOLERANCE or max(ys) > height + POLYGON_TOLERANCE):
-            raise error(file, where, f"polygon lies outside the image ({height} x {width}): out of bounds")
+        if (
+            min(xs) < -POLYGON_TOLERANCE
+            or max(xs) > width + POLYGON_TOLERANCE
+            or min(ys) < -POLYGON_TOLERANCE
+            or max(ys) > height + POLYGON_TOLERANCE
+        ):
+            raise error(
+                file, where, f"polygon lies outside the image ({height} x {width}): out of bounds"
+            )
         clean.append([float(v) for v in poly])
     return masks.normalize(cocomask.merge(cocomask.frPyObjects(clean, height, width)))
 
 
-def segmentation_to_rle(segmentation: Any, height: int, width: int, file: str | Path, where: str) -> RLE:
+def segmentation_to_rle(
+    segmentation: Any, height: int, width: int, file: str | Path, where: str
+) -> RLE:
     """A COCO segmentation (RLE dict with str / bytes / list counts, a list of RLE parts, or
     polygons) -> one validated, non-empty RLE of an ``height x width`` image."""
     try:
         if isinstance(segmentation, dict):
             rle = segmentation
-        elif isinstance(segmentation, (list, tuple)) and segmentation and all(
-            isinstance(part, dict) for part in segmentation
+        elif (
+            isinstance(segmentation, (list, tuple))
+            and segmentation
+            and all(isinstance(part, dict) for part in segmentation)
         ):
             parts = [masks.validate_rle(part, height, width) for part in segmentation]
             rle = parts[0] if len(parts) == 1 else masks.union(parts, height, width)
         elif isinstance(segmentation, (list, tuple)) and segmentation:
             rle = _polygons_to_rle(list(segmentation), height, width, file, where)
         else:
-            raise error(file, where, f"segmentation must be an RLE or polygons, got {segmentation!r:.60}")
+            raise error(
+                file, where, f"segmentation must be an RLE or polygons, got {segmentation!r:.60}"
+            )
         return masks.validate_rle(rle, height, width)
     except InvalidMask as exc:
         raise error(file, where, str(exc)) from None

@@ -1,4 +1,4 @@
-"""Import a COCO (+ expression file), D³, gRefCOCO or RefCOCO dataset into a project: all or nothing.
+"""Import a COCO (+ expression file), D³, gRefCOCO or RefCOCO dataset: all or nothing.
 
     snapshot = read_source("d3", "GRD/annotations")
     report = import_snapshot(project, snapshot, image_root="GRD/images", author="import")
@@ -78,8 +78,9 @@ class _StoredImage:
     content_hash: str
 
 
-def _store_images(project: Project, snapshot: Snapshot, root: Path, progress: Progress | None,
-                  created: list[Path]) -> dict[int, _StoredImage]:
+def _store_images(
+    project: Project, snapshot: Snapshot, root: Path, progress: Progress | None, created: list[Path]
+) -> dict[int, _StoredImage]:
     """Decode and store every image file; ``created`` collects files that did not exist before."""
     stored: dict[int, _StoredImage] = {}
     seen: dict[tuple[int, str], int] = {}
@@ -88,8 +89,9 @@ def _store_images(project: Project, snapshot: Snapshot, root: Path, progress: Pr
         where = f"{root / image.file}: image {image.id}"
         path = root / image.file
         try:
-            image_data = normalize_image(path.read_bytes(), max_pixels=project.settings.max_image_pixels,
-                                         name=str(path))
+            image_data = normalize_image(
+                path.read_bytes(), max_pixels=project.settings.max_image_pixels, name=str(path)
+            )
         except FileNotFoundError:
             raise ImportFormatError(f"{where}: no such image file under {root}") from None
         except (OSError, InvalidImage) as exc:
@@ -100,8 +102,9 @@ def _store_images(project: Project, snapshot: Snapshot, root: Path, progress: Pr
                 f"annotation says {image.width} x {image.height}, so its masks would not fit"
             )
         if image.content_hash and image.content_hash != image_data.content_hash:
-            raise ImportFormatError(f"{where}: the pixels differ from the annotated image "
-                                    "(content hash mismatch)")
+            raise ImportFormatError(
+                f"{where}: the pixels differ from the annotated image (content hash mismatch)"
+            )
         key = (image.group_id, image_data.content_hash)
         if key in seen:
             raise ImportFormatError(f"{where}: same picture as image {seen[key]} of the same group")
@@ -109,15 +112,22 @@ def _store_images(project: Project, snapshot: Snapshot, root: Path, progress: Pr
         target = project.root / "images" / image_data.content_hash[:2]
         target = target / f"{image_data.content_hash}{image_data.extension}"
         existed = target.exists()
-        rel = store_image_file(project, image_data.data, image_data.content_hash, image_data.extension)
+        rel = store_image_file(
+            project, image_data.data, image_data.content_hash, image_data.extension
+        )
         if not existed:
             created.append(target)
         stored[image.id] = _StoredImage(rel, image_data.content_hash)
     return stored
 
 
-def _plan_decisions(project: Project, snapshot: Snapshot, expression_ids: dict[int, int | None],
-                    image_ids: dict[int, int | None], author: str):
+def _plan_decisions(
+    project: Project,
+    snapshot: Snapshot,
+    expression_ids: dict[int, int | None],
+    image_ids: dict[int, int | None],
+    author: str,
+):
     """Split the imported decisions (source ids) into new pairs and overwrites of existing pairs
     that nobody decided; a pair a person decided differently is a conflict."""
     new, overwrite, unchanged = [], [], 0
@@ -127,15 +137,21 @@ def _plan_decisions(project: Project, snapshot: Snapshot, expression_ids: dict[i
         for image_id, decision in sorted(snapshot.decisions.get(expression.id, {}).items()):
             if not decision.is_human:
                 continue  # model proposals are not truth; they are never imported
-            row = (expression.id, image_id, decision.status, [i.rle for i in decision.instances],
-                   decision.author or author)
+            row = (
+                expression.id,
+                image_id,
+                decision.status,
+                [i.rle for i in decision.instances],
+                decision.author or author,
+            )
             iid = image_ids[image_id]
             old = current.get(iid) if iid is not None else None
             if old is None or (old.status is DecisionStatus.UNSEEN and old.revision == 0):
                 new.append(row)
             elif old.is_human:
-                if old.status is not decision.status or [i.rle["counts"] for i in old.instances] != [
-                        i.rle["counts"] for i in decision.instances]:
+                if old.status is not decision.status or [
+                    i.rle["counts"] for i in old.instances
+                ] != [i.rle["counts"] for i in decision.instances]:
                     raise ImportFormatError(
                         f"{snapshot.name}: expression {expression.text!r}, image {image_id}: the "
                         f"project already has a different decision ({old.status.value} by "
@@ -203,9 +219,15 @@ def import_snapshot(
     for image in sorted(snapshot.images, key=lambda i: i.id):
         if images[image.id] is None:
             record, added = store.add_image(
-                groups[image.group_id], stored[image.id].rel, image.width, image.height,
-                stored[image.id].content_hash, source_url=image.source_url, owner=image.owner,
-                license=image.license, meta=dict(image.meta),
+                groups[image.group_id],
+                stored[image.id].rel,
+                image.width,
+                image.height,
+                stored[image.id].content_hash,
+                source_url=image.source_url,
+                owner=image.owner,
+                license=image.license,
+                meta=dict(image.meta),
             )
             images[image.id] = record.id
             report.images_added += int(added)
@@ -224,8 +246,16 @@ def import_snapshot(
     report.batch_id = store.import_decisions([resolve(r) for r in new], action="import")
     for row, revision in overwrite:
         eid, iid, status, rles, who = resolve(row)
-        store.save_decision(eid, iid, status, rles, author=who, expected_revision=revision,
-                            action="import", batch_id=report.batch_id)
+        store.save_decision(
+            eid,
+            iid,
+            status,
+            rles,
+            author=who,
+            expected_revision=revision,
+            action="import",
+            batch_id=report.batch_id,
+        )
     report.decisions_written = len(new) + len(overwrite)
     report.image_ids = {k: v for k, v in images.items() if v is not None}
     return report

@@ -63,10 +63,19 @@ def make_small_project(root: Path) -> SmallProject:
     store = project.store
     dogs = store.create_group("dog x beach", "dog", "beach", meta={"split": "train"})
     cats = store.create_group("cat x sofa", "", "sofa")
-    i1 = _add_image(project, dogs.id, 1, 48, 64, source_url="https://flickr.com/p/1", owner="Ann",
-                    license="4")
-    i2 = _add_image(project, dogs.id, 2, 48, 64, source_url="https://flickr.com/p/2", owner="Bob",
-                    license="CC0-1.0")
+    i1 = _add_image(
+        project, dogs.id, 1, 48, 64, source_url="https://flickr.com/p/1", owner="Ann", license="4"
+    )
+    i2 = _add_image(
+        project,
+        dogs.id,
+        2,
+        48,
+        64,
+        source_url="https://flickr.com/p/2",
+        owner="Bob",
+        license="CC0-1.0",
+    )
     i3 = _add_image(project, dogs.id, 3, 48, 64, owner="Cy")
     i4 = _add_image(project, cats.id, 4, 30, 40, license="4")
     i5 = _add_image(project, cats.id, 5, 30, 40)
@@ -98,8 +107,11 @@ def make_small_project(root: Path) -> SmallProject:
     save(e_cat, i4, "positive", [masks.encode(cat)], author="cy")
     save(e_cat, i5, "negative", author="cy")
     project.close()
-    ids = {"groups": (dogs.id, cats.id), "images": (i1.id, i2.id, i3.id, i4.id, i5.id),
-           "expressions": (e_dogs.id, e_ball.id, e_fris.id, e_cat.id)}
+    ids = {
+        "groups": (dogs.id, cats.id),
+        "images": (i1.id, i2.id, i3.id, i4.id, i5.id),
+        "expressions": (e_dogs.id, e_ball.id, e_fris.id, e_cat.id),
+    }
     return SmallProject(root, ids)
 
 
@@ -125,8 +137,10 @@ def canonical(snapshot, *, positives_only: bool = False) -> dict:
         for iid, d in snapshot.human(expression.id).items():
             if positives_only and d.status.value != "positive":
                 continue
-            pairs[image_key(iid)] = (d.status.value, tuple(masks.normalize(i.rle)["counts"]
-                                                           for i in d.instances))
+            pairs[image_key(iid)] = (
+                d.status.value,
+                tuple(masks.normalize(i.rle)["counts"] for i in d.instances),
+            )
         if pairs or not positives_only:
             out[(groups[expression.group_id], expression.text)] = pairs
     return out

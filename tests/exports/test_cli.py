@@ -15,8 +15,19 @@ runner = CliRunner()
 @pytest.mark.parametrize("fmt", ["coco", "d3", "grefcoco", "refcoco"])
 def test_export_then_import_with_copied_images(fmt, small_project, tmp_path):
     out = tmp_path / "out"
-    result = runner.invoke(app, ["export", str(small_project.root), str(out), "--format", fmt,
-                                 "--incomplete", "mark", "--copy-images"])
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            str(small_project.root),
+            str(out),
+            "--format",
+            fmt,
+            "--incomplete",
+            "mark",
+            "--copy-images",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "attribution.json").is_file() and (out / "images").is_dir()
     Project.init(tmp_path / "copy").close()
@@ -36,10 +47,14 @@ def test_malformed_import_exits_1_with_the_problem_and_imports_nothing(small_pro
     data["expressions"][0]["ann_ids"] = [12345]
     (out / "expressions.json").write_text(json.dumps(data))
     Project.init(tmp_path / "copy").close()
-    result = runner.invoke(app, ["import", str(tmp_path / "copy"), str(out), "--images",
-                                 str(small_project.root)])
+    result = runner.invoke(
+        app, ["import", str(tmp_path / "copy"), str(out), "--images", str(small_project.root)]
+    )
     assert result.exit_code == 1
-    assert "expressions.json, expression" in result.output and "annotation 12345 does not exist" in result.output
+    assert (
+        "expressions.json, expression" in result.output
+        and "annotation 12345 does not exist" in result.output
+    )
     assert "Traceback" not in result.output
     with Project.open(tmp_path / "copy") as project:
         assert set(project.store.counts().values()) == {0}

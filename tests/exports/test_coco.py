@@ -46,7 +46,7 @@ def test_pycocotools_loads_it_and_masks_are_pixel_equal(exported, snapshot, smal
         got = [coco.annToMask(coco.anns[a]).astype(bool) for a in ann_ids]
         want = [masks.decode(i.rle) for i in snapshot.decisions[e_dogs][image_id].instances]
         assert len(got) == len(want) >= 1
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             assert np.array_equal(g, w)
     holed = coco.annToMask(coco.anns[entry["ann_ids"][0]])
     assert holed[17, 17] == 0 and holed[5, 5] == 1  # the hole survived
@@ -55,8 +55,12 @@ def test_pycocotools_loads_it_and_masks_are_pixel_equal(exported, snapshot, smal
 def test_cocoeval_gt_against_itself_gives_ap_1(exported):
     gt = _quiet(COCO, str(exported / "instances.json"))
     detections = [
-        {"image_id": a["image_id"], "category_id": a["category_id"], "segmentation": a["segmentation"],
-         "score": 1.0}
+        {
+            "image_id": a["image_id"],
+            "category_id": a["category_id"],
+            "segmentation": a["segmentation"],
+            "score": 1.0,
+        }
         for a in gt.dataset["annotations"]
     ]
     dt = _quiet(gt.loadRes, detections)
@@ -72,8 +76,10 @@ def test_one_annotation_per_object_and_categories_from_target_keywords(snapshot)
     # "the ball" reuses a mask of "the dogs" on image 1: one object, one annotation
     assert len(coco["annotations"]) == 4
     assert {c["name"] for c in coco["categories"]} == {"dog", "object"}
-    assert all(a["iscrowd"] == 0 and isinstance(a["segmentation"]["counts"], str)
-               for a in coco["annotations"])
+    assert all(
+        a["iscrowd"] == 0 and isinstance(a["segmentation"]["counts"], str)
+        for a in coco["annotations"]
+    )
     licenses = {entry["id"]: entry for entry in coco["licenses"]}
     by_file = {i["file_name"]: i for i in coco["images"]}
     first = next(i for i in snapshot.images if i.owner == "Ann")
@@ -93,7 +99,10 @@ def test_expression_file_lists_negatives_explicitly(exported, small_project):
     assert frisbee["complete"] is False
     assert frisbee["negative_image_ids"] == [i1] and frisbee["positive_image_ids"] == []
     assert {c["image_id"]: c["author"] for c in by_id[e_dogs]["confirmed_by"]} == {
-        i1: "ann", i2: "bob", i3: "bob"}
+        i1: "ann",
+        i2: "bob",
+        i3: "bob",
+    }
 
 
 def test_omit_leaves_incomplete_expressions_and_their_objects_out(snapshot, tmp_path):
@@ -110,11 +119,16 @@ def test_proposals_go_to_predictions_only(exported, small_project):
     frisbee = small_project.ids["expressions"][2]
     data = json.loads((exported / "expressions.json").read_text())
     entry = next(e for e in data["expressions"] if e["id"] == frisbee)
-    assert small_project.ids["images"][1] not in entry["positive_image_ids"] + entry["negative_image_ids"]
+    assert (
+        small_project.ids["images"][1]
+        not in entry["positive_image_ids"] + entry["negative_image_ids"]
+    )
 
 
 def test_attribution_file_names_owner_licence_and_source(exported, snapshot):
-    rows = {r["image_id"]: r for r in json.loads((exported / "attribution.json").read_text())["images"]}
+    rows = {
+        r["image_id"]: r for r in json.loads((exported / "attribution.json").read_text())["images"]
+    }
     assert len(rows) == len(snapshot.images)
     ann = next(i for i in snapshot.images if i.owner == "Ann")
     assert rows[ann.id]["license_url"] == "https://creativecommons.org/licenses/by/2.0/"

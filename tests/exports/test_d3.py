@@ -43,8 +43,9 @@ def test_d_cube_sees_the_same_pairs_and_masks(exported, snapshot, small_project)
             expression = texts[sent["raw_sent"]]
             for image in snapshot.images_of(expression.group_id):
                 assert d3_image[image.id] in images
-                anns = d3.load_annos(d3.get_anno_ids(img_ids=[d3_image[image.id]],
-                                                     sent_ids=[sent["id"]]))
+                anns = d3.load_annos(
+                    d3.get_anno_ids(img_ids=[d3_image[image.id]], sent_ids=[sent["id"]])
+                )
                 decision = snapshot.decisions[expression.id][image.id]
                 got = sorted(masks.encode(d3.get_mask([a])["mask"] > 0)["counts"] for a in anns)
                 want = sorted(masks.normalize(i.rle)["counts"] for i in decision.instances)
@@ -82,7 +83,9 @@ def test_plain_d3_negatives_are_every_other_image_of_the_group(snapshot, tmp_pat
     for name, table in data.items():
         (tmp_path / f"{name}.pkl").write_bytes(pickle.dumps(table, protocol=4))
     plain = read_d3(tmp_path)
-    assert canonical(plain) == {k: v for k, v in canonical(snapshot).items() if k[1] != "the frisbee"}
+    assert canonical(plain) == {
+        k: v for k, v in canonical(snapshot).items() if k[1] != "the frisbee"
+    }
 
 
 def test_a_pickle_that_runs_code_is_refused(exported, tmp_path):
@@ -102,11 +105,15 @@ def test_annotation_of_a_missing_image_is_refused(snapshot, tmp_path):
     data["annotations"][2]["image_id"] = 99
     for name, table in data.items():
         (tmp_path / f"{name}.pkl").write_bytes(pickle.dumps(table, protocol=4))
-    with pytest.raises(ImportFormatError, match=r"annotations\.pkl, annotation 2: image_id 99 does not exist"):
+    with pytest.raises(
+        ImportFormatError, match=r"annotations\.pkl, annotation 2: image_id 99 does not exist"
+    ):
         read_d3(tmp_path)
 
 
 def test_bbox_is_a_1x4_array_and_segmentation_a_list(snapshot):
     ann = build_d3(snapshot)["annotations"][1]
     assert isinstance(ann["bbox"], np.ndarray) and ann["bbox"].shape == (1, 4)
-    assert isinstance(ann["segmentation"], list) and isinstance(ann["segmentation"][0]["counts"], bytes)
+    assert isinstance(ann["segmentation"], list) and isinstance(
+        ann["segmentation"][0]["counts"], bytes
+    )

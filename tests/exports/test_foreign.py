@@ -19,12 +19,19 @@ SQUARE = [10.0, 10.0, 30.0, 10.0, 30.0, 30.0, 10.0, 30.0]
 def _instances(tmp_path, polygon=SQUARE):
     row = np.zeros(40 * 50, int)  # uncompressed RLE (column-major runs): 100 background, 50 object
     instances = {
-        "images": [{"id": 7, "file_name": "COCO_7.jpg", "width": 50, "height": 40},
-                   {"id": 8, "file_name": "COCO_8.jpg", "width": 50, "height": 40}],
+        "images": [
+            {"id": 7, "file_name": "COCO_7.jpg", "width": 50, "height": 40},
+            {"id": 8, "file_name": "COCO_8.jpg", "width": 50, "height": 40},
+        ],
         "annotations": [
             {"id": 70, "image_id": 7, "category_id": 1, "segmentation": [polygon], "iscrowd": 0},
-            {"id": 71, "image_id": 7, "category_id": 1, "iscrowd": 1,
-             "segmentation": {"size": [40, 50], "counts": [100, 50, row.size - 150]}},
+            {
+                "id": 71,
+                "image_id": 7,
+                "category_id": 1,
+                "iscrowd": 1,
+                "segmentation": {"size": [40, 50], "counts": [100, 50, row.size - 150]},
+            },
             {"id": 80, "image_id": 8, "category_id": 1, "segmentation": [SQUARE], "iscrowd": 0},
         ],
         "categories": [{"id": 1, "name": "person"}],
@@ -39,10 +46,23 @@ def _sentence(sent_id, text):
 def test_grefcoco_from_elsewhere(tmp_path):
     _instances(tmp_path)
     refs = [
-        {"ref_id": 1, "image_id": 7, "ann_id": [70, 71], "category_id": [1], "split": "train",
-         "sentences": [_sentence(1, "Two people"), _sentence(2, "everyone")]},
-        {"ref_id": 2, "image_id": 8, "ann_id": [-1], "category_id": [-1], "split": "val",
-         "sentences": [_sentence(3, "two people")], "no_target": True},
+        {
+            "ref_id": 1,
+            "image_id": 7,
+            "ann_id": [70, 71],
+            "category_id": [1],
+            "split": "train",
+            "sentences": [_sentence(1, "Two people"), _sentence(2, "everyone")],
+        },
+        {
+            "ref_id": 2,
+            "image_id": 8,
+            "ann_id": [-1],
+            "category_id": [-1],
+            "split": "val",
+            "sentences": [_sentence(3, "two people")],
+            "no_target": True,
+        },
     ]
     (tmp_path / "grefs(unc).json").write_text(json.dumps(refs))
     snapshot = read_grefcoco(tmp_path)
@@ -60,24 +80,42 @@ def test_polygon_outside_the_image_is_refused(tmp_path):
     _instances(tmp_path, polygon=[10.0, 10.0, 90.0, 10.0, 90.0, 30.0])
     refs = [{"ref_id": 1, "image_id": 7, "ann_id": [70], "sentences": [_sentence(1, "a")]}]
     (tmp_path / "grefs(unc).json").write_text(json.dumps(refs))
-    with pytest.raises(ImportFormatError, match=r"instances\.json, annotation 70: polygon lies outside"):
+    with pytest.raises(
+        ImportFormatError, match=r"instances\.json, annotation 70: polygon lies outside"
+    ):
         read_grefcoco(tmp_path)
 
 
 def test_classic_refcoco_pickle_same_sentence_for_two_objects_means_both(tmp_path):
     _instances(tmp_path)
     refs = [
-        {"ref_id": 1, "image_id": 7, "ann_id": 70, "category_id": 1, "split": "train",
-         "sentences": [_sentence(1, "person")], "sent_ids": [1]},
-        {"ref_id": 2, "image_id": 7, "ann_id": 71, "category_id": 1, "split": "train",
-         "sentences": [_sentence(2, "person"), _sentence(3, "crowd")], "sent_ids": [2, 3]},
+        {
+            "ref_id": 1,
+            "image_id": 7,
+            "ann_id": 70,
+            "category_id": 1,
+            "split": "train",
+            "sentences": [_sentence(1, "person")],
+            "sent_ids": [1],
+        },
+        {
+            "ref_id": 2,
+            "image_id": 7,
+            "ann_id": 71,
+            "category_id": 1,
+            "split": "train",
+            "sentences": [_sentence(2, "person"), _sentence(3, "crowd")],
+            "sent_ids": [2, 3],
+        },
     ]
     (tmp_path / "refs(unc).p").write_bytes(pickle.dumps(refs, protocol=2))
     snapshot = read_refcoco(tmp_path)
     by_text = {e.text: e for e in snapshot.expressions}
     assert len(snapshot.decisions[by_text["person"].id][7].instances) == 2
     assert len(snapshot.decisions[by_text["crowd"].id][7].instances) == 1
-    assert all(d.status.value == "positive" for v in snapshot.decisions.values() for d in v.values())
+    assert all(
+        d.status.value == "positive" for v in snapshot.decisions.values() for d in v.values()
+    )
 
 
 def test_refs_pickle_with_code_is_refused(tmp_path):

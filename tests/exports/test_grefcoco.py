@@ -30,7 +30,7 @@ def exported(snapshot, tmp_path_factory):
 
 
 def load_like_grefer(folder, split="train"):
-    """Our reading of the gRefCOCO loader's contract: (image, ref, [ann or None]) per ref of a split."""
+    """Our reading of the gRefCOCO loader's contract: (image, ref, [ann or None]) per ref."""
     refs = json.loads((folder / "grefs(unc).json").read_text())
     instances = json.loads((folder / "instances.json").read_text())
     anns = {a["id"]: a for a in instances["annotations"]}
@@ -69,7 +69,8 @@ def test_refs_load_like_grefcoco(exported, snapshot):
         for image in snapshot.images_of(expression.group_id):
             decision = snapshot.decisions[expression.id][image.id]
             expected[(texts[expression.id], image.id)] = masks.decode(
-                masks.union([i.rle for i in decision.instances], image.height, image.width))
+                masks.union([i.rle for i in decision.instances], image.height, image.width)
+            )
     assert pairs.keys() == expected.keys()
     for key, mask in expected.items():
         assert np.array_equal(pairs[key], mask), key
@@ -93,7 +94,9 @@ def test_a_ref_claiming_complete_with_a_missing_pair_is_refused(exported, tmp_pa
     refs = json.loads((exported / "grefs(unc).json").read_text())
     (tmp_path / "instances.json").write_text((exported / "instances.json").read_text())
     (tmp_path / "grefs(unc).json").write_text(json.dumps(refs[1:]))
-    with pytest.raises(ImportFormatError, match=r"grefs\(unc\)\.json, ref \d+: marks 'the dogs' complete"):
+    with pytest.raises(
+        ImportFormatError, match=r"grefs\(unc\)\.json, ref \d+: marks 'the dogs' complete"
+    ):
         read_grefcoco(tmp_path)
 
 
@@ -104,5 +107,7 @@ def test_an_annotation_on_another_image_is_refused(exported, tmp_path):
     other["ann_id"], other["no_target"] = positive["ann_id"], False
     (tmp_path / "instances.json").write_text((exported / "instances.json").read_text())
     (tmp_path / "grefs(unc).json").write_text(json.dumps(refs))
-    with pytest.raises(ImportFormatError, match=rf"ref {other['ref_id']}: annotation \d+ lies on image"):
+    with pytest.raises(
+        ImportFormatError, match=rf"ref {other['ref_id']}: annotation \d+ lies on image"
+    ):
         read_grefcoco(tmp_path)

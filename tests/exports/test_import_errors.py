@@ -58,29 +58,40 @@ def _first_ann(i, e):
 CASES = {
     "missing key": (
         lambda i, e: i["images"][1].pop("height"),
-        r"instances\.json, image \d+: missing key 'height'"),
+        r"instances\.json, image \d+: missing key 'height'",
+    ),
     "bad RLE": (
         lambda i, e: _first_ann(i, e)["segmentation"].update(counts="~~~~~~~~"),
-        r"instances\.json, annotation 1: RLE counts do not decode"),
+        r"instances\.json, annotation 1: RLE counts do not decode",
+    ),
     "mask out of bounds": (
         lambda i, e: _first_ann(i, e)["segmentation"].update(size=[480, 640]),
-        r"instances\.json, annotation 1: mask size \[480, 640\] does not match the image \(48 x 64\)"),
+        r"instances\.json, annotation 1: mask size \[480, 640\] does not match the image "
+        r"\(48 x 64\)",
+    ),
     "annotation id that does not resolve": (
         lambda i, e: e["expressions"][0]["ann_ids"].append(999),
-        r"expressions\.json, expression \d+: annotation 999 does not exist"),
+        r"expressions\.json, expression \d+: annotation 999 does not exist",
+    ),
     "image of another group": (
         lambda i, e: e["expressions"][0]["negative_image_ids"].append(i["images"][-1]["id"]),
-        r"expressions\.json, expression \d+: negative_image_ids: image \d+ does not exist or is not in group"),
+        r"expressions\.json, expression \d+: negative_image_ids: image \d+ does not exist "
+        r"or is not in group",
+    ),
     "positive and negative at once": (
         lambda i, e: e["expressions"][0]["negative_image_ids"].append(
-            e["expressions"][0]["positive_image_ids"][0]),
-        r"expressions\.json, expression \d+: image \d+ is listed as both positive and negative"),
+            e["expressions"][0]["positive_image_ids"][0]
+        ),
+        r"expressions\.json, expression \d+: image \d+ is listed as both positive and negative",
+    ),
     "path escaping the image root": (
         lambda i, e: i["images"][0].update(file_name="../../etc/passwd"),
-        r"instances\.json, image \d+: file_name '../../etc/passwd' must be a relative path"),
+        r"instances\.json, image \d+: file_name '../../etc/passwd' must be a relative path",
+    ),
     "group that does not exist": (
         lambda i, e: i["images"][0].update(grd_group_id=77),
-        r"instances\.json, image \d+: grd_group_id 77 is not in grd_groups"),
+        r"instances\.json, image \d+: grd_group_id 77 is not in grd_groups",
+    ),
 }
 
 
@@ -96,7 +107,9 @@ def test_malformed_coco_is_refused_and_nothing_imported(case, coco_dir, small_pr
 def test_a_file_that_is_not_json(coco_dir, small_project, tmp_path):
     (tmp_path / "instances.json").write_bytes(b"\x89PNG\r\n\x1a\n not json")
     (tmp_path / "expressions.json").write_text((coco_dir / "expressions.json").read_text())
-    with pytest.raises(ImportFormatError, match=r"instances\.json: not (valid JSON|a UTF-8 text file)"):
+    with pytest.raises(
+        ImportFormatError, match=r"instances\.json: not (valid JSON|a UTF-8 text file)"
+    ):
         _import("coco", tmp_path, small_project.root, tmp_path / "p")
     _empty(tmp_path / "p")
 
@@ -112,8 +125,11 @@ def test_wrong_image_size_stops_and_removes_copied_files(coco_dir, small_project
         i["images"][-1].update(width=41)
 
     source = _mutated(coco_dir, tmp_path, shrink_last)
-    with pytest.raises(ImportFormatError, match=r"image \d+: the file is 40 x 30 pixels but the "
-                                                r"annotation says 41 x 30"):
+    with pytest.raises(
+        ImportFormatError,
+        match=r"image \d+: the file is 40 x 30 pixels but the "
+        r"annotation says 41 x 30",
+    ):
         _import("coco", source, small_project.root, tmp_path / "p")
     _empty(tmp_path / "p")  # the four images stored before the bad one were removed again
 
@@ -146,7 +162,9 @@ def test_d3_sentence_id_that_does_not_resolve(small_project, tmp_path):
     groups = pickle.loads((tmp_path / "d3" / "groups.pkl").read_bytes())
     groups[1]["inner_sent_id"].append(42)
     (tmp_path / "d3" / "groups.pkl").write_bytes(pickle.dumps(groups))
-    with pytest.raises(ImportFormatError, match=r"groups\.pkl, group 1: inner_sent_id: sentence 42 does not exist"):
+    with pytest.raises(
+        ImportFormatError, match=r"groups\.pkl, group 1: inner_sent_id: sentence 42 does not exist"
+    ):
         read_source("d3", tmp_path / "d3")
 
 

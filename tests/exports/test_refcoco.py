@@ -1,5 +1,6 @@
-"""Classic RefCOCO export: ``refs(unc).p`` loads with ``pickle`` as ``REFER`` does, each ref names one
-annotation (the union for a multi-object pair), and reading it back restores the instances."""
+"""Classic RefCOCO export: ``refs(unc).p`` loads with ``pickle`` as ``REFER`` does, each ref
+names one annotation (the union for a multi-object pair), and reading it back restores the
+instances."""
 
 import json
 import pickle
@@ -33,8 +34,12 @@ def test_refs_point_at_one_annotation_whose_mask_is_the_pair_target(exported, sn
     refs = pickle.loads((exported / "refs(unc).p").read_bytes())
     instances = json.loads((exported / "instances.json").read_text())
     anns = {a["id"]: a for a in instances["annotations"]}
-    positives = {(e.text, d.image_id): d for e in snapshot.expressions
-                 if snapshot.is_complete(e) for d in snapshot.positives(e.id)}
+    positives = {
+        (e.text, d.image_id): d
+        for e in snapshot.expressions
+        if snapshot.is_complete(e)
+        for d in snapshot.positives(e.id)
+    }
     assert len(refs) == len(positives) == 4
     for ref in refs:
         ann = anns[ref["ann_id"]]  # REFER: refToAnn[ref_id] = Anns[ann_id]
@@ -64,5 +69,7 @@ def test_a_union_that_is_not_the_union_of_its_parts_is_refused(exported, tmp_pat
     union["grd_parts"] = union["grd_parts"][:1] + [union["grd_parts"][0]]
     (tmp_path / "instances.json").write_text(json.dumps(instances))
     (tmp_path / "refs(unc).p").write_bytes((exported / "refs(unc).p").read_bytes())
-    with pytest.raises(ImportFormatError, match=rf"instances\.json, annotation {union['id']}: its mask is not"):
+    with pytest.raises(
+        ImportFormatError, match=rf"instances\.json, annotation {union['id']}: its mask is not"
+    ):
         read_refcoco(tmp_path)

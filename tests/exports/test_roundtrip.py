@@ -33,8 +33,12 @@ def test_round_trip_through_a_new_project(fmt, small_project, tmp_path):
     assert report.images_added == len(original.images)
     copy = _snapshot(tmp_path / "copy")
     positives_only = fmt == "refcoco"  # classic RefCOCO has no negatives
-    assert canonical(copy, positives_only=positives_only) == canonical(original, positives_only=positives_only)
-    assert sorted(i.content_hash for i in copy.images) == sorted(i.content_hash for i in original.images)
+    assert canonical(copy, positives_only=positives_only) == canonical(
+        original, positives_only=positives_only
+    )
+    assert sorted(i.content_hash for i in copy.images) == sorted(
+        i.content_hash for i in original.images
+    )
     assert all((tmp_path / "copy" / i.file).is_file() for i in copy.images)
 
     WRITERS[fmt](tmp_path / "second", copy, incomplete="mark")
@@ -45,8 +49,11 @@ def test_round_trip_through_a_new_project(fmt, small_project, tmp_path):
     first_image = min((i for i in copy.images if i.group_id == dogs.group_id), key=lambda i: i.id)
     got = [masks.decode(i.rle) for i in copy.decisions[dogs.id][first_image.id].instances]
     source = next(e for e in original.expressions if e.text == "the dogs")
-    want = [masks.decode(i.rle) for i in original.decisions[source.id][small_project.ids["images"][0]].instances]
-    assert len(got) == 2 and all(np.array_equal(g, w) for g, w in zip(got, want))
+    want = [
+        masks.decode(i.rle)
+        for i in original.decisions[source.id][small_project.ids["images"][0]].instances
+    ]
+    assert len(got) == 2 and all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
 
 
 @pytest.mark.parametrize("fmt", ["coco", "d3", "grefcoco"])
@@ -67,7 +74,9 @@ def test_importing_twice_changes_nothing(small_project, tmp_path):
         counts = project.store.counts()
         again = import_snapshot(project, read_source("coco", tmp_path / "out"), small_project.root)
         assert project.store.counts() == counts
-    assert again.images_added == 0 and again.decisions_written == 0 and again.decisions_unchanged == 9
+    assert (
+        again.images_added == 0 and again.decisions_written == 0 and again.decisions_unchanged == 9
+    )
 
 
 def test_a_conflicting_human_decision_stops_the_import_before_any_write(small_project, tmp_path):
@@ -77,19 +86,34 @@ def test_a_conflicting_human_decision_stops_the_import_before_any_write(small_pr
         import_snapshot(project, snapshot, small_project.root)
         store = project.store
         ball = next(e for e in store.list_expressions() if e.text == "the ball")
-        negative = next(d for d in store.decisions_for_expression(ball.id).values()
-                        if d.status.value == "negative")
-        store.save_decision(ball.id, negative.image_id, "unseen", author="x",
-                            expected_revision=negative.revision)
+        negative = next(
+            d
+            for d in store.decisions_for_expression(ball.id).values()
+            if d.status.value == "negative"
+        )
+        store.save_decision(
+            ball.id, negative.image_id, "unseen", author="x", expected_revision=negative.revision
+        )
         cat = next(e for e in store.list_expressions() if e.text == "a cat")
-        cat_negative = next(d for d in store.decisions_for_expression(cat.id).values()
-                            if d.status.value == "negative")
-        store.save_decision(cat.id, cat_negative.image_id, "positive",
-                            [masks.encode(np.ones((30, 40), bool))], author="zoe",
-                            expected_revision=cat_negative.revision)
+        cat_negative = next(
+            d
+            for d in store.decisions_for_expression(cat.id).values()
+            if d.status.value == "negative"
+        )
+        store.save_decision(
+            cat.id,
+            cat_negative.image_id,
+            "positive",
+            [masks.encode(np.ones((30, 40), bool))],
+            author="zoe",
+            expected_revision=cat_negative.revision,
+        )
         before = store.counts()
-        with pytest.raises(ImportFormatError, match=r"'a cat', image \d+: the project already has a "
-                                                    r"different decision \(positive by zoe\)"):
+        with pytest.raises(
+            ImportFormatError,
+            match=r"'a cat', image \d+: the project already has a "
+            r"different decision \(positive by zoe\)",
+        ):
             import_snapshot(project, snapshot, small_project.root)
         assert store.counts() == before
         assert store.get_decision(ball.id, negative.image_id).status.value == "unseen"

@@ -1,4 +1,4 @@
-"""``Store.import_decisions``: one transaction, checked like ``save_decision``, undoable as a batch."""
+"""``Store.import_decisions``: one transaction, checked like ``save_decision``, undoable."""
 
 import numpy as np
 import pytest
@@ -29,10 +29,12 @@ def _setup(store):
 
 def test_inserts_all_rows_with_audit_and_undo(store):
     e, images, _, rle = _setup(store)
-    batch = store.import_decisions([
-        (e.id, images[0].id, "positive", [rle, rle], "ann"),
-        (e.id, images[1].id, "negative", [], "bob"),
-    ])
+    batch = store.import_decisions(
+        [
+            (e.id, images[0].id, "positive", [rle, rle], "ann"),
+            (e.id, images[1].id, "negative", [], "bob"),
+        ]
+    )
     got = store.decisions_for_expression(e.id)
     assert got[images[0].id].status.value == "positive" and got[images[0].id].revision == 1
     assert [i.rle for i in got[images[0].id].instances] == [rle, rle]
@@ -46,15 +48,19 @@ def test_an_existing_pair_rolls_everything_back(store):
     e, images, _, rle = _setup(store)
     store.save_decision(e.id, images[1].id, "negative", author="x", expected_revision=0)
     with pytest.raises(StaleRevision):
-        store.import_decisions([
-            (e.id, images[0].id, "positive", [rle], "ann"),
-            (e.id, images[1].id, "negative", [], "ann"),
-        ])
+        store.import_decisions(
+            [
+                (e.id, images[0].id, "positive", [rle], "ann"),
+                (e.id, images[1].id, "negative", [], "ann"),
+            ]
+        )
     assert store.get_decision(e.id, images[0].id).status.value == "unseen"
     assert store.counts()["instances"] == 0
 
 
-@pytest.mark.parametrize("case", ["other group", "negative with mask", "positive without", "bad size"])
+@pytest.mark.parametrize(
+    "case", ["other group", "negative with mask", "positive without", "bad size"]
+)
 def test_rows_are_checked_before_any_write(store, case):
     e, images, stranger, rle = _setup(store)
     row = {
