@@ -5,14 +5,8 @@ import pytest
 
 from labeler import masks
 from labeler.errors import InvalidMask, NotFound, StaleRevision
-from labeler.store import Store
 
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'p.db'}")
-    yield s
-    s.close()
+# ``store`` is the shared fixture of tests/conftest.py: SQLite and PostgreSQL.
 
 
 def _setup(store):
