@@ -1,6 +1,7 @@
 """Pictures for people: thumbnails with mask overlays and compact overlay layers (pure, no UI).
 
     thumbnail(rgb, max_side) -> rgb                       (area-averaged, via labeler.geometry)
+    letterbox(rgb, size) -> rgb                           centred on a fixed-size tile
     overlay(rgb, masks, alpha=0.45) -> rgb                masks drawn as colour fills with outlines
     label_layer(masks, active) -> uint8 index map         0 = clear, k = instance k, OUTLINE = active rim
     layer_png(index_map, alpha) -> PNG bytes              palette PNG with transparency (a few kB)
@@ -43,6 +44,18 @@ def thumbnail(rgb: np.ndarray, max_side: int) -> np.ndarray:
     if size == (h, w):
         return np.ascontiguousarray(rgb)
     return Transform.resize((h, w), size).raster(rgb)
+
+
+def letterbox(rgb: np.ndarray, size: tuple[int, int], color: tuple[int, int, int] = (240, 242, 246)) -> np.ndarray:
+    """``rgb`` centred on a ``size`` ``(H, W)`` background (grid tiles of one shape); it must fit."""
+    h, w = rgb.shape[:2]
+    if h > size[0] or w > size[1]:
+        raise ValueError(f"a {h} x {w} image does not fit in {size}")
+    out = np.empty((*size, 3), dtype=np.uint8)
+    out[:] = color
+    y, x = (size[0] - h) // 2, (size[1] - w) // 2
+    out[y : y + h, x : x + w] = rgb
+    return out
 
 
 def rim(mask: np.ndarray, width: int = 1) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 import streamlit as st
 
 from labeler import masks, render
-from labeler.geometry import Transform
+from labeler.geometry import Transform, display_size
 from labeler.images import load_rgb
 from labeler.project import Project
 from labeler.segmenter import Embedding, Segmenter
@@ -29,7 +29,7 @@ from pipelines.jobs import JobRunner
 
 PROJECT_ENV = "GRD_PROJECT"
 DEFAULT_PROJECT = "demo_project"
-THUMB_SIDE = 320
+TILE = (240, 320)  # (H, W) of every grid tile: one shape, so the grid rows line up
 
 
 def project_dir(argv: list[str] | None = None) -> Path:
@@ -100,20 +100,25 @@ def original_rgb(path: str) -> np.ndarray:
 
 
 @st.cache_resource(show_spinner=False, max_entries=1024)
-def _thumb_rgb(path: str, side: int) -> np.ndarray:
-    small = render.thumbnail(load_rgb(path), side)
+def _thumb_rgb(path: str, height: int, width: int) -> np.ndarray:
+    rgb = load_rgb(path)
+    small = Transform.resize(rgb.shape[:2], display_size(rgb.shape[:2], width, height)).raster(rgb)
     small.flags.writeable = False
     return small
+
+
+def _with_masks(small: np.ndarray, rles) -> np.ndarray:
+    if not rles:
+        return small
+    to_thumb = Transform.resize(tuple(rles[0]["size"]), small.shape[:2])
+    return render.overlay(small, [to_thumb.mask(masks.decode(r)) for r in rles])
 
 
 @st.cache_resource(show_spinner=False, max_entries=2048)
 def _tile_jpeg(path: str, image_id: int, expression_id: int, revision: int, _rles: tuple) -> bytes:
     """A grid tile: thumbnail with the decision's masks; keyed by the decision revision."""
-    small = _thumb_rgb(path, THUMB_SIDE)
-    if not _rles:
-        return render.jpeg(small, quality=80)
-    to_thumb = Transform.resize(tuple(_rles[0]["size"]), small.shape[:2])
-    return render.jpeg(render.overlay(small, [to_thumb.mask(masks.decode(r)) for r in _rles]), 80)
+    small = _thumb_rgb(path, *TILE)
+    return render.jpeg(render.letterbox(_with_masks(small, _rles), TILE), quality=80)
 
 
 def tile_jpeg(image, decision) -> bytes:
@@ -122,13 +127,9 @@ def tile_jpeg(image, decision) -> bytes:
                       decision.revision, rles)
 
 
-def preview_jpeg(image, rles, side: int = THUMB_SIDE) -> bytes:
-    """A small picture of any set of masks (conflict views); not cached."""
-    small = _thumb_rgb(str(project().image_path(image)), side)
-    if not rles:
-        return render.jpeg(small)
-    to_thumb = Transform.resize(tuple(rles[0]["size"]), small.shape[:2])
-    return render.jpeg(render.overlay(small, [to_thumb.mask(masks.decode(r)) for r in rles]))
+def preview_jpeg(image, rles, size: tuple[int, int] = (360, 480)) -> bytes:
+    """A picture of any set of masks (conflict views); not cached."""
+    return render.jpeg(_with_masks(_thumb_rgb(str(project().image_path(image)), *size), list(rles)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -42,3 +42,10 @@ def test_label_layer_png_decodes_to_instance_indices_with_transparency():
     assert rgba[15, 25, 3] == 0 and rgba[2, 2, 3] == 100 and rgba[5, 10, 3] == 255
     assert len(png) < 2000
     assert render.data_url(png, "image/png").startswith("data:image/png;base64,")
+
+
+def test_letterbox_centres_the_image_on_a_fixed_tile():
+    rgb = np.full((10, 20, 3), 7, np.uint8)
+    out = render.letterbox(rgb, (30, 20), color=(1, 2, 3))
+    assert out.shape == (30, 20, 3)
+    assert (out[10:20] == 7).all() and (out[:10] == (1, 2, 3)).all() and (out[20:] == (1, 2, 3)).all()

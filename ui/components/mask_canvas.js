@@ -6,7 +6,8 @@
 //         | {kind: "stroke", id, points: [[x, y], ...], radius, erase}
 // Left click = positive point (negative when data.negative is on), right click or Shift+click =
 // negative point, drag with the point or box tool = box, drag with brush / eraser = stroke.
-// root.dataset.seq holds the id of the last event whose result is on screen (for tests and bench).
+// root.dataset.seq holds the id of the last event whose result is on screen, root.dataset.last the
+// id of the last input (for tests and bench): all input is on screen when they are equal.
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   let root = parentElement.querySelector(".grd-canvas-root");
@@ -17,7 +18,7 @@ export default function (component) {
       '<canvas class="grd-base"></canvas><canvas class="grd-overlay"></canvas>' +
       '<canvas class="grd-ui"></canvas>';
     parentElement.appendChild(root);
-    root._grd = { imageKey: null, overlaySrc: null, pending: null };
+    root._grd = { imageKey: null, overlaySrc: null, pending: null, queue: [] };
   }
   const st = root._grd;
   st.data = data;
@@ -54,7 +55,9 @@ export default function (component) {
       ctx.strokeRect(x0, y0, x1 - x0, y1 - y0); ctx.setLineDash([]);
     }
     for (const [x, y, label] of d.points || []) dot(ctx, x, y, label === 1);
-    if (st.pending && st.pending.kind === "click") dot(ctx, st.pending.x, st.pending.y, st.pending.positive);
+    for (const ev of [st.pending, ...st.queue]) {
+      if (ev && ev.kind === "click") dot(ctx, ev.x, ev.y, ev.positive);
+    }
   };
   const dot = (ctx, x, y, positive) => {
     ctx.beginPath(); ctx.arc(x, y, 5, 0, 2 * Math.PI);
@@ -62,9 +65,13 @@ export default function (component) {
     ctx.lineWidth = 2; ctx.strokeStyle = "#ffffff"; ctx.stroke();
   };
   const settle = () => {
-    if (st.pending && st.pending.id === data.seq) st.pending = null;
+    if (st.pending && st.pending.id === data.seq) {
+      st.pending = null;
+      clearTimeout(st.timer);
+    }
     drawPrompts();
     root.dataset.seq = data.seq || "";
+    if (!st.pending && st.queue.length) dispatch(st.queue.shift());
   };
   if (st.overlaySrc !== data.overlay) {
     st.overlaySrc = data.overlay;
@@ -87,11 +94,19 @@ export default function (component) {
     const r = ui.getBoundingClientRect();
     return [(e.clientX - r.left) * (w / r.width), (e.clientY - r.top) * (h / r.height)];
   };
-  const send = (event) => {
-    event.id = `${Date.now()}-${Math.random().toString(36).slice(2, 7)}`;
+  // One event in flight at a time: a rerun interrupted by the next input could drop it.
+  // Later inputs wait in a queue (their points are drawn at once) and go when the result is in.
+  function dispatch(event) {  // a declaration: settle() above may call it during this render
     st.pending = event;
     root.dataset.pending = event.id;
+    clearTimeout(st.timer);
+    st.timer = setTimeout(() => { st.pending = null; if (st.queue.length) dispatch(st.queue.shift()); }, 5000);
     setTriggerValue("event", event);
+  }
+  const send = (event) => {
+    event.id = `${Date.now()}-${Math.random().toString(36).slice(2, 7)}`;
+    root.dataset.last = event.id;
+    if (st.pending) st.queue.push(event); else dispatch(event);
   };
   const onDown = (e) => {
     e.preventDefault();

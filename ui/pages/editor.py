@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from labeler import annotate, render
+from labeler import annotate
+from labeler import render as draw
 from labeler.canvas_input import apply_event
 from labeler.geometry import Frames, display_size
 from labeler.image_editor import ImageEditor
@@ -18,14 +19,23 @@ from ui.components import mask_canvas
 
 CANVAS_KEY = "editor_canvas"
 CANVAS_MAX = (640, 900)  # (height, width) in screen pixels
+MAX_UPSCALE = 2.0
 _SEQ = "grd_canvas_seq"
 _OVERLAY = "grd_canvas_overlay"
 TOOL_LABELS = {"point": "Point", "box": "Box", "brush": "Brush", "erase": "Eraser"}
 
 
+def canvas_size(height: int, width: int) -> tuple[int, int]:
+    """Canvas ``(H, W)``: the image fitted into :data:`CANVAS_MAX`, small ones enlarged up to 2x
+    (bigger targets for clicks); the frame maps themselves come from ``labeler.geometry``."""
+    scale = min(CANVAS_MAX[0] / height, CANVAS_MAX[1] / width, MAX_UPSCALE)
+    if scale <= 1:
+        return display_size((height, width), CANVAS_MAX[1], CANVAS_MAX[0])
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def frames_for(image) -> Frames:
-    size = (image.height, image.width)
-    return Frames.for_image(size, canvas=display_size(size, CANVAS_MAX[1], CANVAS_MAX[0]))
+    return Frames.for_image((image.height, image.width), canvas=canvas_size(image.height, image.width))
 
 
 def open_editor(store, expression_id: int, image) -> ImageEditor:
@@ -72,10 +82,10 @@ def _navigation(order: list[int], image_id: int) -> None:
     prev_id, next_id = annotate.neighbours(order, image_id)
     st.markdown(f"Image **{order.index(image_id) + 1} / {len(order)}** (id {image_id})")
     with st.container(horizontal=True):
-        if st.button("◀ Previous", key="prev_image", shortcut="left", disabled=prev_id is None):
+        if st.button("Previous", icon=":material/arrow_back:", key="prev_image", shortcut="left", disabled=prev_id is None):
             state.focus(image=prev_id)
             st.rerun()
-        if st.button("Next ▶", key="next_image", shortcut="right", disabled=next_id is None):
+        if st.button("Next", icon=":material/arrow_forward:", key="next_image", shortcut="right", disabled=next_id is None):
             state.focus(image=next_id)
             st.rerun()
 
@@ -96,8 +106,8 @@ def _overlay_url(ed: ImageEditor, frames: Frames) -> str | None:
     memo = st.session_state.get(_OVERLAY)
     if memo and memo[0] == key:
         return memo[1]
-    png = render.canvas_overlay(ed.instances, frames.original_to_canvas, ed.active)
-    url = render.data_url(png, "image/png") if png else None
+    png = draw.canvas_overlay(ed.instances, frames.original_to_canvas, ed.active)
+    url = draw.data_url(png, "image/png") if png else None
     st.session_state[_OVERLAY] = (key, url)
     return url
 
@@ -144,7 +154,7 @@ def _instances(ed: ImageEditor) -> None:
                 + (" · :orange[**unsaved changes**]" if ed.dirty else ""))
     st.markdown(f"**Objects ({len(ed.instances)})**")
     for k, mask in enumerate(ed.instances):
-        r, g, b = render.instance_color(k)
+        r, g, b = draw.instance_color(k)
         active = k == ed.active
         with st.container(horizontal=True, vertical_alignment="center", key=f"inst-{k}"):
             st.markdown(f"<span style='color: rgb({r},{g},{b})'>■</span> "
@@ -152,7 +162,8 @@ def _instances(ed: ImageEditor) -> None:
                         unsafe_allow_html=True)
             if not active:
                 st.button("edit", key=f"select-{k}", on_click=ed.select, args=(k,))
-            st.button("🗑", key=f"delete-{k}", on_click=ed.delete, args=(k,), help="delete this object")
+            st.button("", icon=":material/delete:", key=f"delete-{k}", on_click=ed.delete, args=(k,),
+                      help="delete this object")
     if ed.active is None:
         st.caption("The next click, box or brush stroke starts a new object.")
 
@@ -166,7 +177,7 @@ def _confirm(ed: ImageEditor, negative: bool) -> None:
 
 def _actions(ed: ImageEditor) -> None:
     with st.container(horizontal=True):
-        st.button("＋ New object", key="new_object", shortcut="o", on_click=ed.new_object)
+        st.button("New object", icon=":material/add:", key="new_object", shortcut="o", on_click=ed.new_object)
         st.button("Undo", key="undo_edit", shortcut="z", disabled=not ed.can_undo, on_click=ed.undo)
         st.button("Redo", key="redo_edit", shortcut="y", disabled=not ed.can_redo, on_click=ed.redo)
     with st.container(horizontal=True):

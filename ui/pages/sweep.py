@@ -175,7 +175,7 @@ def _tile(expression_id: int, image, page_decision: ExpressionDecision, author: 
         if who:
             st.warning(f"{who} changed this image meanwhile; showing their version.")
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.checkbox("select", key=sel_key(expression_id, image.id))
+            st.checkbox("select", key=sel_key(expression_id, image.id), label_visibility="collapsed")
             if decision.status is DecisionStatus.PROPOSED:
                 st.button("✓", key=f"acc-{expression_id}-{image.id}", help="accept the proposal",
                           on_click=_decide_tile, args=(expression_id, image.id, "accept", decision, author))

@@ -1,0 +1,210 @@
+"""UI latency in a real browser (Debian Chromium via Playwright), on a 100-image group.
+
+    .venv/bin/python bench/bench_ui.py [--clicks 20] [--keep DIR]
+
+Prints, for a group of 100 photos (variants of the scikit-image samples, ~640 px, with model
+proposals on half of them):
+
+- time to interactive of the group page from a cold browser (every tile image loaded, toolbar live);
+- grid decision latency: a tile's "not in image" click until its badge shows the new state;
+- bulk "all remaining negative" until the grid shows it;
+- click -> refined mask on screen in the editor (embedding cached), median and p95 over N clicks.
+
+Targets on a 2-core machine: grid decision < 200 ms, group page < 3 s, click -> mask p95 < 250 ms.
+The segmenter is whatever the project configures: the fallback without a SAM checkpoint, or SAM
+with ``--sam-checkpoint`` (random weights are fine for timing: weights do not change speed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageOps
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from labeler import masks  # noqa: E402
+from labeler.project import Project  # noqa: E402
+from pipelines.demo import skimage_data_dir  # noqa: E402
+from pipelines.ingest import IngestItem, ingest_items  # noqa: E402
+from pipelines.ui_server import running_app  # noqa: E402
+
+PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
+          "motorcycle_right.png", "hubble_deep_field.jpg", "retina.jpg", "color.png", "ihc.png"]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+
+
+def _variant(photo: Image.Image, k: int, rng: np.random.Generator) -> bytes:
+    w, h = photo.size
+    cw, ch = int(w * rng.uniform(0.6, 1.0)), int(h * rng.uniform(0.6, 1.0))
+    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    img = photo.crop((x, y, x + cw, y + ch))
+    if k % 2:
+        img = ImageOps.mirror(img)
+    img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.8, 1.2))
+    img.thumbnail((640, 640))
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=88)
+    return buffer.getvalue()
+
+
+def build_group_project(root: Path, n: int = 100, seed: int = 0) -> Project:
+    """One group of ``n`` photos with one expression; proposals (with scores) on every image."""
+    rng = np.random.default_rng(seed)
+    data = skimage_data_dir()
+    photos = [Image.open(data / name).convert("RGB") for name in PHOTOS]
+    project = Project.init(root, name="UI bench")
+    items = []
+    for k in range(n):
+        content = _variant(photos[k % len(photos)], k, rng)
+        items.append(IngestItem(source=f"variant-{k}.jpg", group="bench x 100", target="thing",
+                                scene="anywhere", read=lambda c=content: c))
+    ingest_items(project, items)
+    store = project.store
+    group = store.group_by_name("bench x 100")
+    expr = store.ensure_expression(group.id, "the main object", created_by="bench")
+    for image in store.list_images(group.id):
+        score = float(rng.uniform())
+        instances = []
+        if score > 0.5:
+            m = np.zeros((image.height, image.width), dtype=bool)
+            m[image.height // 4: 3 * image.height // 4, image.width // 4: 3 * image.width // 4] = True
+            instances = [masks.encode(m)]
+        store.propose(expr.id, image.id, instances, score=score, model_version="bench")
+    return project
+
+
+def idle(page) -> None:
+    """Wait until no script run is in flight (stale elements are gone)."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _summary(name: str, seconds: list[float]) -> str:
+    ms = [s * 1000 for s in seconds]
+    return (f"{name}: median {statistics.median(ms):.0f} ms, p95 {_pct(ms, 0.95):.0f} ms, "
+            f"min {min(ms):.0f}, max {max(ms):.0f} (n={len(ms)})")
+
+
+def time_group_page(browser, url: str, tiles: int) -> float:
+    """Cold page (new context: empty cache) until every tile image is loaded and the toolbar is live."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(f"{url}/sweep?annotator=bench")
+    page.wait_for_function(
+        """n => { const imgs = [...document.querySelectorAll('[class*="st-key-tile-"] img')];
+                  return imgs.length >= n && imgs.every(i => i.complete && i.naturalWidth > 0); }""",
+        arg=tiles, timeout=60_000)
+    page.locator(".st-key-remaining button").first.wait_for(state="visible")
+    elapsed = time.perf_counter() - start
+    context.close()
+    return elapsed
+
+
+def time_grid_decisions(page, n: int) -> list[float]:
+    """Click a tile's "not in image" button; time until that tile's badge says negative."""
+    idle(page)
+    keys = page.evaluate(
+        """n => [...document.querySelectorAll('[class*="st-key-neg-"]')].slice(0, n)
+                 .map(e => [...e.closest('[class*="st-key-tile-"]').classList]
+                           .find(c => c.startsWith('st-key-tile-')))""", n)
+    times = []
+    for key in keys:
+        tile = page.locator(f".{key}")
+        idle(page)
+        start = time.perf_counter()
+        tile.locator('[class*="st-key-neg-"] button').first.click()
+        tile.locator(".grd-badge[data-kind='negative']").first.wait_for(state="attached", timeout=10_000)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def time_bulk_remaining(page) -> float:
+    idle(page)
+    start = time.perf_counter()
+    page.locator(".st-key-remaining button").first.click()
+    page.wait_for_function(
+        "() => document.querySelectorAll(\".grd-badge[data-kind='negative']\").length >= 100",
+        timeout=60_000)
+    return time.perf_counter() - start
+
+
+def time_clicks(page, url: str, n: int) -> list[float]:
+    page.goto(f"{url}/editor?annotator=bench")
+    canvas = page.locator(".grd-canvas-root canvas.grd-ui")
+    canvas.wait_for(timeout=120_000)
+    page.wait_for_timeout(500)
+    box = canvas.bounding_box()
+    rng = np.random.default_rng(1)
+    times = []
+    for k in range(n):
+        if k % 5 == 0:
+            idle(page)
+            page.locator(".st-key-new_object button").first.click()
+            page.wait_for_timeout(300)
+            idle(page)
+        x = box["x"] + box["width"] * rng.uniform(0.2, 0.8)
+        y = box["y"] + box["height"] * rng.uniform(0.2, 0.8)
+        start = time.perf_counter()
+        page.mouse.click(x, y, button="left" if k % 5 != 3 else "right")
+        page.wait_for_function(
+            "() => { const r = document.querySelector('.grd-canvas-root');"
+            " return r && r.dataset.last && r.dataset.seq === r.dataset.last; }", timeout=30_000)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clicks", type=int, default=20)
+    parser.add_argument("--decisions", type=int, default=20)
+    parser.add_argument("--keep", type=Path, help="build / reuse the bench project here")
+    parser.add_argument("--sam-checkpoint", default="", help="SAM checkpoint for the editor clicks")
+    parser.add_argument("--screenshots", type=Path, default=Path("artifacts"))
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.keep or Path(tmp) / "bench"
+        if not (root / "project.json").exists():
+            t = time.perf_counter()
+            build_group_project(root).close()
+            print(f"built a 100-image group in {time.perf_counter() - t:.1f} s ({root})")
+        with Project.open(root) as project:
+            project.settings.sam_checkpoint = args.sam_checkpoint
+            project.save_settings()
+        args.screenshots.mkdir(parents=True, exist_ok=True)
+        with running_app(root, log_dir=tmp) as app, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            warm = time_group_page(browser, app.url, 100)  # first script run imports everything
+            cold = [time_group_page(browser, app.url, 100) for _ in range(3)]
+            print(f"group page (100 tiles), cold browser: {', '.join(f'{c:.2f} s' for c in cold)}"
+                  f" (first load after server start {warm:.2f} s)")
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(f"{app.url}/sweep?annotator=bench")
+            page.locator(".st-key-remaining button").first.wait_for()
+            print(_summary("grid decision (tile 'not in image' -> badge)", time_grid_decisions(page, args.decisions)))
+            page.screenshot(path=str(args.screenshots / "bench_sweep.png"))
+            print(f"all remaining negative (bulk, ~{100 - args.decisions} images): "
+                  f"{time_bulk_remaining(page) * 1000:.0f} ms")
+            clicks = time_clicks(page, app.url, args.clicks)
+            print(_summary("editor click -> mask on screen", clicks))
+            page.screenshot(path=str(args.screenshots / "bench_editor.png"))
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Real-browser tests: the app served headless on a demo project, driven with Debian's Chromium.
+
+Run with ``pytest -m browser tests/ui/test_browser.py``. Needs ``/usr/bin/chromium``
+(``apt-get install -y chromium``; never ``playwright install``). Screenshots go to ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from labeler.domain import DecisionStatus
+from labeler.project import Project
+from pipelines.ui_server import running_app
+from tests.ui.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
+                       "(apt-get install -y chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, demo_template):
+    """The demo project (a copy) served by a real Streamlit process, and a Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path_factory.mktemp("browser") / "demo"
+    shutil.copytree(demo_template, root)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with running_app(root, log_dir=root.parent) as app, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(60_000)
+        yield app, page, root
+        browser.close()
+
+
+def idle(page) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+
+
+def open_page(page, url: str, name: str) -> None:
+    page.goto(f"{url}/{name}?annotator=ann")
+    page.get_by_text("Signed in as").wait_for()
+    idle(page)
+
+
+def overlay_pixels(page) -> int:
+    """Non-transparent pixels on the canvas's mask layer."""
+    return page.evaluate(
+        """() => { const c = document.querySelector('.grd-canvas-root canvas.grd-overlay');
+                   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }""")
+
+
+def first_group(root):
+    with Project.open(root) as project:
+        store = project.store
+        group = store.list_groups()[0]
+        expr = store.list_expressions(group.id)[0]
+        return group, expr, [im.id for im in store.list_images(group.id)]
+
+
+def decisions(root, expression_id):
+    with Project.open(root) as project:
+        return project.store.decisions_for_expression(expression_id)
+
+
+def test_click_on_an_image_shows_a_mask_and_confirm_saves_it(served):
+    app, page, root = served
+    group, expr, images = first_group(root)
+    open_page(page, app.url, "sweep")
+    page.locator(f".st-key-tile-{expr.id}-{images[0]}").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "browser_sweep_start.png"), full_page=True)
+    page.locator(f".st-key-edit-{expr.id}-{images[0]} button").first.click()
+    canvas = page.locator(".grd-canvas-root canvas.grd-ui")
+    canvas.wait_for()
+    idle(page)
+    assert overlay_pixels(page) == 0
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function("() => { const r = document.querySelector('.grd-canvas-root');"
+                           " return r.dataset.last && r.dataset.seq === r.dataset.last; }")
+    assert overlay_pixels(page) > 100
+    idle(page)
+    page.screenshot(path=str(ARTIFACTS / "browser_editor_mask.png"), full_page=True)
+    page.locator(".st-key-confirm button").first.click()
+    page.get_by_text("Saved as positive").first.wait_for()
+    saved = decisions(root, expr.id)[images[0]]
+    assert saved.status is DecisionStatus.POSITIVE and saved.author == "ann"
+    assert len(saved.instances) == 1 and saved.instances[0].area > 100
+
+
+def test_confirm_remaining_negatives_from_the_grid(served):
+    app, page, root = served
+    group, expr, images = first_group(root)
+    before = decisions(root, expr.id)
+    open_page(page, app.url, "sweep")
+    undecided = sum(not d.is_human for d in before.values())
+    button = page.locator(".st-key-remaining button").first
+    assert f"All remaining negative ({undecided})" in button.inner_text()
+    button.click()
+    page.get_by_text("Confirmed all remaining as negative").first.wait_for()
+    idle(page)
+    page.screenshot(path=str(ARTIFACTS / "browser_sweep_done.png"), full_page=True)
+    after = decisions(root, expr.id)
+    assert all(d.is_human for d in after.values())
+    for image_id, d in before.items():
+        if d.is_human:  # what a person decided stays exactly as it was
+            assert after[image_id].revision == d.revision
+        else:
+            assert after[image_id].status is DecisionStatus.NEGATIVE and after[image_id].author == "ann"
+    assert page.locator(".grd-badge[data-kind='negative']").count() == undecided
+
+
+def test_download_the_coco_export_and_load_it_with_pycocotools(served, tmp_path):
+    from pycocotools.coco import COCO
+
+    app, page, root = served
+    group, expr, images = first_group(root)
+    open_page(page, app.url, "data")
+    page.get_by_role("tab", name="Export").click()
+    page.locator(".st-key-prepare_export button").first.click()
+    link = page.locator("[class*='st-key-dl-'][class*='_instances'] button").first
+    link.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "browser_export.png"), full_page=True)
+    with page.expect_download() as info:
+        link.click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    coco = COCO(str(path))
+    assert len(coco.getImgIds()) >= len(images)
+    positives = [i for i, d in decisions(root, expr.id).items() if d.status is DecisionStatus.POSITIVE]
+    anns = coco.loadAnns(coco.getAnnIds(imgIds=positives))
+    assert anns, "the confirmed mask is in the export"
+    mask = coco.annToMask(anns[0])
+    assert mask.sum() == anns[0]["area"] and np.asarray(mask).shape[:2] == (
+        coco.imgs[anns[0]["image_id"]]["height"], coco.imgs[anns[0]["image_id"]]["width"])
