@@ -69,9 +69,9 @@ def offers(project: Project) -> list[JobOffer]:
         if fn is None:
             module, attr = ENTRY_POINTS[key]
             reason = f"not available in this installation ({module}.{attr} is missing)"
-        elif key == "prelabel" and not checkpoint:
-            reason = ("needs a GRSer checkpoint: set `grser_checkpoint` under `extra` in "
-                      "project.json (train one with `grd train`)")
+        elif key == "prelabel" and not checkpoint and project.store.current_model() is None:
+            reason = ("needs a GRSer checkpoint: run `grd round` (or `grd prelabel --checkpoint`), "
+                      "or set `grser_checkpoint` under `extra` in project.json")
         else:
             reason = None
         result.append(JobOffer(key, label, help_, _as_job(fn) if fn and not reason else None, reason))

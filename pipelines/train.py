@@ -90,6 +90,34 @@ def build_model(cfg: TrainConfig):
     return build_grser(cfg.model, **cfg.model_overrides)
 
 
+def foreground_prior(groups, size: int, max_items: int = 256, seed: int = 0) -> float:
+    """Share of foreground pixels over the positive images (at the model's input size)."""
+    import numpy as np
+
+    from pipelines.batching import resize_mask
+
+    positives = [item for g in groups for item in g.positives]
+    if not positives:
+        return 0.5
+    rng = np.random.default_rng(seed)
+    picked = [positives[i] for i in rng.permutation(len(positives))[:max_items]]
+    return float(np.mean([resize_mask(item.mask(), size).mean() for item in picked]))
+
+
+def init_mask_prior(model, prior: float) -> None:
+    """Start the mask logits at the data's foreground log-odds instead of 0 (p = 0.5).
+
+    With small objects a zero-biased head spends its first hundreds of steps only learning "mostly
+    background" (RetinaNet's prior-probability initialisation fixes the same problem).
+    """
+    head = getattr(getattr(model, "decoder", None), "head", None)
+    if head is None or getattr(head, "bias", None) is None:
+        return
+    prior = min(max(prior, 1e-3), 0.5)
+    with torch.no_grad():
+        head.bias.fill_(math.log(prior / (1.0 - prior)))
+
+
 def checkpoint_dir(cfg: TrainConfig) -> Path:
     return Path(cfg.out_dir) / "checkpoints"
 
@@ -167,8 +195,13 @@ def _reduce_mean(value: torch.Tensor, rt: Runtime) -> float:
 
 
 # ------------------------------------------------------------------------ the training run
-def train(cfg: TrainConfig, progress: bool = True) -> dict:
-    """Run (or resume) a training; returns the final held-out report (empty without val data)."""
+def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = None,
+          val_groups: list | None = None) -> dict:
+    """Run (or resume) a training; returns the final held-out report (empty without val data).
+
+    ``train_groups`` / ``val_groups`` (lists of ``GresGroup``) replace ``cfg.data`` / ``cfg.val_data``
+    when given, e.g. the feedback round's split of a project's complete expressions.
+    """
     from model.losses import grser_loss
     from pipelines.datasets.load import load_groups
     from pipelines.evaluate import evaluate_groups, write_report
@@ -181,13 +214,19 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         save_train_config(cfg, out_dir / "config.yaml")
 
     # -- data ------------------------------------------------------------------------------------
-    train_groups = load_groups(cfg.data, cfg.data_split)
-    val_groups = load_groups(cfg.val_data, cfg.val_split) if cfg.val_data else []
+    if train_groups is None:
+        train_groups = load_groups(cfg.data, cfg.data_split)
+    if val_groups is None:
+        val_groups = load_groups(cfg.val_data, cfg.val_split) if cfg.val_data else []
     if not any(g.positives for g in train_groups):
         raise ValueError(f"{cfg.data}: no expression with a positive image to train on")
 
     # -- model -----------------------------------------------------------------------------------
-    model = build_model(cfg).to(rt.device)
+    model = build_model(cfg)
+    if cfg.prior_bias_init and not cfg.init_checkpoint:
+        # identical on every rank: the seed and the data are the same
+        init_mask_prior(model, foreground_prior(train_groups, model.config.image_size, seed=cfg.seed))
+    model = model.to(rt.device)
     config = model.config
     raw_model = model
     if cfg.compile:

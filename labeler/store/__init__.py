@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 from labeler.store.decisions import DecisionsMixin, last_batch
+from labeler.store.models import ModelRecord, ModelsMixin
 from labeler.store.progress import ProgressMixin
 from labeler.store.repository import open_engine
 
 
-class Store(DecisionsMixin, ProgressMixin):
+class Store(DecisionsMixin, ProgressMixin, ModelsMixin):
     """One project's database. Thread-safe: every call opens its own short transaction."""
 
     def __init__(self, url: str, *, schema: str | None = None, create: bool = True):
@@ -26,4 +27,4 @@ class Store(DecisionsMixin, ProgressMixin):
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
 
-__all__ = ["Store", "last_batch"]
+__all__ = ["ModelRecord", "Store", "last_batch"]

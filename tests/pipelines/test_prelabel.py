@@ -1,0 +1,110 @@
+"""Pre-labeling: proposals for undecided pairs only, human decisions untouched, resumable, registered."""
+
+from __future__ import annotations
+
+import pytest
+
+from labeler.domain import DecisionStatus
+from labeler.project import Project
+from pipelines.prelabel import NoCheckpoint, plan_chunks, prelabel_project
+from pipelines.simulate import reset_decisions
+
+
+def test_plan_chunks_covers_every_image_once_and_tops_up_with_context():
+    chunks = plan_chunks(7, "the cat", [1, 2, 3, 4, 5], [10, 11], group_size=4)
+    assert [c.image_ids[:c.keep] for c in chunks] == [(1, 2, 3, 4), (5,)]
+    assert chunks[1].image_ids == (5, 1, 2, 3)  # other undecided images first, then decided ones
+    small = plan_chunks(7, "the cat", [1], [10], group_size=4)
+    assert small[0].image_ids == (1, 10) and small[0].keep == 1  # the group has only 2 images
+    assert plan_chunks(7, "x", [], [1, 2], 4) == []
+    with pytest.raises(ValueError):
+        plan_chunks(7, "x", [1], [], 0)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    import torch
+
+    from model import build_grser, save_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, build_grser("tiny", apply_presence=False))
+    return path
+
+
+@pytest.fixture
+def project(tmp_path):
+    from pipelines.synth import make_group
+    from pipelines.synth_project import write_project
+
+    groups = (make_group(0, i, images_per_group=5, image_size=64, expressions_per_group=2, level=1)
+              for i in range(2))
+    write_project(tmp_path / "p", groups, 0)
+    with Project.open(tmp_path / "p") as p:
+        reset_decisions(p)
+        yield p
+
+
+def _statuses(store):
+    return {(e.id, i): d for e in store.list_expressions()
+            for i, d in store.decisions_for_expression(e.id).items()}
+
+
+def test_prelabel_proposes_undecided_pairs_and_never_touches_human_ones(project, checkpoint):
+    store = project.store
+    expression = store.list_expressions()[0]
+    image = store.list_images(expression.group_id)[0]
+    before = store.get_decision(expression.id, image.id)
+    human = store.save_decision(expression.id, image.id, "negative", author="ann",
+                                expected_revision=before.revision)
+    # threshold 0: the untrained model's masks are then non-empty, so masks get stored too
+    report = prelabel_project(project, checkpoint=checkpoint, group_size=3, batch_size=2,
+                              threshold=0.0)
+    decisions = _statuses(store)
+    assert report.proposed == len(decisions) - 1 == 19
+    kept = store.get_decision(expression.id, image.id)  # untouched, same revision
+    assert (kept.status, kept.revision, kept.author) == (human.status, human.revision, "ann")
+    proposals = [d for d in decisions.values() if d.status is DecisionStatus.PROPOSED]
+    assert len(proposals) == 19
+    assert {d.model_version for d in proposals} == {report.model_version}
+    assert all(d.score is not None for d in proposals)
+    assert any(d.instances for d in proposals)
+    # the checkpoint that proposed is registered (and current, as the first model)
+    record = store.current_model()
+    assert record.name == report.model_version and (project.root / record.path).exists()
+    assert report.images_per_s > 0
+
+
+def test_prelabel_resumes_after_a_crash_and_skips_what_is_done(project, checkpoint):
+    calls = []
+
+    def crash_after_two_batches(fraction, message=""):
+        calls.append(fraction)
+        if len(calls) == 3:
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        prelabel_project(project, checkpoint=checkpoint, group_size=4, batch_size=1,
+                         progress=crash_after_two_batches)
+    done = [d for d in _statuses(project.store).values() if d.status is DecisionStatus.PROPOSED]
+    assert len(done) == 5  # the two GRSer groups (4 + 1 new images) of one expression were stored
+    revisions = {(d.expression_id, d.image_id): d.revision for d in done}
+    report = prelabel_project(project, checkpoint=checkpoint, group_size=4, batch_size=1)
+    assert report.skipped_done == 5 and report.proposed == 15
+    after = _statuses(project.store)
+    assert all(after[k].revision == r for k, r in revisions.items())  # done pairs not redone
+    again = prelabel_project(project, checkpoint=checkpoint)
+    assert again.proposed == 0 and again.skipped_done == 20
+
+
+def test_prelabel_refuses_missing_or_bad_checkpoints(project, checkpoint):
+    from model.errors import CheckpointError
+
+    with pytest.raises(NoCheckpoint, match="checkpoint"):
+        prelabel_project(project)
+    with pytest.raises(CheckpointError):
+        prelabel_project(project, checkpoint=__file__)
+    with pytest.raises(ValueError, match="group size"):
+        prelabel_project(project, checkpoint=checkpoint, group_size=99)
+    assert all(d.status is DecisionStatus.UNSEEN for d in _statuses(project.store).values())
