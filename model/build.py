@@ -33,7 +33,7 @@ def tiny_config() -> GRSerConfig:
     return GRSerConfig(
         name="tiny", group_size=4, image_size=64,
         backbone="test_efficientnet", backbone_weights=None,
-        fusion_dim=16, fusion_heads=2, c_v=32, decoder_dim=16,
+        fusion_dim=16, fusion_heads=2, c_v=32, decoder_dim=32,
         text_encoder=MINILM_PACKAGE, text_encoder_init="random",  # MiniLM's tokenizer only
         text_hidden_size=16, text_num_layers=2, text_num_heads=2, text_intermediate_size=32,
         text_max_length=24,

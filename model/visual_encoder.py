@@ -144,7 +144,8 @@ class LanguageAwareEncoder(nn.Module):
     Args:
         backbone: a timm classification model (weights already loaded, if any).
         text_dim: C_l of the word features.
-        fusion_dim, fusion_heads: width and heads of each stage's pixel-word attention.
+        fusion_dim, fusion_heads: width and heads of the pixel-word attention; a stage narrower
+            than ``fusion_dim`` attends at its own width (cheap at high resolution, as in LAVT).
         num_stages: how many of the deepest feature levels to tap (4: strides 4, 8, 16, 32).
     """
 
@@ -162,7 +163,7 @@ class LanguageAwareEncoder(nn.Module):
         self.channels = [int(c) for c in info.channels()]
         self.reductions = [int(r) for r in info.reduction()]
         self.fusions = nn.ModuleDict({
-            name: StageFusion(c, text_dim, fusion_dim, fusion_heads)
+            name: StageFusion(c, text_dim, _attention_width(fusion_dim, c, fusion_heads), fusion_heads)
             for name, c in zip(self.body.return_layers, self.channels)
         })
 
@@ -184,6 +185,11 @@ class LanguageAwareEncoder(nn.Module):
                 outputs.append(vis)
                 x = vis.permute(0, 2, 3, 1) if self.channels_last else vis
         return outputs
+
+
+def _attention_width(fusion_dim: int, channels: int, heads: int) -> int:
+    width = min(fusion_dim, channels)
+    return max(heads, width // heads * heads)
 
 
 class VisualNeck(nn.Module):

@@ -1,0 +1,179 @@
+"""Segment Anything (SAM) as a stateless click-to-mask backend.
+
+Implements the labeler's ``Segmenter`` contract structurally (this package imports nothing of the
+labeler): ``embed(image) -> dict of arrays`` runs the image encoder once; ``predict(embedding,
+prompts) -> SamResult`` runs the prompt encoder and mask decoder against that embedding. The
+embedding goes in and out explicitly, so one :class:`SamSegmenter` (one ``nn.Module`` in eval
+mode) serves every user; nothing about the current image is kept on it (unlike ``SamPredictor``).
+
+Frames: prompts arrive in original-image pixels (continuous: pixel ``i`` covers ``[i, i+1)``);
+``segment_anything``'s own ``ResizeLongestSide`` takes them to the 1024-px model input, the frame
+``labeler.geometry`` reproduces (a test checks the two agree). Masks come back at original size.
+
+    build_sam_segmenter("vit_b", checkpoint=None | path, device="cpu") -> SamSegmenter
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.errors import CheckpointError, ConfigError, InputError, WeightsMismatch, WeightsNotFound
+
+SAM_TYPES = ("vit_b", "vit_l", "vit_h")
+LOW_RES = 256  # side of SAM's low-resolution mask logits
+
+
+@dataclass(frozen=True)
+class SamResult:
+    """``mask``: ``H x W`` bool (original frame); ``low_res_logits``: ``256 x 256`` float32 of the
+    chosen mask, to feed back as ``previous_logits``; ``score``: SAM's predicted IoU."""
+
+    mask: np.ndarray
+    low_res_logits: np.ndarray
+    score: float
+
+
+def checkpoint_tag(path: Path) -> str:
+    """A short content tag for a checkpoint file: size plus hashes of its first and last 4 MiB.
+
+    Cheap on a 2.5 GB file yet different for fine-tuned weights of the same architecture, so
+    embeddings cached under one checkpoint are never served for another.
+    """
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(4 << 20))
+        f.seek(max(size - (4 << 20), 0))
+        h.update(f.read(4 << 20))
+    return h.hexdigest()[:12]
+
+
+def build_sam_module(model_type: str = "vit_b", checkpoint: str | Path | None = None, seed: int = 0):
+    """The ``segment_anything`` ``Sam`` module in eval mode; random weights (seeded) without a checkpoint."""
+    from segment_anything import sam_model_registry
+
+    if model_type not in SAM_TYPES:
+        raise ConfigError(f"unknown SAM model type {model_type!r}; choose one of {', '.join(SAM_TYPES)}")
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise WeightsNotFound(f"SAM checkpoint {checkpoint} does not exist; see `grd weights list`")
+    torch.manual_seed(seed)
+    sam = sam_model_registry[model_type](checkpoint=None)
+    if checkpoint is not None:
+        try:
+            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a damaged or non-torch file: say which one
+            raise CheckpointError(f"{checkpoint} is not a readable SAM checkpoint: {exc}") from exc
+        try:
+            sam.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise WeightsMismatch(
+                f"{checkpoint} does not fit SAM {model_type} (is it another model type?): {exc}"
+            ) from exc
+    return sam.eval()
+
+
+def build_sam_segmenter(
+    model_type: str = "vit_b",
+    checkpoint: str | Path | None = None,
+    device: str | None = None,
+    model_id: str | None = None,
+) -> SamSegmenter:
+    """A :class:`SamSegmenter` for a checkpoint file (or random weights, for tests and benchmarks)."""
+    sam = build_sam_module(model_type, checkpoint)
+    if model_id is None:
+        tag = checkpoint_tag(Path(checkpoint)) if checkpoint is not None else "random0"
+        model_id = f"sam-{model_type}-{tag}"
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return SamSegmenter(sam, model_id, device=device)
+
+
+class SamSegmenter:
+    """Stateless SAM backend: embeddings and prompts in, masks out.
+
+    Args:
+        sam: a ``segment_anything.modeling.Sam`` (any size; see :func:`build_sam_module`).
+        model_id: names the weights; embeddings are cached under it.
+        device: where the module runs.
+        multimask: None (default) asks SAM for three masks when a prompt is ambiguous (a single
+            click and nothing else) and keeps the one with the best predicted IoU; True / False
+            forces either mode.
+    """
+
+    def __init__(self, sam, model_id: str, device: str = "cpu", multimask: bool | None = None):
+        from segment_anything.utils.transforms import ResizeLongestSide
+
+        self.sam = sam.to(device).eval()
+        self.model_id = model_id
+        self.device = torch.device(device)
+        self.multimask = multimask
+        self.transform = ResizeLongestSide(sam.image_encoder.img_size)
+
+    # ---- the expensive pass: once per image ---------------------------------------------------
+    @torch.no_grad()
+    def embed(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        """``H x W x 3`` uint8 RGB -> ``{"features": 256 x 64 x 64 float32, "original_size",
+        "input_size"}`` (sizes as int64 ``[H, W]``, the latter in the model-input frame)."""
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InputError(f"SAM needs an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}")
+        resized = self.transform.apply_image(image)
+        x = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
+        features = self.sam.image_encoder(self.sam.preprocess(x.float()))
+        return {
+            "features": features[0].float().cpu().numpy(),
+            "original_size": np.array(image.shape[:2], dtype=np.int64),
+            "input_size": np.array(resized.shape[:2], dtype=np.int64),
+        }
+
+    # ---- the cheap pass: once per click -------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, embedding: dict[str, np.ndarray], prompts) -> SamResult:
+        """Mask for ``prompts`` (points / labels / box / previous_logits, original pixels)."""
+        original = tuple(int(v) for v in embedding["original_size"])
+        input_size = tuple(int(v) for v in embedding["input_size"])
+        features = torch.as_tensor(np.asarray(embedding["features"]), dtype=torch.float32)
+        features = features.to(self.device)[None]
+        points = self._points(prompts, original)
+        boxes = None
+        if prompts.box is not None:
+            box = self.transform.apply_boxes(np.asarray([prompts.box], dtype=np.float64), original)
+            boxes = torch.as_tensor(box, dtype=torch.float32, device=self.device)
+        masks = None
+        if prompts.previous_logits is not None:
+            prev = np.asarray(prompts.previous_logits, dtype=np.float32)
+            if prev.shape != (LOW_RES, LOW_RES):
+                raise InputError(f"previous_logits must be {LOW_RES} x {LOW_RES} SAM logits, got {prev.shape}")
+            masks = torch.as_tensor(prev, device=self.device)[None, None]
+        multimask = self.multimask
+        if multimask is None:  # SAM's advice: ask for three only when the prompt is ambiguous
+            multimask = len(prompts.points) == 1 and boxes is None and masks is None
+        sparse, dense = self.sam.prompt_encoder(points=points, boxes=boxes, masks=masks)
+        low_res, iou_pred = self.sam.mask_decoder(
+            image_embeddings=features,
+            image_pe=self.sam.prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse,
+            dense_prompt_embeddings=dense,
+            multimask_output=multimask,
+        )
+        best = int(torch.argmax(iou_pred[0]))
+        chosen = low_res[:, best : best + 1]
+        full = self.sam.postprocess_masks(chosen, input_size, original)[0, 0]
+        return SamResult(
+            mask=(full > self.sam.mask_threshold).cpu().numpy(),
+            low_res_logits=chosen[0, 0].float().cpu().numpy(),
+            score=float(iou_pred[0, best]),
+        )
+
+    def _points(self, prompts, original: tuple[int, int]):
+        if not prompts.points:
+            return None
+        coords = self.transform.apply_coords(np.asarray(prompts.points, dtype=np.float64), original)
+        # SAM treats a coordinate as a pixel index and adds 0.5 itself; ours are continuous already.
+        coords = torch.as_tensor(coords - 0.5, dtype=torch.float32, device=self.device)[None]
+        labels = torch.as_tensor(np.asarray(prompts.labels), dtype=torch.int64, device=self.device)[None]
+        return coords, labels
