@@ -1,0 +1,120 @@
+"""The image editor page through AppTest: edits reach the store only on Confirm, with revisions;
+a concurrent save is shown with both versions. Canvas input itself is ``labeler.canvas_input``
+(unit-tested) and the real component is driven in ``test_browser.py``."""
+
+from __future__ import annotations
+
+from labeler import masks
+from labeler.domain import DecisionStatus
+from tests.ui.conftest import centre_box_rle
+
+
+def _first(project):
+    store = project.store
+    group = store.list_groups()[0]
+    expr = store.list_expressions(group.id)[0]
+    return expr, [im.id for im in store.list_images(group.id)]
+
+
+def _open_editor(app, project):
+    expr, images = _first(project)
+    app.run()
+    app.button(key="next_up").click().run()
+    app.button(key=f"edit-{expr.id}-{images[0]}").click().run()
+    assert not app.exception
+    assert app.session_state["grd_image_id"] == images[0]
+    return expr, images, app.session_state["grd_editors"][(expr.id, images[0])]
+
+
+def _paint(editor, size=20):
+    """What a brush stroke from the canvas does (``apply_event`` -> ``ImageEditor.stroke``)."""
+    editor.stroke([(40, 40), (40 + size, 40)], radius=6)
+
+
+def test_editor_opens_from_the_grid_and_confirm_saves_a_positive(app, demo_project):
+    expr, images, editor = _open_editor(app, demo_project)
+    assert any(m.value == "**Objects (0)**" for m in app.markdown)
+    _paint(editor)
+    app.run()
+    assert any(m.value == "**Objects (1)**" for m in app.markdown)
+    assert demo_project.store.get_decision(expr.id, images[0]).status is DecisionStatus.UNSEEN
+    app.button(key="confirm").click().run()
+    assert not app.exception
+    saved = demo_project.store.get_decision(expr.id, images[0])
+    assert saved.status is DecisionStatus.POSITIVE and saved.revision == 1 and saved.author == "ann"
+    assert masks.iou(saved.instances[0].rle, editor.session.rles()[0]) == 1.0
+    assert any("Saved as positive (revision 1)" in s.value for s in app.success)
+
+
+def test_undo_redo_delete_and_new_object_buttons(app, demo_project):
+    expr, images, editor = _open_editor(app, demo_project)
+    _paint(editor)
+    app.run()
+    app.button(key="new_object").click().run()
+    assert editor.active is None
+    editor.stroke([(100, 100)], radius=5)
+    app.run()
+    assert len(editor.instances) == 2
+    app.button(key="undo_edit").click().run()
+    assert len(editor.instances) == 1
+    app.button(key="redo_edit").click().run()
+    assert len(editor.instances) == 2
+    app.button(key="delete-0").click().run()
+    assert len(editor.instances) == 1 and editor.instances[0][100, 100]
+    app.button(key="confirm").click().run()
+    saved = demo_project.store.get_decision(expr.id, images[0])
+    assert len(saved.instances) == 1 and masks.decode(saved.instances[0].rle)[100, 100]
+
+
+def test_not_in_this_image_saves_a_certified_negative(app, demo_project):
+    expr, images, editor = _open_editor(app, demo_project)
+    _paint(editor)
+    app.run()
+    app.button(key="mark_negative").click().run()
+    saved = demo_project.store.get_decision(expr.id, images[0])
+    assert saved.status is DecisionStatus.NEGATIVE and saved.instances == ()
+
+
+def test_a_concurrent_save_shows_both_versions_and_keep_mine_saves_on_top(app, demo_project):
+    expr, images, editor = _open_editor(app, demo_project)
+    _paint(editor)
+    app.run()
+    image = demo_project.store.get_image(images[0])
+    demo_project.store.save_decision(expr.id, images[0], "positive", [centre_box_rle(image)],
+                                     author="bob", expected_revision=0)
+    app.button(key="confirm").click().run()
+    assert not app.exception
+    assert any("bob saved this image (revision 1)" in e.value for e in app.error)
+    theirs = demo_project.store.get_decision(expr.id, images[0])
+    assert theirs.author == "bob" and theirs.revision == 1  # not overwritten
+    assert app.button(key="take_theirs") and app.button(key="keep_mine")
+    app.button(key="keep_mine").click().run()
+    saved = demo_project.store.get_decision(expr.id, images[0])
+    assert saved.author == "ann" and saved.revision == 2
+    assert masks.iou(saved.instances[0].rle, editor.session.rles()[0]) == 1.0
+    audit = [e.action for e in demo_project.store.audit(expression_id=expr.id, image_id=images[0])]
+    assert audit == ["save", "rejected_stale", "resolve_conflict"]
+
+
+def test_take_theirs_drops_my_version(app, demo_project):
+    expr, images, editor = _open_editor(app, demo_project)
+    _paint(editor)
+    app.run()
+    image = demo_project.store.get_image(images[0])
+    demo_project.store.save_decision(expr.id, images[0], "positive", [centre_box_rle(image)],
+                                     author="bob", expected_revision=0)
+    app.button(key="confirm").click().run()
+    app.button(key="take_theirs").click().run()
+    assert not app.exception and not app.error
+    editor = app.session_state["grd_editors"][(expr.id, images[0])]
+    assert editor.base_revision == 1 and not editor.dirty
+    assert masks.iou(editor.session.rles()[0], centre_box_rle(image)) == 1.0
+    assert demo_project.store.get_decision(expr.id, images[0]).author == "bob"
+
+
+def test_next_and_previous_walk_the_group_in_score_order(app, demo_project):
+    expr, images, editor = _open_editor(app, demo_project)
+    app.button(key="next_image").click().run()
+    assert app.session_state["grd_image_id"] == images[1]
+    app.button(key="prev_image").click().run()
+    assert app.session_state["grd_image_id"] == images[0]
