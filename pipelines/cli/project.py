@@ -143,7 +143,7 @@ def status(
             table.add_row(g.name, *map(str, row), f"{g.fraction:.0%}")
         done = totals[3] / totals[2] if totals[2] else 0.0
         table.add_row("[bold]all[/bold]", *map(str, totals), f"{done:.0%}")
-    console.print(table)
+    Console().print(table)  # built now so the terminal's current width (COLUMNS) applies
     annotators = store.annotator_progress()
     if annotators:
         console.print(
