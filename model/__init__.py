@@ -2,13 +2,14 @@
 
 Public API:
     build_grser, CONFIGS, get_config        -- builder and named variants (tiny, offline, paper)
+    ABLATIONS                               -- config overrides of the paper's ablations
     GRSer, GRSerConfig                      -- the network and its config
     grser_loss                              -- Eq. 6 objective
     save_checkpoint, load_checkpoint        -- safe, self-describing checkpoints
     GroupPredictor, ImagePrediction, preprocess -- numpy inference API
 """
 
-from model.build import CONFIGS, DEFAULT_CONFIG, build_grser, get_config
+from model.build import ABLATIONS, CONFIGS, DEFAULT_CONFIG, build_grser, get_config
 from model.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from model.config import GRSerConfig
 from model.errors import (
@@ -24,7 +25,7 @@ from model.losses import grser_loss
 from model.predictor import GroupPredictor, ImagePrediction, preprocess
 
 __all__ = [
-    "CONFIGS", "DEFAULT_CONFIG", "build_grser", "get_config",
+    "ABLATIONS", "CONFIGS", "DEFAULT_CONFIG", "build_grser", "get_config",
     "load_checkpoint", "read_checkpoint", "save_checkpoint",
     "GRSerConfig", "GRSer", "presence_rule", "grser_loss",
     "GroupPredictor", "ImagePrediction", "preprocess",

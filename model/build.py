@@ -70,6 +70,16 @@ CONFIGS: dict[str, Callable[[], GRSerConfig]] = {
 }
 
 
+# Table 4-6 ablations as config overrides (apply on top of any variant).
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "full": {},
+    "no_tqm": {"use_tqm": False},
+    "no_hierarchizer": {"hierarchizer_train": "random", "hierarchizer_test": "random"},
+    "no_mirror": {"use_mirror": False},
+    "no_triplet": {"use_triplet": False},
+}
+
+
 def get_config(config: str | GRSerConfig, **overrides: Any) -> GRSerConfig:
     """Resolve a variant name (or a config) plus field overrides into a validated GRSerConfig."""
     if isinstance(config, GRSerConfig):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model import InputError, presence_rule
+from model import ABLATIONS, InputError, presence_rule
 from model.hierarchizer import heatmap_order, prototype_scores
 from tests.model.conftest import make_tiny, synthetic_groups
 
@@ -155,5 +155,33 @@ def test_cuda_bf16_autocast_forward_backward():
         out = model(images.cuda(), expressions, mirror=True)
         losses = grser_loss(out, targets.cuda(), positive.cuda(), 1, 2, model.config)
     assert out["mask_logits"].dtype == torch.float32 and out["d_pos"].dtype == torch.float32
+    losses["total"].backward()
+    assert torch.isfinite(losses["total"])
+
+
+@pytest.mark.parametrize("ablation", sorted(ABLATIONS))
+def test_every_ablation_trains_one_step(ablation):
+    from model import grser_loss
+
+    model = make_tiny(**ABLATIONS[ablation])
+    images, targets, positive, expressions = synthetic_groups(batch=1, n=4)
+    out = model(images, expressions, mirror=model.config.use_mirror)
+    losses = grser_loss(out, targets, positive, 1, 2, model.config)
+    losses["total"].backward()
+    assert torch.isfinite(losses["total"])
+
+
+def test_cpu_bf16_autocast_forward_backward():
+    """The CUDA path runs under bf16 autocast; CPU autocast exercises the same dtype handling."""
+    from model import grser_loss
+
+    model = make_tiny()
+    images, targets, positive, expressions = synthetic_groups(batch=1, n=4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(images, expressions, mirror=True)
+        losses = grser_loss(out, targets, positive, 1, 2, model.config)
+    # Heatmaps, distances and logits stay float32 for the loss and the presence rule.
+    for key in ("mask_logits", "d_pos", "d_neg", "z", "lang_heatmaps"):
+        assert out[key].dtype == torch.float32, key
     losses["total"].backward()
     assert torch.isfinite(losses["total"])

@@ -125,3 +125,15 @@ def test_padding_words_are_ignored():
     noisy[:, 4:] = 100.0
     with torch.no_grad():
         torch.testing.assert_close(encoder(images, words, mask)[-1], encoder(images, noisy, mask)[-1])
+
+
+def test_swin_weights_round_trip_through_timm_filter(tmp_path):
+    kwargs = dict(img_size=64, embed_dim=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 1, 1),
+                  window_size=2)
+    src = timm.create_model("swin_tiny_patch4_window7_224", **kwargs)
+    torch.save({"model": src.state_dict()}, tmp_path / "swin.pth")
+    dst, report = create_backbone("swin_tiny_patch4_window7_224", str(tmp_path / "swin.pth"),
+                                  **kwargs)
+    assert report.missing == []
+    for (name, a), b in zip(src.state_dict().items(), dst.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
