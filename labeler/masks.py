@@ -142,7 +142,7 @@ def validate_rle(rle: Any, height: int, width: int) -> RLE:
     except (ValueError, TypeError, UnicodeError, OverflowError) as exc:
         raise InvalidMask(f"RLE counts do not decode: {exc}") from exc
     # Checked on the runs themselves: pycocotools would decode short runs into uninitialised memory.
-    if sum(runs) != height * width or any(r < 0 for r in runs):
+    if sum(runs) != height * width or min(runs, default=0) < 0:
         raise InvalidMask("RLE counts do not decode: the runs do not cover the image exactly")
     if n == 0:
         raise InvalidMask("the mask is empty: an instance needs at least one pixel")
