@@ -223,7 +223,8 @@ def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = N
 
     # -- model -----------------------------------------------------------------------------------
     model = build_model(cfg)
-    if cfg.prior_bias_init and not cfg.init_checkpoint:
+    if cfg.prior_bias_init and not cfg.init_checkpoint and not model.config.use_mirror:
+        # (with mirror training the same head also predicts 1 - Y, so the balanced prior is 0)
         # identical on every rank: the seed and the data are the same
         init_mask_prior(model, foreground_prior(train_groups, model.config.image_size, seed=cfg.seed))
     model = model.to(rt.device)

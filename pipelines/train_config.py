@@ -33,6 +33,7 @@ class TrainConfig:
     model: str = "tiny"  # named variant of model.build (tiny / offline / paper)
     model_overrides: dict[str, Any] = field(default_factory=dict)  # GRSerConfig fields
     init_checkpoint: str = ""  # start from these weights (fine-tuning); resume is separate
+    prior_bias_init: bool = True  # new models w/o mirror: mask-head bias = foreground log-odds
     # --- optimisation (paper Sec. 5.2: AdamW, wd 0.01, lr 5e-5, polynomial decay, batch 4) ------
     epochs: int = 80
     batch_size: int = 4  # groups per step
