@@ -345,6 +345,7 @@ def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = N
     log.close()
     if rt.world_size > 1:
         dist.barrier()
+        dist.destroy_process_group()
     return report
 
 

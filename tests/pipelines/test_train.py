@@ -106,3 +106,25 @@ def test_cli_reports_bad_input_without_traceback(tmp_path):
     assert res.exit_code == 1 and "cannot read" in res.output
     res = CliRunner().invoke(app, ["train", "bogus=1"])
     assert res.exit_code == 1 and "unknown training config keys" in res.output
+
+
+@pytest.mark.slow
+def test_torchrun_ddp_two_cpu_processes(tmp_path):
+    """The same `grd train` under torchrun: two gloo ranks share each epoch, rank 0 writes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    torchrun, grd = bin_dir / "torchrun", bin_dir / "grd"
+    if not torchrun.exists() or not grd.exists():
+        pytest.skip("torchrun / grd console scripts not installed next to this Python")
+    out = tmp_path / "ddp"
+    cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", str(grd), "train", f"data={DATA}",
+           "model=tiny", "epochs=1", "batch_size=1", "num_threads=1", f"out_dir={out}",
+           "model_overrides.group_size=4", "log_every=1", "tensorboard=false", "--quiet"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = (out / "metrics.csv").read_text().splitlines()[1:]
+    assert rows and all(r.startswith("train,1,") for r in rows)
+    assert (out / "checkpoints" / "last.pt").exists()
