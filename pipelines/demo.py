@@ -14,6 +14,8 @@ from pathlib import Path
 from labeler.project import Project
 from pipelines.ingest import IngestItem, ingest_items
 
+#: Small GRSer (tiny variant) trained by scripts/make_demo_checkpoint.py on synthetic groups.
+DEMO_CHECKPOINT = Path(__file__).parent / "assets" / "demo_grser_tiny.pt"
 SKIMAGE_LICENSE = "scikit-image sample data (see skimage/data/README.txt)"
 
 #: group name -> (target keyword, scene keyword, photo files, expressions)
@@ -29,6 +31,12 @@ DEMO_GROUPS: dict[str, tuple[str, str, list[str], list[str]]] = {
         ["the red motorcycle", "a rocket on the launch pad"],
     ),
 }
+
+
+#: The demo's synthetic groups (pipelines.synth): level-1 colour-and-shape scenes, complete truth
+#: unknown to the annotator; the bundled demo checkpoint was trained on other groups of this kind.
+DEMO_SYNTH = {"seed": 7, "groups": 2, "images_per_group": 8, "level": 1, "image_size": 96,
+              "expressions_per_group": 2}
 
 
 def skimage_data_dir() -> Path:
@@ -66,4 +74,43 @@ def build_demo(
         group = project.store.group_by_name(group_name)
         for text in texts:
             project.store.ensure_expression(group.id, text, created_by="demo")
+    add_synthetic_groups(project, log)
+    if prelabel:
+        prelabel_demo(project, log)
     return project
+
+
+def add_synthetic_groups(project: Project, log: Callable[[str], None] = lambda _: None) -> None:
+    """The ``DEMO_SYNTH`` scenes with their expressions, *undecided* (the truth is not written):
+    the kind of data the bundled checkpoint was trained on, so its proposals there are meaningful."""
+    from pipelines.synth import make_group
+    from pipelines.synth_project import _write_png
+
+    store, cfg = project.store, DEMO_SYNTH
+    for index in range(cfg["groups"]):
+        group = make_group(cfg["seed"], index, images_per_group=cfg["images_per_group"],
+                           image_size=cfg["image_size"], level=cfg["level"],
+                           expressions_per_group=cfg["expressions_per_group"])
+        name = f"synthetic shapes {index + 1}"
+        record = store.group_by_name(name) or store.create_group(
+            name, target_keyword=group.referents[0].shape, scene_keyword="synthetic",
+            meta={"synthetic": True, "seed": cfg["seed"], "index": index})
+        for image in group.images:
+            rel, digest = _write_png(project, image.image)
+            h, w = image.image.shape[:2]
+            store.add_image(record.id, rel, w, h, digest, source_url=f"synth://{cfg['seed']}/{image.name}",
+                            owner="grd synth", license="CC0-1.0")
+        for text in group.expressions:
+            store.ensure_expression(record.id, text, created_by="demo")
+    log(f"synthetic groups: {cfg['groups']} x {cfg['images_per_group']} images")
+
+
+def prelabel_demo(project: Project, log: Callable[[str], None] = lambda _: None) -> None:
+    """Pre-label every undecided pair with the bundled checkpoint (it becomes the current model)."""
+    if not DEMO_CHECKPOINT.exists():
+        log(f"no bundled checkpoint at {DEMO_CHECKPOINT}: run scripts/make_demo_checkpoint.py")
+        return
+    from pipelines.prelabel import prelabel_project
+
+    report = prelabel_project(project, checkpoint=DEMO_CHECKPOINT)
+    log(f"pre-labeled: {report.summary()}")

@@ -238,7 +238,7 @@ def simulate_annotation(
             report.pairs += 1
             if not true_rles:
                 if proposal:  # the model put a mask on a negative: certify this one
-                    negative_selected(store, expression.id, {image_id: d}, author=author)
+                    _certify(store, expression.id, {image_id: d.revision}, author)
                     report.actions += 1
                 else:
                     bulk[image_id] = d
@@ -262,12 +262,19 @@ def simulate_annotation(
                 raise SimulationError(f"pair ({expression.id}, {image_id}) changed during simulation")
             report.actions += 1
         if bulk:
-            negative_selected(store, expression.id, bulk, author=author)
+            _certify(store, expression.id, {i: b.revision for i, b in bulk.items()}, author)
             report.actions += 1
             report.accepted += bulk_accepted
     if progress is not None:
         progress(1.0, report.summary())
     return report
+
+
+def _certify(store, expression_id: int, seen: dict[int, int], author: str) -> None:
+    """The grid's "mark negative" on the selected tiles (image id -> revision seen), one action."""
+    outcome = negative_selected(store, expression_id, seen, author=author)
+    if outcome.conflicts:
+        raise SimulationError(f"expression {expression_id}: pairs changed during simulation")
 
 
 def next_groups(project: Project, count: int) -> list[int]:

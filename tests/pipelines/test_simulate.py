@@ -1,0 +1,95 @@
+"""Simulated annotator: truth snapshot + audited reset, accept / click-correct / certify, costs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labeler import masks as rle_ops
+from labeler.domain import DecisionStatus
+from labeler.project import Project
+from pipelines.simulate import (
+    FloodFillSegmenter,
+    SimulationError,
+    init_simulation,
+    load_truth,
+    simulate_annotation,
+    truth_path,
+)
+
+
+@pytest.fixture
+def project(tmp_path):
+    from pipelines.synth import make_group
+    from pipelines.synth_project import write_project
+
+    groups = (make_group(3, i, images_per_group=6, image_size=64, expressions_per_group=1, level=1)
+              for i in range(2))
+    write_project(tmp_path / "p", groups, 3)
+    with Project.open(tmp_path / "p") as p:
+        yield p
+
+
+def test_init_saves_truth_and_resets_every_pair_with_an_audit_trail(project):
+    store = project.store
+    before = {(e.id, i): d for e in store.list_expressions()
+              for i, d in store.decisions_for_expression(e.id).items()}
+    path, reset = init_simulation(project)
+    assert reset == len(before) == 12
+    truth = load_truth(path)
+    assert {k: [i.rle for i in d.instances] for k, d in before.items()} == truth
+    assert all(p.decided == 0 for p in store.expression_progress())
+    assert {e.action for e in store.audit()} >= {"simulation_reset"}
+    with pytest.raises(SimulationError, match="already"):
+        init_simulation(project)
+
+
+def test_annotator_accepts_good_proposals_corrects_bad_ones_and_counts_actions(project):
+    store = project.store
+    init_simulation(project)
+    truth = load_truth(truth_path(project))
+    expression = store.list_expressions()[0]
+    images = store.list_images(expression.group_id)
+    positives = [i for i in images if truth[(expression.id, i.id)]]
+    negatives = [i for i in images if not truth[(expression.id, i.id)]]
+    assert len(positives) >= 2 and len(negatives) >= 2
+    good, missed = positives[0], positives[1]
+    spilled, absent = negatives[0], negatives[1]
+    full = rle_ops.encode(np.ones((spilled.height, spilled.width), bool))
+    for image, rles in ((good, truth[(expression.id, good.id)]), (missed, []),
+                        (spilled, [full]), (absent, [])):
+        store.propose(expression.id, image.id, rles, score=0.0, model_version="m")
+    report = simulate_annotation(project, truth, FloodFillSegmenter(), group_ids=[expression.group_id])
+    # every pair of the group is now a human decision matching the truth
+    for image in images:
+        d = store.get_decision(expression.id, image.id)
+        assert d.is_human and d.author == "simulator"
+        gt = truth[(expression.id, image.id)]
+        assert (d.status is DecisionStatus.POSITIVE) == bool(gt)
+        if gt:
+            got = rle_ops.union([i.rle for i in d.instances], image.height, image.width)
+            assert rle_ops.iou(got, rle_ops.union(gt, image.height, image.width)) >= 0.9
+    assert report.pairs == len(images)
+    # accepted as proposed: the good mask and the correctly proposed absence (in the bulk action)
+    assert report.accepted == 2
+    clicked = len(positives) - 1
+    objects = sum(len(truth[(expression.id, i.id)]) for i in positives[1:])
+    assert report.objects == objects and report.clicks >= objects
+    # 1 accept + 1 certified spill + 1 bulk negatives + per corrected image (clicks, hand fixes, confirm)
+    assert report.actions == 3 + report.clicks + report.hand_fixed + clicked
+    assert 0 < report.actions_per_pair and report.clicks_per_object >= 1
+    other = [e for e in store.list_expressions() if e.group_id != expression.group_id][0]
+    assert all(not d.is_human for d in store.decisions_for_expression(other.id).values())
+
+
+def test_flood_fill_segmenter_adds_and_removes_regions():
+    image = np.zeros((20, 20, 3), np.uint8)
+    image[5:10, 5:10] = (200, 0, 0)
+    seg = FloodFillSegmenter()
+    from labeler.segmenter import Prompts
+
+    emb = seg.embed(image)
+    square = seg.predict(emb, Prompts(points=((7, 7),), labels=(1,))).mask
+    assert square.sum() == 25 and square[7, 7]
+    both = seg.predict(emb, Prompts(points=((7, 7), (0, 0), (0, 0)), labels=(1, 1, 0))).mask
+    assert both.sum() == 25  # the background added by the 2nd click is removed by the 3rd
