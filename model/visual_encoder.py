@@ -60,6 +60,9 @@ def load_backbone_weights(model: nn.Module, weights: str) -> LoadReport:
     if filter_fn is not None:
         state = filter_fn(state, model)  # timm's own fixes for original-format checkpoints
     own = model.state_dict()
+    # A classifier trained on other classes (e.g. ImageNet-22K) is never used: drop it.
+    state = {k: v for k, v in state.items()
+             if not (k.startswith(HEAD_PREFIXES) and k in own and own[k].shape != v.shape)}
     misshapen = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if misshapen:
         raise WeightsMismatch(f"{len(misshapen)} tensors of {weights} have other shapes than "
@@ -81,6 +84,8 @@ def remap_efficientnet_lite(state: dict[str, torch.Tensor], model: nn.Module) ->
     The flat block index is mapped onto timm's (stage, block) nesting by walking ``model.blocks``.
     Depthwise-separable blocks (stage 0) and inverted-residual blocks name their layers differently.
     """
+    if not hasattr(model, "blocks"):
+        raise WeightsMismatch(f"EfficientNet-format weights cannot go into {type(model).__name__}")
     flat = [(s, j) for s, stage in enumerate(model.blocks) for j in range(len(stage))]
     ds = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
     ir = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",

@@ -137,3 +137,13 @@ def test_swin_weights_round_trip_through_timm_filter(tmp_path):
     assert report.missing == []
     for (name, a), b in zip(src.state_dict().items(), dst.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def test_a_classifier_for_other_classes_is_dropped(tmp_path):
+    src = timm.create_model("test_efficientnet", num_classes=21)
+    torch.save(src.state_dict(), tmp_path / "w21.pth")
+    dst = timm.create_model("test_efficientnet")  # 1000 classes
+    report = load_backbone_weights(dst, str(tmp_path / "w21.pth"))
+    assert set(report.missing) == {"classifier.weight", "classifier.bias"}
+    torch.testing.assert_close(dst.conv_stem.weight, src.conv_stem.weight)
+    torch.testing.assert_close(dst.blocks[-1][-1].conv_pwl.weight, src.blocks[-1][-1].conv_pwl.weight)
