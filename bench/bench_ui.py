@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import statistics
 import sys
 import tempfile
@@ -105,7 +106,7 @@ def time_group_page(browser, url: str, tiles: int) -> float:
     start = time.perf_counter()
     page.goto(f"{url}/sweep?annotator=bench")
     page.wait_for_function(
-        """n => { const imgs = [...document.querySelectorAll('[class*="st-key-tile-"] img')];
+        """n => { const imgs = [...document.querySelectorAll('.grd-tile img')];
                   return imgs.length >= n && imgs.every(i => i.complete && i.naturalWidth > 0); }""",
         arg=tiles, timeout=60_000)
     page.locator(".st-key-remaining button").first.wait_for(state="visible")
@@ -115,19 +116,20 @@ def time_group_page(browser, url: str, tiles: int) -> float:
 
 
 def time_grid_decisions(page, n: int) -> list[float]:
-    """Click a tile's "not in image" button; time until that tile's badge says negative."""
+    """Click a tile's "not in image" button; time until that tile shows the negative badge."""
+    page.wait_for_selector(".grd-tile img")
     idle(page)
-    keys = page.evaluate(
-        """n => [...document.querySelectorAll('[class*="st-key-neg-"]')].slice(0, n)
-                 .map(e => [...e.closest('[class*="st-key-tile-"]').classList]
-                           .find(c => c.startsWith('st-key-tile-')))""", n)
+    ids = page.evaluate(
+        """n => [...document.querySelectorAll('.grd-tile')]
+                 .filter(t => !t.querySelector('[data-act="negative"]').hidden)
+                 .slice(0, n).map(t => t.dataset.id)""", n)
     times = []
-    for key in keys:
-        tile = page.locator(f".{key}")
+    for image_id in ids:
+        tile = page.locator(f".grd-tile[data-id='{image_id}']")
         idle(page)
         start = time.perf_counter()
-        tile.locator('[class*="st-key-neg-"] button').first.click()
-        tile.locator(".grd-badge[data-kind='negative']").first.wait_for(state="attached", timeout=10_000)
+        tile.locator("button[data-act='negative']").click()
+        page.wait_for_selector(f".grd-tile[data-id='{image_id}'][data-kind='negative']", timeout=10_000)
         times.append(time.perf_counter() - start)
     return times
 
@@ -137,7 +139,7 @@ def time_bulk_remaining(page) -> float:
     start = time.perf_counter()
     page.locator(".st-key-remaining button").first.click()
     page.wait_for_function(
-        "() => document.querySelectorAll(\".grd-badge[data-kind='negative']\").length >= 100",
+        "() => document.querySelectorAll(\".grd-tile[data-kind='negative']\").length >= 100",
         timeout=60_000)
     return time.perf_counter() - start
 
@@ -171,18 +173,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clicks", type=int, default=20)
     parser.add_argument("--decisions", type=int, default=20)
-    parser.add_argument("--keep", type=Path, help="build / reuse the bench project here")
+    parser.add_argument("--keep", type=Path, help="build the bench project here once and reuse it")
     parser.add_argument("--sam-checkpoint", default="", help="SAM checkpoint for the editor clicks")
     parser.add_argument("--screenshots", type=Path, default=Path("artifacts"))
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = args.keep or Path(tmp) / "bench"
-        if not (root / "project.json").exists():
+        template = args.keep or Path(tmp) / "template"
+        if not (template / "project.json").exists():
             t = time.perf_counter()
-            build_group_project(root).close()
-            print(f"built a 100-image group in {time.perf_counter() - t:.1f} s ({root})")
+            build_group_project(template).close()
+            print(f"built a 100-image group in {time.perf_counter() - t:.1f} s ({template})")
+        root = Path(tmp) / "bench"  # every run starts from the untouched template
+        shutil.copytree(template, root)
         with Project.open(root) as project:
             project.settings.sam_checkpoint = args.sam_checkpoint
             project.save_settings()

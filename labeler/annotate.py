@@ -187,14 +187,14 @@ def accept_selected(store, expression_id: int, image_ids: Iterable[int], *, auth
 
 
 def negative_selected(
-    store, expression_id: int, seen: Mapping[int, ExpressionDecision], *, author: str
+    store, expression_id: int, seen: Mapping[int, int], *, author: str
 ) -> BatchOutcome:
-    """Certify absence in the selected images, guarded by the revisions the annotator saw."""
+    """Certify absence in the selected images (``seen``: image id -> the revision the annotator
+    saw); a pair saved by someone else since then is reported, not overwritten."""
     since = _last_audit_id(store, expression_id)
     try:
         batch_id, saved = store.confirm_negatives(
-            expression_id, list(seen), author=author,
-            expected_revisions={i: d.revision for i, d in seen.items()},
+            expression_id, list(seen), author=author, expected_revisions=dict(seen),
         )
     except StaleRevision as exc:
         return _partial(store, expression_id, author, since, "confirm_negative", exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from labeler.project import Project
@@ -51,14 +52,25 @@ def _as_job(fn: Callable[..., Any]) -> Callable[..., Any]:
     return job
 
 
-def _grser_checkpoint(project: Project) -> str:
-    return str(project.settings.extra.get("grser_checkpoint", "") or "")
+def _no_checkpoint_reason(project: Project) -> str | None:
+    """Why pre-labeling cannot run, or None: it needs a current model in the registry or a
+    ``grser_checkpoint`` in project.json (``pipelines.prelabel.resolve_checkpoint``'s order;
+    checked without its side effect of registering the file)."""
+    if project.store.current_model() is not None:
+        return None
+    configured = str(project.settings.extra.get("grser_checkpoint", "") or "")
+    if not configured:
+        return ("needs a GRSer checkpoint: no current model in the registry and no "
+                "`grser_checkpoint` in project.json (train one with `grd train`)")
+    path = Path(configured)
+    if not (path if path.is_absolute() else project.root / path).exists() and not path.exists():
+        return f"needs a GRSer checkpoint: {configured} does not exist"
+    return None
 
 
 def offers(project: Project) -> list[JobOffer]:
     """What the model page can start for this project, each with a callable or a reason."""
     result = []
-    checkpoint = _grser_checkpoint(project)
     for key, label, help_ in (
         ("prelabel", "Pre-label with GRSer",
          "Propose masks and presence for every undecided pair of the chosen group."),
@@ -93,6 +105,6 @@ def embed_group_job(progress, project: Project, group_id: int | None = None, **_
     images = project.store.list_images(group_id)
     for k, image in enumerate(images):
         progress(k / max(len(images), 1), f"embedding image {k + 1} of {len(images)}")
-        cached_embedding(segmenter, load_rgb(project.image_path(image)), image.content_hash,
-                         project.cache_dir)
+        path = project.image_path(image)
+        cached_embedding(segmenter, lambda: load_rgb(path), image.content_hash, project.cache_dir)
     return f"{len(images)} embeddings ready ({segmenter.model_id})"

@@ -78,17 +78,17 @@ def segmenter() -> Segmenter:
     return _segmenter(path, settings.sam_model_type, mtime, str(project().cache_dir))
 
 
-@st.cache_resource(show_spinner="Computing the image embedding (once per image) ...", max_entries=16)
-def _embedding(model_id: str, content_hash: str, path: str, _segmenter: Segmenter) -> Embedding:
-    from pipelines.embedding_cache import cached_embedding
-
-    return cached_embedding(_segmenter, load_rgb(path), content_hash, project().cache_dir)
-
-
 def embedding(image) -> Embedding:
-    """The segmenter's embedding of an ``ImageRecord`` (memory, then disk, then computed)."""
-    seg = segmenter()
-    return _embedding(seg.model_id, image.content_hash, str(project().image_path(image)), seg)
+    """The segmenter's embedding of an ``ImageRecord``: memory, then disk, else computed once
+    (``pipelines.embedding_cache``, shared with the background jobs that precompute it)."""
+    from pipelines.embedding_cache import cached_embedding, shared_cache
+
+    seg, cache_dir = segmenter(), project().cache_dir
+    path = project().image_path(image)
+    if (seg.model_id, image.content_hash) in shared_cache(str(cache_dir / "embeddings")):
+        return cached_embedding(seg, lambda: load_rgb(path), image.content_hash, cache_dir)
+    with st.spinner("Computing the image embedding (once per image) ..."):
+        return cached_embedding(seg, lambda: load_rgb(path), image.content_hash, cache_dir)
 
 
 # ---- decoded images and renderings --------------------------------------------------------------

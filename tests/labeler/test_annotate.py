@@ -132,7 +132,7 @@ def test_confirm_remaining_negative_never_touches_human_decisions_and_is_one_bat
 
 def test_negative_selected_reports_a_pair_changed_since_the_grid_was_read(world):
     store, expr, ids = world
-    seen = store.decisions_for_expression(expr.id, ids[:3])
+    seen = {i: d.revision for i, d in store.decisions_for_expression(expr.id, ids[:3]).items()}
     annotate.save_edit(store, expr.id, ids[1], [rle_box(1, 1, 4, 4)], author="bob", expected_revision=0)
     outcome = annotate.negative_selected(store, expr.id, seen, author="ann")
     assert [c.image_id for c in outcome.conflicts] == [ids[1]]

@@ -41,11 +41,12 @@ def add_proposals(project: Project, expression_id: int, present: dict[int, float
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
-    """The demo project built once per session (copied per test: building it is the slow part)."""
+    """The demo project without its pre-labels (every pair unseen: tests add what they need),
+    built once per session and copied per test."""
     from pipelines.demo import build_demo
 
     root = tmp_path_factory.mktemp("demo_template") / "demo"
-    build_demo(root).close()
+    build_demo(root, prelabel=False).close()
     return root
 
 

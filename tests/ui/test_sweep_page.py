@@ -1,9 +1,18 @@
-"""Sign-in, overview and group sweep driven through AppTest; the store is checked after each action."""
+"""Sign-in, overview and group sweep driven through AppTest; the store is checked after each action.
+
+The grid is a custom component (an ``UnknownElement`` to AppTest): these tests read what it shows
+from its data and apply its events through :func:`ui.pages.sweep.apply_grid_event`, the function its
+callback calls. Clicking the real component is ``test_browser.py``'s job.
+"""
 
 from __future__ import annotations
 
+import json
+
 from labeler.domain import DecisionStatus
-from tests.ui.conftest import add_proposals
+from tests.ui.conftest import add_proposals, centre_box_rle
+from ui.components.tile_grid import GridEvent
+from ui.pages.sweep import apply_grid_event
 
 
 def _group_and_expression(project, text="the cat"):
@@ -17,6 +26,13 @@ def _statuses(project, expr):
     return {i: d.status for i, d in project.store.decisions_for_expression(expr.id).items()}
 
 
+def _tiles(app) -> list[dict]:
+    """What the grid component was asked to draw, in order."""
+    grids = [e for e in app.get("bidi_component") if e.proto.id.endswith("-grid-" + str(app.session_state["grd_expression_id"]))]
+    assert len(grids) == 1
+    return json.loads(grids[0].proto.json)["tiles"]
+
+
 def _go_sweep(app, expr):
     """Open the sweep page through the app's own navigation (the overview's next-up button)."""
     app.run()
@@ -25,6 +41,15 @@ def _go_sweep(app, expr):
     assert not app.exception
     assert app.selectbox(key="sweep_expression").value == expr.id
     return app
+
+
+def _decide(app, project, expr, action, tiles):
+    """A grid action as the browser sends it: ids and the revisions their tiles showed."""
+    event = GridEvent("decide", "e1", action, tuple(t["id"] for t in tiles), tuple(t["rev"] for t in tiles))
+    outcome = apply_grid_event(project.store, expr.id, event, author="ann")
+    app.run()
+    assert not app.exception
+    return outcome
 
 
 def test_sign_in_is_required_and_names_the_annotator(demo_project):
@@ -48,39 +73,39 @@ def test_overview_shows_progress_and_next_up_opens_the_sweep(app, demo_project):
     assert not app.exception
     next_up = next(m.value for m in app.markdown if "Next up" in m.value)
     assert "the cat" in next_up and "4 of 5 images" in next_up
+    pairs = sum(g.pairs for g in demo_project.store.group_progress())
     metric = next(m for m in app.metric if m.label == "Pairs decided")
-    assert metric.value == "1 / 25"
+    assert metric.value == f"1 / {pairs}"
     _go_sweep(app, expr)
-    assert len([c for c in app.checkbox if c.key.startswith(f"sel-{expr.id}-")]) == 5
+    tiles = _tiles(app)
+    assert sorted(t["id"] for t in tiles) == sorted(images)
+    assert {t["id"]: t["kind"] for t in tiles}[images[0]] == "negative"
+    assert all(t["url"] for t in tiles)
 
 
-def test_accept_selected_proposals_then_undo(app, demo_project):
+def test_grid_accept_turns_proposals_into_decisions(app, demo_project):
     expr, images = _group_and_expression(demo_project)
     add_proposals(demo_project, expr.id, present={images[0]: 0.9}, absent={images[1]: 0.2})
     _go_sweep(app, expr)
-    for i in images[:3]:
-        app.checkbox(key=f"sel-{expr.id}-{i}").check()
-    app.run()
-    assert app.button(key="accept").label == "Accept proposals (3)"
-    app.button(key="accept").click().run()
-    assert not app.exception
+    tiles = _tiles(app)
+    assert [t["id"] for t in tiles[:2]] == [images[0], images[1]]  # by presence score
+    assert tiles[0]["kind"] == "proposed-present" and tiles[0]["proposed"]
+    outcome = _decide(app, demo_project, expr, "accept", tiles[:3])
+    assert outcome.count == 2
     st = _statuses(demo_project, expr)
     assert st[images[0]] is DecisionStatus.POSITIVE and st[images[1]] is DecisionStatus.NEGATIVE
     assert st[images[2]] is DecisionStatus.UNSEEN  # no proposal: left alone
     decision = demo_project.store.get_decision(expr.id, images[0])
     assert decision.author == "ann" and len(decision.instances) == 1
-    assert any("Accepted proposals: 2 images" in s.value for s in app.success)
-    assert not app.checkbox(key=f"sel-{expr.id}-{images[0]}").value  # selection cleared
-    app.button(key="undo").click().run()
-    st = _statuses(demo_project, expr)
-    assert st[images[0]] is DecisionStatus.PROPOSED and st[images[1]] is DecisionStatus.PROPOSED
+    shown = {t["id"]: t["kind"] for t in _tiles(app)}
+    assert shown[images[0]] == "positive" and shown[images[1]] == "negative"
 
 
-def test_confirm_all_remaining_negative_is_one_batch_and_spares_human_decisions(app, demo_project):
+def test_confirm_all_remaining_negative_is_one_batch_and_undo_restores(app, demo_project):
     expr, images = _group_and_expression(demo_project)
     pos = demo_project.store.save_decision(
-        expr.id, images[0], "positive", [add_mask(demo_project, images[0])], author="bob",
-        expected_revision=0)
+        expr.id, images[0], "positive", [centre_box_rle(demo_project.store.get_image(images[0]), 0.2)],
+        author="bob", expected_revision=0)
     add_proposals(demo_project, expr.id, present={images[1]: 0.7}, absent={})
     _go_sweep(app, expr)
     assert app.button(key="remaining").label == "All remaining negative (4)"
@@ -94,52 +119,37 @@ def test_confirm_all_remaining_negative_is_one_batch_and_spares_human_decisions(
     assert len(entries) == 4 and len({e.batch_id for e in entries}) == 1 and entries[0].author == "ann"
     progress = next(p for p in demo_project.store.expression_progress() if p.expression_id == expr.id)
     assert progress.complete
+    assert any("Confirmed all remaining as negative: 4 images" in s.value for s in app.success)
+    assert sum(t["kind"] == "negative" for t in _tiles(app)) == 4
     app.button(key="undo").click().run()
     st = _statuses(demo_project, expr)
     assert st[images[1]] is DecisionStatus.PROPOSED and st[images[2]] is DecisionStatus.UNSEEN
+    assert st[images[0]] is DecisionStatus.POSITIVE
+    assert app.button(key="undo").disabled
 
 
-def add_mask(project, image_id):
-    from tests.ui.conftest import centre_box_rle
-
-    return centre_box_rle(project.store.get_image(image_id), 0.2)
-
-
-def test_tile_negative_button_decides_one_image(app, demo_project):
+def test_grid_negative_on_a_pair_someone_changed_meanwhile_keeps_their_decision(app, demo_project):
     expr, images = _group_and_expression(demo_project)
     _go_sweep(app, expr)
-    app.button(key=f"neg-{expr.id}-{images[2]}").click().run()
-    assert not app.exception
+    tiles = [t for t in _tiles(app) if t["id"] in images[:2]]
+    # bob decides the second image after ann's grid was drawn
+    demo_project.store.save_decision(
+        expr.id, images[1], "positive", [centre_box_rle(demo_project.store.get_image(images[1]))],
+        author="bob", expected_revision=0)
+    outcome = _decide(app, demo_project, expr, "negative", tiles)
+    assert [c.author for c in outcome.conflicts] == ["bob"]
     st = _statuses(demo_project, expr)
-    assert st[images[2]] is DecisionStatus.NEGATIVE
-    assert sum(s is DecisionStatus.NEGATIVE for s in st.values()) == 1
-    assert demo_project.store.get_decision(expr.id, images[2]).author == "ann"
-
-
-def test_negative_on_a_pair_someone_changed_meanwhile_keeps_their_decision(app, demo_project):
-    expr, images = _group_and_expression(demo_project)
-    _go_sweep(app, expr)
-    for i in images[:2]:
-        app.checkbox(key=f"sel-{expr.id}-{i}").check()
-    app.run()
-    # bob decides image 1 after ann's grid was drawn
-    demo_project.store.save_decision(expr.id, images[1], "positive", [add_mask(demo_project, images[1])],
-                                     author="bob", expected_revision=0)
-    app.button(key="negative").click().run()
-    assert not app.exception
-    st = _statuses(demo_project, expr)
-    assert st[images[0]] is DecisionStatus.NEGATIVE
-    assert st[images[1]] is DecisionStatus.POSITIVE
-    assert demo_project.store.get_decision(expr.id, images[1]).author == "bob"
-    assert any("changed meanwhile by bob" in w.value for w in app.warning)
+    assert st[images[1]] is DecisionStatus.POSITIVE and demo_project.store.get_decision(
+        expr.id, images[1]).author == "bob"
+    assert {t["id"]: t["kind"] for t in _tiles(app)}[images[1]] == "positive"
 
 
 def test_filters_and_order_follow_the_presence_score(app, demo_project):
     expr, images = _group_and_expression(demo_project)
     add_proposals(demo_project, expr.id, present={images[3]: 0.95, images[1]: 0.6}, absent={images[0]: 0.1})
     _go_sweep(app, expr)
-    tiles = [c.key for c in app.checkbox if c.key.startswith("sel-")]
-    assert tiles[:3] == [f"sel-{expr.id}-{i}" for i in (images[3], images[1], images[0])]
+    assert [t["id"] for t in _tiles(app)][:3] == [images[3], images[1], images[0]]
     app.selectbox(key="sweep_show").select("proposed").run()
-    tiles = [c.key for c in app.checkbox if c.key.startswith("sel-")]
-    assert len(tiles) == 3
+    assert [t["id"] for t in _tiles(app)] == [images[3], images[1], images[0]]
+    app.selectbox(key="sweep_show").select("undecided").run()
+    assert len(_tiles(app)) == 5
