@@ -7,8 +7,8 @@ OUT=${1:-runs/synth-bench}
 GRD=${GRD:-.venv/bin/grd}
 CONFIG=configs/train_synth_tiny.yaml
 
-"$GRD" synth "$OUT/train" --groups 32 --images-per-group 12 --level 1 --image-size 64 --seed 0 \
+"$GRD" synth "$OUT/train" --groups 24 --images-per-group 12 --level 1 --image-size 64 --seed 0 \
     --holdout "$OUT/test" --holdout-groups 10
 "$GRD" train -c "$CONFIG" "data=$OUT/train" "val_data=$OUT/test" "out_dir=$OUT/full" --quiet
 "$GRD" train -c "$CONFIG" "data=$OUT/train" "val_data=$OUT/test" "out_dir=$OUT/no-triplet" \
-    model_overrides.use_triplet=false --quiet
+    model_overrides.use_triplet=false model_overrides.apply_presence=false --quiet

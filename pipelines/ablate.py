@@ -28,7 +28,9 @@ TABLE5 = [  # main designs
     ("w/o TQM", {"use_tqm": False}),
     ("w/o HMapHier", {"hierarchizer_train": "random", "hierarchizer_test": "random"}),
     ("w/o MirrorT", {"use_mirror": False}),
-    ("w/o TriLoss", {"use_triplet": False}),
+    # Without Eq. 5 the distances d_pos / d_neg are never trained, so the presence rule means
+    # nothing: the prediction is the mask itself (an image is positive iff its mask is non-empty).
+    ("w/o TriLoss", {"use_triplet": False, "apply_presence": False}),
     ("Full model", {}),
 ]
 TABLE6 = [(f"N = {n}", {"group_size": n}) for n in (1, 3, 5)] + [("N = 8 (*)", {"group_size": 8})]

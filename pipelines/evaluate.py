@@ -82,8 +82,10 @@ def predict_chunk(model, chunk: EvalChunk, cache: ItemCache, device, amp_dtype=N
     for k, item in enumerate(chunk.items):
         prob = F.interpolate(probs[k][None, None], size=(item.height, item.width), mode="bilinear",
                              align_corners=False)[0, 0]
-        results.append((prob.cpu().numpy(), bool(out["is_present"][0, k]),
-                        float(out["presence_score"][0, k])))
+        # Without the presence rule (e.g. the w/o-triplet ablation, whose distances are never
+        # trained) an image is predicted positive exactly when its mask is non-empty.
+        present = bool(out["is_present"][0, k]) if model.config.apply_presence else True
+        results.append((prob.cpu().numpy(), present, float(out["presence_score"][0, k])))
     return results
 
 

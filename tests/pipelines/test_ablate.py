@@ -11,7 +11,7 @@ def test_every_row_is_a_valid_model_config():
     for rows in TABLES.values():
         for _, overrides in rows:
             GRSerConfig().replace(**overrides)  # raises on an unknown or invalid switch
-    assert dict(TABLES[5])["w/o TriLoss"] == {"use_triplet": False}
+    assert dict(TABLES[5])["w/o TriLoss"] == {"use_triplet": False, "apply_presence": False}
     assert [o["group_size"] for _, o in TABLES[6]] == [1, 3, 5, 8]
 
 
@@ -36,7 +36,7 @@ def test_run_table_selects_rows_and_formats_like_the_paper(tmp_path):
     base = TrainConfig(data="d", val_data="v", out_dir=str(tmp_path))
     results = run_table(base, 5, rows=["w/o TriLoss", "Full model"], train_fn=fake_train)
     assert [label for label, _ in results] == ["w/o TriLoss", "Full model"]
-    assert seen == [{"use_triplet": False}, {}]
+    assert seen == [{"use_triplet": False, "apply_presence": False}, {}]
     text = format_ablation_table(5, results)
     lines = text.splitlines()
     assert "R_neg" in lines[1]

@@ -128,3 +128,20 @@ def test_torchrun_ddp_two_cpu_processes(tmp_path):
     rows = (out / "metrics.csv").read_text().splitlines()[1:]
     assert rows and all(r.startswith("train,1,") for r in rows)
     assert (out / "checkpoints" / "last.pt").exists()
+
+
+@pytest.mark.parametrize("bias, r_neg, t_acc", [(10.0, 0.0, 1.0), (-10.0, 1.0, 0.0)])
+def test_evaluation_without_presence_rule_follows_the_mask(bias, r_neg, t_acc):
+    """apply_presence=False (the w/o-triplet setting): positive iff the mask is non-empty."""
+    from model.build import build_grser
+    from pipelines.datasets.load import load_groups
+    from pipelines.evaluate import evaluate_groups
+
+    torch.manual_seed(0)
+    model = build_grser("tiny", apply_presence=False)
+    with torch.no_grad():
+        model.decoder.head.bias.fill_(bias)  # everything foreground / everything background
+        model.decoder.head.weight.zero_()
+    report = evaluate_groups(model, load_groups(DATA), balance=True)
+    assert report["r_neg"] == r_neg and report["t_acc"] == t_acc
+    assert report["bar_miou"] < 0.5 if bias > 0 else report["bar_miou"] == 0.5
