@@ -60,8 +60,8 @@ def _no_checkpoint_reason(project: Project) -> str | None:
         return None
     configured = str(project.settings.extra.get("grser_checkpoint", "") or "")
     if not configured:
-        return ("needs a GRSer checkpoint: no current model in the registry and no "
-                "`grser_checkpoint` in project.json (train one with `grd train`)")
+        return ("needs a GRSer checkpoint: run `grd round` (or `grd prelabel --checkpoint`), "
+                "or set `grser_checkpoint` under `extra` in project.json")
     path = Path(configured)
     if not (path if path.is_absolute() else project.root / path).exists() and not path.exists():
         return f"needs a GRSer checkpoint: {configured} does not exist"
@@ -81,9 +81,8 @@ def offers(project: Project) -> list[JobOffer]:
         if fn is None:
             module, attr = ENTRY_POINTS[key]
             reason = f"not available in this installation ({module}.{attr} is missing)"
-        elif key == "prelabel" and not checkpoint and project.store.current_model() is None:
-            reason = ("needs a GRSer checkpoint: run `grd round` (or `grd prelabel --checkpoint`), "
-                      "or set `grser_checkpoint` under `extra` in project.json")
+        elif key == "prelabel":
+            reason = _no_checkpoint_reason(project)
         else:
             reason = None
         result.append(JobOffer(key, label, help_, _as_job(fn) if fn and not reason else None, reason))

@@ -72,3 +72,24 @@ def app(demo_project):
     at = AppTest.from_file(APP_FILE, default_timeout=60)
     at.query_params["annotator"] = "ann"
     return at
+
+
+def _one_page(page_name: str) -> None:
+    """An app of one page (AppTest cannot follow ``st.navigation`` to a callable page by URL)."""
+    import importlib
+
+    from ui import state
+
+    state.set_annotator("ann")
+    importlib.import_module(f"ui.pages.{page_name}").render()
+
+
+@pytest.fixture
+def page_app(demo_project):
+    """``page_app("data")``: an AppTest running just that page, signed in as ``ann``."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import resources
+
+    resources.forget_project()
+    return lambda name: AppTest.from_function(_one_page, args=(name,), default_timeout=60)
