@@ -118,3 +118,16 @@ def test_next_and_previous_walk_the_group_in_score_order(app, demo_project):
     assert app.session_state["grd_image_id"] == images[1]
     app.button(key="prev_image").click().run()
     assert app.session_state["grd_image_id"] == images[0]
+
+
+def test_unsaved_work_survives_navigation_and_is_listed(app, demo_project):
+    expr, images, editor = _open_editor(app, demo_project)
+    _paint(editor)
+    app.run()
+    app.button(key="next_image").click().run()
+    assert app.button(key=f"goto-{expr.id}-{images[0]}")
+    app.button(key=f"goto-{expr.id}-{images[0]}").click().run()
+    assert app.session_state["grd_image_id"] == images[0]
+    kept = app.session_state["grd_editors"][(expr.id, images[0])]
+    assert kept is editor and kept.dirty and len(kept.instances) == 1
+    assert demo_project.store.get_decision(expr.id, images[0]).status.value == "unseen"

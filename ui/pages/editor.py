@@ -74,6 +74,7 @@ def render() -> None:
     common.show_flashes()
     image = images[image_id]
     ed = open_editor(store, expr.id, image)
+    _unsaved_elsewhere(expr.id, image_id)
     resources.embedding(image)  # computed once per image (spinner), cached in memory and on disk
     _workspace(expr.id, image)
 
@@ -88,6 +89,19 @@ def _navigation(order: list[int], image_id: int) -> None:
         if st.button("Next", icon=":material/arrow_forward:", key="next_image", shortcut="right", disabled=next_id is None):
             state.focus(image=next_id)
             st.rerun()
+
+
+def _unsaved_elsewhere(expression_id: int, image_id: int) -> None:
+    """Edits kept in this session but not confirmed, on other images: one click back to each."""
+    pending = [key for key, ed in state.editors().items() if ed.dirty and key != (expression_id, image_id)]
+    if not pending:
+        return
+    with st.container(horizontal=True, vertical_alignment="center", key="unsaved_elsewhere"):
+        st.caption(f":orange[Unsaved edits on {len(pending)} other image(s):]")
+        for expr_id, img_id in pending:
+            if st.button(f"image {img_id}", key=f"goto-{expr_id}-{img_id}", type="tertiary"):
+                state.focus(expression=expr_id, image=img_id)
+                st.rerun()
 
 
 # ---- the canvas and its panel (one fragment) -----------------------------------------------------
