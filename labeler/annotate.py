@@ -104,7 +104,12 @@ class Conflict:
 
 
 def save_edit(
-    store, expression_id: int, image_id: int, instances: Sequence[RLE], *, author: str,
+    store,
+    expression_id: int,
+    image_id: int,
+    instances: Sequence[RLE],
+    *,
+    author: str,
     expected_revision: int,
 ) -> ExpressionDecision:
     """Save the editor's result: one or more instance masks -> ``positive``; none -> ``negative``.
@@ -114,8 +119,13 @@ def save_edit(
     """
     status = DecisionStatus.POSITIVE if instances else DecisionStatus.NEGATIVE
     return store.save_decision(
-        expression_id, image_id, status, list(instances), author=author,
-        expected_revision=expected_revision, action="edit",
+        expression_id,
+        image_id,
+        status,
+        list(instances),
+        author=author,
+        expected_revision=expected_revision,
+        action="edit",
     )
 
 
@@ -132,8 +142,13 @@ def keep_mine(store, conflict: Conflict, *, author: str) -> ExpressionDecision:
     Raises ``StaleRevision`` again if the pair moved on once more meanwhile.
     """
     return store.save_decision(
-        conflict.expression_id, conflict.image_id, conflict.mine_status, list(conflict.mine),
-        author=author, expected_revision=conflict.theirs.revision, action="resolve_conflict",
+        conflict.expression_id,
+        conflict.image_id,
+        conflict.mine_status,
+        list(conflict.mine),
+        author=author,
+        expected_revision=conflict.theirs.revision,
+        action="resolve_conflict",
     )
 
 
@@ -164,7 +179,8 @@ def _last_audit_id(store, expression_id: int) -> int:
 def _partial(store, expression_id: int, author: str, since: int, action: str, exc: StaleRevision):
     """The part of a bulk action saved before a conflict stopped it, found in the audit log."""
     entries = [
-        e for e in store.audit(expression_id=expression_id)
+        e
+        for e in store.audit(expression_id=expression_id)
         if e.id > since and e.author == author and e.action == action and e.batch_id
     ]
     batch_id = entries[0].batch_id if entries else None
@@ -173,7 +189,9 @@ def _partial(store, expression_id: int, author: str, since: int, action: str, ex
     return BatchOutcome(action, batch_id, saved, tuple(c for c in current if c is not None))
 
 
-def accept_selected(store, expression_id: int, image_ids: Iterable[int], *, author: str) -> BatchOutcome:
+def accept_selected(
+    store, expression_id: int, image_ids: Iterable[int], *, author: str
+) -> BatchOutcome:
     """Accept the model's proposals for these images (masks -> positive, no mask -> negative).
 
     Images without a pending proposal are left alone.
@@ -194,7 +212,10 @@ def negative_selected(
     since = _last_audit_id(store, expression_id)
     try:
         batch_id, saved = store.confirm_negatives(
-            expression_id, list(seen), author=author, expected_revisions=dict(seen),
+            expression_id,
+            list(seen),
+            author=author,
+            expected_revisions=dict(seen),
         )
     except StaleRevision as exc:
         return _partial(store, expression_id, author, since, "confirm_negative", exc)

@@ -39,8 +39,9 @@ def parse_event(raw: Any) -> CanvasEvent | None:
     try:
         event_id = str(raw["id"])
         if raw["kind"] == "click":
-            return CanvasEvent("click", event_id, float(raw["x"]), float(raw["y"]),
-                               bool(raw.get("positive", True)))
+            return CanvasEvent(
+                "click", event_id, float(raw["x"]), float(raw["y"]), bool(raw.get("positive", True))
+            )
         if raw["kind"] == "box":
             x0, y0, x1, y1 = (float(v) for v in raw["box"])
             return CanvasEvent("box", event_id, box=(x0, y0, x1, y1))
@@ -48,14 +49,19 @@ def parse_event(raw: Any) -> CanvasEvent | None:
         radius = float(raw["radius"])
         if not points or radius <= 0:
             return None
-        return CanvasEvent("stroke", event_id, points=points, radius=radius,
-                           erase=bool(raw.get("erase", False)))
+        return CanvasEvent(
+            "stroke", event_id, points=points, radius=radius, erase=bool(raw.get("erase", False))
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
 
 def apply_event(
-    editor: ImageEditor, frames: Frames, event: CanvasEvent, segmenter: Segmenter, embedding: Embedding
+    editor: ImageEditor,
+    frames: Frames,
+    event: CanvasEvent,
+    segmenter: Segmenter,
+    embedding: Embedding,
 ) -> None:
     """Apply one canvas event to the editor, in original-image pixels."""
     if event.kind == "click":

@@ -70,7 +70,9 @@ class ImageEditor:
         height, width: the image size in original pixels.
     """
 
-    def __init__(self, decision: ExpressionDecision, height: int, width: int, max_history: int = 500):
+    def __init__(
+        self, decision: ExpressionDecision, height: int, width: int, max_history: int = 500
+    ):
         self.expression_id = decision.expression_id
         self.image_id = decision.image_id
         self.size = (int(height), int(width))
@@ -140,15 +142,24 @@ class ImageEditor:
         self._record(before, revision)
 
     # ---- model prompts ---------------------------------------------------------------------------
-    def click(self, segmenter: Segmenter, embedding: Embedding, x: float, y: float, positive: bool) -> None:
+    def click(
+        self, segmenter: Segmenter, embedding: Embedding, x: float, y: float, positive: bool
+    ) -> None:
         """A point prompt on the active instance (or a new one): positive adds, negative removes."""
         state = self.prompts
-        self._predict(segmenter, embedding, replace(
-            state, points=state.points + ((float(x), float(y)),),
-            labels=state.labels + (1 if positive else 0,),
-        ))
+        self._predict(
+            segmenter,
+            embedding,
+            replace(
+                state,
+                points=state.points + ((float(x), float(y)),),
+                labels=state.labels + (1 if positive else 0,),
+            ),
+        )
 
-    def box(self, segmenter: Segmenter, embedding: Embedding, box: tuple[float, float, float, float]) -> None:
+    def box(
+        self, segmenter: Segmenter, embedding: Embedding, box: tuple[float, float, float, float]
+    ) -> None:
         """A box prompt: replaces the active instance's box (a new instance when none is active)."""
         self._predict(segmenter, embedding, replace(self.prompts, box=tuple(float(v) for v in box)))
 
@@ -178,7 +189,9 @@ class ImageEditor:
             self.active = self.session.add_instance(mask_ops.stroke_mask(pts, radius, self.size))
         else:
             self.session.brush(self.active, pts, radius, erase=erase)
-        self.prompts = replace(self.prompts, strokes=self.prompts.strokes + (Stroke(pts, radius, erase),))
+        self.prompts = replace(
+            self.prompts, strokes=self.prompts.strokes + (Stroke(pts, radius, erase),)
+        )
         self._record(before, revision)
 
     # ---- undo / redo -----------------------------------------------------------------------------
@@ -202,7 +215,10 @@ class ImageEditor:
 
     def _clamp_active(self) -> None:
         if self.active is not None and self.active >= len(self.session):
-            self.active, self.prompts = (len(self.session) - 1 if len(self.session) else None), PromptState()
+            self.active, self.prompts = (
+                (len(self.session) - 1 if len(self.session) else None),
+                PromptState(),
+            )
 
     # ---- saving ----------------------------------------------------------------------------------
     def confirm(self, store, *, author: str) -> ExpressionDecision | None:
@@ -220,11 +236,17 @@ class ImageEditor:
     def _save(self, store, rles: list, author: str) -> ExpressionDecision | None:
         try:
             saved = save_edit(
-                store, self.expression_id, self.image_id, rles, author=author,
+                store,
+                self.expression_id,
+                self.image_id,
+                rles,
+                author=author,
                 expected_revision=self.base_revision,
             )
         except StaleRevision as exc:
-            self.conflict = conflict_from(exc, self.expression_id, self.image_id, rles, self.base_revision)
+            self.conflict = conflict_from(
+                exc, self.expression_id, self.image_id, rles, self.base_revision
+            )
             return None
         self._saved(saved, reload=not rles)
         return saved
@@ -245,7 +267,9 @@ class ImageEditor:
             saved = keep_mine(store, self.conflict, author=author)
         except StaleRevision as exc:
             c = self.conflict
-            self.conflict = conflict_from(exc, c.expression_id, c.image_id, list(c.mine), c.theirs.revision)
+            self.conflict = conflict_from(
+                exc, c.expression_id, c.image_id, list(c.mine), c.theirs.revision
+            )
             return None
         self._saved(saved, reload=False)
         return saved

@@ -25,8 +25,16 @@ from labeler.geometry import Transform, display_size
 
 #: Instance colours (RGB), chosen to stay distinct on photos and for common colour blindness.
 PALETTE: tuple[tuple[int, int, int], ...] = (
-    (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (86, 180, 233),
-    (213, 94, 0), (240, 228, 66), (120, 94, 240), (0, 0, 0), (255, 255, 255),
+    (0, 114, 178),
+    (230, 159, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (86, 180, 233),
+    (213, 94, 0),
+    (240, 228, 66),
+    (120, 94, 240),
+    (0, 0, 0),
+    (255, 255, 255),
 )
 #: Index of the active instance's rim in :func:`label_layer` maps.
 OUTLINE = 255
@@ -46,7 +54,9 @@ def thumbnail(rgb: np.ndarray, max_side: int) -> np.ndarray:
     return Transform.resize((h, w), size).raster(rgb)
 
 
-def letterbox(rgb: np.ndarray, size: tuple[int, int], color: tuple[int, int, int] = (240, 242, 246)) -> np.ndarray:
+def letterbox(
+    rgb: np.ndarray, size: tuple[int, int], color: tuple[int, int, int] = (240, 242, 246)
+) -> np.ndarray:
     """``rgb`` centred on a ``size`` ``(H, W)`` background (grid tiles of one shape); it must fit."""
     h, w = rgb.shape[:2]
     if h > size[0] or w > size[1]:
@@ -81,7 +91,9 @@ def overlay(rgb: np.ndarray, masks: Sequence[np.ndarray], alpha: float = 0.45) -
     return out.clip(0, 255).astype(np.uint8)
 
 
-def label_layer(masks: Sequence[np.ndarray], size: tuple[int, int], active: int | None = None) -> np.ndarray:
+def label_layer(
+    masks: Sequence[np.ndarray], size: tuple[int, int], active: int | None = None
+) -> np.ndarray:
     """An ``H x W`` uint8 index map: instance ``k`` is ``k + 1`` (later ones on top), 0 is clear,
     and the active instance's rim is :data:`OUTLINE` so it stands out while being edited."""
     layer = np.zeros(size, dtype=np.uint8)
@@ -118,8 +130,9 @@ def data_url(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def canvas_overlay(masks: Sequence[np.ndarray], to_canvas: Transform, active: int | None = None,
-                   alpha: int = 110) -> bytes | None:
+def canvas_overlay(
+    masks: Sequence[np.ndarray], to_canvas: Transform, active: int | None = None, alpha: int = 110
+) -> bytes | None:
     """The editor's overlay: original-frame masks taken to the canvas (``to_canvas``, from
     ``labeler.geometry.Frames``) as a palette PNG; None when there is nothing to draw."""
     if not any(np.asarray(m).any() for m in masks):

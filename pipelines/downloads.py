@@ -46,13 +46,18 @@ def build_downloads(project: Project, *, incomplete: str = "omit") -> list[Downl
     from exports.snapshot import snapshot_from_store
 
     if incomplete not in INCOMPLETE_CHOICES:
-        raise ValueError(f"incomplete must be one of {list(INCOMPLETE_CHOICES)}, got {incomplete!r}")
+        raise ValueError(
+            f"incomplete must be one of {list(INCOMPLETE_CHOICES)}, got {incomplete!r}"
+        )
     snapshot = snapshot_from_store(project.store, name=project.settings.name)
     coco = json.dumps(build_coco_dict(snapshot, incomplete=incomplete)).encode()
     with tempfile.TemporaryDirectory() as tmp:
         write_coco(tmp, snapshot, incomplete=incomplete)
         bundle = _zip_folder(Path(tmp))
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in project.settings.name) or "export"
+    stem = (
+        "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in project.settings.name)
+        or "export"
+    )
     return [
         Download("COCO instances (JSON)", f"{stem}_instances.json", coco, "application/json"),
         Download("Full export (zip)", f"{stem}_export.zip", bundle, "application/zip"),

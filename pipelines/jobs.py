@@ -105,11 +105,16 @@ class JobRunner:
         try:
             result = fn(self._progress_for(job_id), *args, **kwargs)
         except JobCancelled:
-            self._update(job_id, state=JobState.CANCELLED, message="cancelled", finished_at=time.time())
+            self._update(
+                job_id, state=JobState.CANCELLED, message="cancelled", finished_at=time.time()
+            )
         except Exception as exc:  # noqa: BLE001 - a job's failure is data for the UI, not a crash
             self._update(
-                job_id, state=JobState.FAILED, error=f"{type(exc).__name__}: {exc}",
-                details=traceback.format_exc(), finished_at=time.time(),
+                job_id,
+                state=JobState.FAILED,
+                error=f"{type(exc).__name__}: {exc}",
+                details=traceback.format_exc(),
+                finished_at=time.time(),
             )
         else:
             self._update(

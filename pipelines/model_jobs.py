@@ -60,8 +60,10 @@ def _no_checkpoint_reason(project: Project) -> str | None:
         return None
     configured = str(project.settings.extra.get("grser_checkpoint", "") or "")
     if not configured:
-        return ("needs a GRSer checkpoint: run `grd round` (or `grd prelabel --checkpoint`), "
-                "or set `grser_checkpoint` under `extra` in project.json")
+        return (
+            "needs a GRSer checkpoint: run `grd round` (or `grd prelabel --checkpoint`), "
+            "or set `grser_checkpoint` under `extra` in project.json"
+        )
     path = Path(configured)
     if not (path if path.is_absolute() else project.root / path).exists() and not path.exists():
         return f"needs a GRSer checkpoint: {configured} does not exist"
@@ -72,10 +74,16 @@ def offers(project: Project) -> list[JobOffer]:
     """What the model page can start for this project, each with a callable or a reason."""
     result = []
     for key, label, help_ in (
-        ("prelabel", "Pre-label with GRSer",
-         "Propose masks and presence for every undecided pair of the chosen group."),
-        ("feedback", "Feedback round",
-         "Train on the confirmed decisions, then pre-label what is left with the new model."),
+        (
+            "prelabel",
+            "Pre-label with GRSer",
+            "Propose masks and presence for every undecided pair of the chosen group.",
+        ),
+        (
+            "feedback",
+            "Feedback round",
+            "Train on the confirmed decisions, then pre-label what is left with the new model.",
+        ),
     ):
         fn = _entry(key)
         if fn is None:
@@ -85,10 +93,17 @@ def offers(project: Project) -> list[JobOffer]:
             reason = _no_checkpoint_reason(project)
         else:
             reason = None
-        result.append(JobOffer(key, label, help_, _as_job(fn) if fn and not reason else None, reason))
-    result.append(JobOffer("embed", "Precompute SAM embeddings",
-                           "Embed every image of the group once, so the editor's first click is fast.",
-                           embed_group_job))
+        result.append(
+            JobOffer(key, label, help_, _as_job(fn) if fn and not reason else None, reason)
+        )
+    result.append(
+        JobOffer(
+            "embed",
+            "Precompute SAM embeddings",
+            "Embed every image of the group once, so the editor's first click is fast.",
+            embed_group_job,
+        )
+    )
     return result
 
 
@@ -99,11 +114,14 @@ def embed_group_job(progress, project: Project, group_id: int | None = None, **_
     from pipelines.segmenters import load_segmenter
 
     settings = project.settings
-    segmenter = load_segmenter(settings.sam_checkpoint or None, model_type=settings.sam_model_type,
-                               cache_dir=str(project.cache_dir))
+    segmenter = load_segmenter(
+        settings.sam_checkpoint or None,
+        model_type=settings.sam_model_type,
+        cache_dir=str(project.cache_dir),
+    )
     images = project.store.list_images(group_id)
     for k, image in enumerate(images):
         progress(k / max(len(images), 1), f"embedding image {k + 1} of {len(images)}")
         path = project.image_path(image)
-        cached_embedding(segmenter, lambda: load_rgb(path), image.content_hash, project.cache_dir)
+        cached_embedding(segmenter, lambda path=path: load_rgb(path), image.content_hash, project.cache_dir)
     return f"{len(images)} embeddings ready ({segmenter.model_id})"

@@ -31,10 +31,21 @@ def free_port() -> int:
 
 def streamlit_command(port: int, *, headless: bool = True, address: str = "127.0.0.1") -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true" if headless else "false",
-        "--server.address", address, "--server.port", str(port),
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true" if headless else "false",
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
     ]
 
 
@@ -61,15 +72,26 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> float:
 
 
 @contextlib.contextmanager
-def running_app(project_dir: str | Path, *, port: int | None = None, log_dir: str | Path | None = None,
-                timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[RunningApp]:
+def running_app(
+    project_dir: str | Path,
+    *,
+    port: int | None = None,
+    log_dir: str | Path | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+) -> Iterator[RunningApp]:
     """Run the app on ``project_dir`` until the block ends (the process is terminated after)."""
     port = port or free_port()
     log_path = Path(log_dir or project_dir) / f"streamlit-{port}.log"
     child_env = {**os.environ, "GRD_PROJECT": str(Path(project_dir).resolve()), **(env or {})}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(streamlit_command(port), stdout=log, stderr=subprocess.STDOUT,
-                                   env=child_env, cwd=APP.parent)
+        process = subprocess.Popen(
+            streamlit_command(port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=child_env,
+            cwd=APP.parent,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(url, process, timeout)

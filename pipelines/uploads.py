@@ -45,10 +45,16 @@ def upload_items(
         elif suffix in IMAGE_SUFFIXES:
             if not group.strip():
                 raise ImportFormatError(f"{name}: uploaded images need a group name")
-            items.append(IngestItem(
-                source=_safe_name(name), group=group.strip(), target=target, scene=scene,
-                meta={"original_name": _safe_name(name)}, read=(lambda d=data: d),
-            ))
+            items.append(
+                IngestItem(
+                    source=_safe_name(name),
+                    group=group.strip(),
+                    target=target,
+                    scene=scene,
+                    meta={"original_name": _safe_name(name)},
+                    read=(lambda d=data: d),
+                )
+            )
         else:
             raise ImportFormatError(f"{name}: not an image or a .csv / .json manifest")
     return items
@@ -70,12 +76,24 @@ def run_ingest(progress: Callable, project: Project, items: list[IngestItem]) ->
     return report
 
 
-def ingest_uploads_job(progress: Callable, project: Project, files: Sequence[Upload], group: str,
-                       target: str = "", scene: str = "") -> IngestReport:
+def ingest_uploads_job(
+    progress: Callable,
+    project: Project,
+    files: Sequence[Upload],
+    group: str,
+    target: str = "",
+    scene: str = "",
+) -> IngestReport:
     return run_ingest(progress, project, upload_items(project, files, group, target, scene))
 
 
-def ingest_path_job(progress: Callable, project: Project, source: str, group: str | None = None,
-                    target: str = "", scene: str = "") -> IngestReport:
+def ingest_path_job(
+    progress: Callable,
+    project: Project,
+    source: str,
+    group: str | None = None,
+    target: str = "",
+    scene: str = "",
+) -> IngestReport:
     """Job: a folder, manifest or image on the server's disk (as ``grd ingest`` does)."""
     return run_ingest(progress, project, source_items(source, group or None, target, scene))

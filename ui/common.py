@@ -33,15 +33,21 @@ def require_project() -> Project:
 
 def show_flashes() -> None:
     for kind, message in state.pop_flashes():
-        {"success": st.success, "warning": st.warning, "error": st.error}.get(kind, st.info)(message)
+        {"success": st.success, "warning": st.warning, "error": st.error}.get(kind, st.info)(
+            message
+        )
 
 
-def _synced_select(label: str, ids: list[int], names: dict[int, str], current: int | None, key: str,
-                   on_pick) -> int:
+def _synced_select(
+    label: str, ids: list[int], names: dict[int, str], current: int | None, key: str, on_pick
+) -> int:
     """A selectbox that follows the session's focus (set by other pages) and updates it."""
     st.session_state[key] = current if current in ids else ids[0]
     return st.selectbox(
-        label, ids, format_func=names.get, key=key,
+        label,
+        ids,
+        format_func=names.get,
+        key=key,
         on_change=lambda: on_pick(st.session_state[key]),
     )
 
@@ -69,7 +75,11 @@ def pick_expression(project: Project, group: Group, key: str) -> Expression | No
         return None
     texts = {e.id: e.text for e in expressions}
     chosen = _synced_select(
-        "Expression", list(texts), texts, state.expression_id(), key,
+        "Expression",
+        list(texts),
+        texts,
+        state.expression_id(),
+        key,
         lambda expression_id: state.focus(expression=expression_id),
     )
     state.focus(expression=chosen)

@@ -7,8 +7,13 @@ import streamlit as st
 from pipelines.jobs import JobState
 from ui import resources
 
-_ICONS = {JobState.QUEUED: "⏳", JobState.RUNNING: "⚙️", JobState.DONE: "✅",
-          JobState.FAILED: "❌", JobState.CANCELLED: "⏹"}
+_ICONS = {
+    JobState.QUEUED: "⏳",
+    JobState.RUNNING: "⚙️",
+    JobState.DONE: "✅",
+    JobState.FAILED: "❌",
+    JobState.CANCELLED: "⏹",
+}
 
 
 @st.fragment(run_every="1s")

@@ -123,8 +123,9 @@ def _tile_jpeg(path: str, image_id: int, expression_id: int, revision: int, _rle
 
 def tile_jpeg(image, decision) -> bytes:
     rles = tuple(i.rle for i in decision.instances)
-    return _tile_jpeg(str(project().image_path(image)), image.id, decision.expression_id,
-                      decision.revision, rles)
+    return _tile_jpeg(
+        str(project().image_path(image)), image.id, decision.expression_id, decision.revision, rles
+    )
 
 
 def preview_jpeg(image, rles, size: tuple[int, int] = (360, 480)) -> bytes:

@@ -48,7 +48,9 @@ def image_id() -> int | None:
     return _get(_IMAGE)
 
 
-def focus(group: int | None = None, expression: int | None = None, image: int | None = None) -> None:
+def focus(
+    group: int | None = None, expression: int | None = None, image: int | None = None
+) -> None:
     """Point the pages at a group / expression / image (None leaves that part as it is)."""
     for key, value in ((_GROUP, group), (_EXPRESSION, expression), (_IMAGE, image)):
         if value is not None:
@@ -69,7 +71,9 @@ def keep_editor(ed: ImageEditor) -> None:
     open_ = editors()
     open_.pop((ed.expression_id, ed.image_id), None)
     open_[(ed.expression_id, ed.image_id)] = ed
-    for key in [k for k, e in open_.items() if not e.dirty and e is not ed][: max(0, len(open_) - MAX_OPEN_EDITORS)]:
+    for key in [k for k, e in open_.items() if not e.dirty and e is not ed][
+        : max(0, len(open_) - MAX_OPEN_EDITORS)
+    ]:
         del open_[key]
 
 

@@ -14,16 +14,22 @@ from pipelines.cli._app import app
 
 @app.command()
 def ui(
-    directory: Annotated[Path, typer.Argument(help="Project folder (made by `grd init` or `grd demo`).")],
+    directory: Annotated[
+        Path, typer.Argument(help="Project folder (made by `grd init` or `grd demo`).")
+    ],
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
-    address: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for a team).")] = "127.0.0.1",
+    address: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0 for a team).")
+    ] = "127.0.0.1",
 ) -> None:
     """Start the Streamlit annotation app on a project (Ctrl+C stops it)."""
     from pipelines.ui_server import streamlit_command
 
     if not (directory / "project.json").exists():
-        typer.echo(f"error: {directory} is not a project folder; run `grd demo {directory}` or `grd init`",
-                   err=True)
+        typer.echo(
+            f"error: {directory} is not a project folder; run `grd demo {directory}` or `grd init`",
+            err=True,
+        )
         raise typer.Exit(code=2)
     env = {**os.environ, "GRD_PROJECT": str(directory.resolve())}
     command = streamlit_command(port, headless=True, address=address)

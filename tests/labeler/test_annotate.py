@@ -30,8 +30,9 @@ def world(tmp_path):
 
 
 def propose(store, expr, image_id, score, present=True):
-    store.propose(expr.id, image_id, [rle_box(2, 2, 6, 6)] if present else [], score=score,
-                  model_version="m1")
+    store.propose(
+        expr.id, image_id, [rle_box(2, 2, 6, 6)] if present else [], score=score, model_version="m1"
+    )
 
 
 def statuses(store, expr):
@@ -48,15 +49,23 @@ def test_badges_name_every_state():
     assert annotate.decision_badge(absent).kind == "proposed-absent"
     pos = ExpressionDecision(1, 1, DecisionStatus.POSITIVE, (object(), object()), 2)
     assert annotate.decision_badge(pos).label == "positive · 2 objects"
-    assert annotate.decision_badge(ExpressionDecision(1, 1, DecisionStatus.NEGATIVE)).kind == "negative"
+    assert (
+        annotate.decision_badge(ExpressionDecision(1, 1, DecisionStatus.NEGATIVE)).kind
+        == "negative"
+    )
 
 
 def test_grid_order_by_score_puts_likely_positives_first_and_unscored_last():
     def d(i, score=None, status=DecisionStatus.PROPOSED):
         return ExpressionDecision(1, i, status, (), 1, score=score)
 
-    decisions = {1: d(1, None, DecisionStatus.UNSEEN), 2: d(2, 0.2), 3: d(3, 0.9),
-                 4: d(4, 0.9, DecisionStatus.POSITIVE), 5: d(5, 0.5)}
+    decisions = {
+        1: d(1, None, DecisionStatus.UNSEEN),
+        2: d(2, 0.2),
+        3: d(3, 0.9),
+        4: d(4, 0.9, DecisionStatus.POSITIVE),
+        5: d(5, 0.5),
+    }
     assert annotate.grid_order(decisions, "score") == [3, 4, 5, 2, 1]
     assert annotate.grid_order(decisions, "undecided") == [3, 5, 2, 1, 4]
     assert annotate.grid_order(decisions, "image") == [1, 2, 3, 4, 5]
@@ -70,8 +79,14 @@ def test_grid_order_by_score_puts_likely_positives_first_and_unscored_last():
 
 def test_save_edit_saves_positive_with_masks_and_negative_without(world):
     store, expr, ids = world
-    saved = annotate.save_edit(store, expr.id, ids[0], [rle_box(1, 1, 4, 4), rle_box(8, 2, 12, 9)],
-                               author="ann", expected_revision=0)
+    saved = annotate.save_edit(
+        store,
+        expr.id,
+        ids[0],
+        [rle_box(1, 1, 4, 4), rle_box(8, 2, 12, 9)],
+        author="ann",
+        expected_revision=0,
+    )
     assert saved.status is DecisionStatus.POSITIVE and saved.revision == 1
     stored = store.get_decision(expr.id, ids[0])
     assert stored.status is DecisionStatus.POSITIVE and len(stored.instances) == 2
@@ -82,7 +97,9 @@ def test_save_edit_saves_positive_with_masks_and_negative_without(world):
 
 def test_concurrent_edit_becomes_a_conflict_with_both_versions_and_keep_mine_wins(world):
     store, expr, ids = world
-    annotate.save_edit(store, expr.id, ids[0], [rle_box(1, 1, 4, 4)], author="bob", expected_revision=0)
+    annotate.save_edit(
+        store, expr.id, ids[0], [rle_box(1, 1, 4, 4)], author="bob", expected_revision=0
+    )
     mine = [rle_box(5, 5, 9, 9)]
     with pytest.raises(StaleRevision) as info:
         annotate.save_edit(store, expr.id, ids[0], mine, author="ann", expected_revision=0)
@@ -115,7 +132,9 @@ def test_accept_selected_turns_proposals_into_decisions_and_undo_restores_them(w
 
 def test_confirm_remaining_negative_never_touches_human_decisions_and_is_one_batch(world):
     store, expr, ids = world
-    annotate.save_edit(store, expr.id, ids[0], [rle_box(1, 1, 4, 4)], author="bob", expected_revision=0)
+    annotate.save_edit(
+        store, expr.id, ids[0], [rle_box(1, 1, 4, 4)], author="bob", expected_revision=0
+    )
     propose(store, expr, ids[1], 0.8, present=True)
     outcome = annotate.confirm_remaining_negative(store, expr.id, author="ann")
     assert outcome.count == 4
@@ -133,7 +152,9 @@ def test_confirm_remaining_negative_never_touches_human_decisions_and_is_one_bat
 def test_negative_selected_reports_a_pair_changed_since_the_grid_was_read(world):
     store, expr, ids = world
     seen = {i: d.revision for i, d in store.decisions_for_expression(expr.id, ids[:3]).items()}
-    annotate.save_edit(store, expr.id, ids[1], [rle_box(1, 1, 4, 4)], author="bob", expected_revision=0)
+    annotate.save_edit(
+        store, expr.id, ids[1], [rle_box(1, 1, 4, 4)], author="bob", expected_revision=0
+    )
     outcome = annotate.negative_selected(store, expr.id, seen, author="ann")
     assert [c.image_id for c in outcome.conflicts] == [ids[1]]
     assert outcome.conflicts[0].author == "bob"
@@ -150,7 +171,10 @@ def test_next_task_prefers_started_then_proposed_then_group_order():
         return ExpressionProgress(eid, gid, f"e{eid}", total, pos, neg, proposed)
 
     assert annotate.next_task([p(1, 1, 5, 5)]) is None
-    assert annotate.next_task([p(1, 1, 5), p(2, 1, 5, proposed=2), p(3, 2, 5, neg=1)]).expression_id == 3
+    assert (
+        annotate.next_task([p(1, 1, 5), p(2, 1, 5, proposed=2), p(3, 2, 5, neg=1)]).expression_id
+        == 3
+    )
     assert annotate.next_task([p(1, 1, 5), p(2, 2, 5, proposed=2)]).expression_id == 2
     assert annotate.next_task([p(1, 2, 5), p(2, 1, 5)]).expression_id == 2
     assert annotate.next_task([p(1, 1, 0)]) is None

@@ -18,12 +18,21 @@ def test_parse_event_accepts_the_three_kinds_and_rejects_garbage():
     assert click == CanvasEvent("click", "a", 3.0, 4.5, False)
     box = parse_event({"kind": "box", "id": "b", "box": [1, 2, 3, 4]})
     assert box.box == (1.0, 2.0, 3.0, 4.0)
-    stroke = parse_event({"kind": "stroke", "id": "c", "points": [[1, 2], [3, 4]], "radius": 5, "erase": True})
+    stroke = parse_event(
+        {"kind": "stroke", "id": "c", "points": [[1, 2], [3, 4]], "radius": 5, "erase": True}
+    )
     assert stroke.points == ((1.0, 2.0), (3.0, 4.0)) and stroke.erase and stroke.radius == 5.0
-    for bad in (None, "x", {}, {"kind": "drag"}, {"kind": "click", "id": "d"},
-                {"kind": "box", "id": "e", "box": [1, 2]}, {"kind": "stroke", "id": "f", "points": [], "radius": 3},
-                {"kind": "stroke", "id": "g", "points": [[1, 2]], "radius": 0},
-                {"kind": "click", "id": "h", "x": "left", "y": 1}):
+    for bad in (
+        None,
+        "x",
+        {},
+        {"kind": "drag"},
+        {"kind": "click", "id": "d"},
+        {"kind": "box", "id": "e", "box": [1, 2]},
+        {"kind": "stroke", "id": "f", "points": [], "radius": 3},
+        {"kind": "stroke", "id": "g", "points": [[1, 2]], "radius": 0},
+        {"kind": "click", "id": "h", "x": "left", "y": 1},
+    ):
         assert parse_event(bad) is None
 
 
@@ -48,7 +57,13 @@ def test_box_and_stroke_are_scaled_to_the_image_and_clipped():
     apply_event(ed, frames, CanvasEvent("box", "1", box=(-10.0, 20.0, 40.0, 60.0)), seg, emb)
     assert seg.calls[-1].box == (0.0, 10.0, 20.0, 30.0)
     assert ed.instances[0].sum() == 20 * 20
-    apply_event(ed, frames, CanvasEvent("stroke", "2", points=((20.0, 40.0),), radius=8.0, erase=True), seg, emb)
+    apply_event(
+        ed,
+        frames,
+        CanvasEvent("stroke", "2", points=((20.0, 40.0),), radius=8.0, erase=True),
+        seg,
+        emb,
+    )
     # radius 8 canvas px = 4 image px around (10, 20): a hole
     assert not ed.instances[0][20, 10] and ed.instances[0][12, 2]
     hole = ~ed.instances[0][10:30, 0:20]

@@ -31,7 +31,7 @@ class DiscSegmenter:
         size = tuple(int(v) for v in embedding["shape"])
         mask = np.zeros(size, dtype=bool)
         if prompts.box is not None:
-            x0, y0, x1, y1 = (int(round(v)) for v in prompts.box)
+            x0, y0, x1, y1 = (round(v) for v in prompts.box)
             mask[y0:y1, x0:x1] = True
         for (x, y), label in zip(prompts.points, prompts.labels):
             disc = mask_ops.stroke_mask([(x, y)], 6, size)
@@ -106,7 +106,7 @@ def test_eraser_hole_survives_the_next_click_and_undo_restores_prompts(world):
 
 
 def test_brush_without_active_instance_paints_a_new_one_and_delete_removes_it(world):
-    store, expr, image, seg, emb = world
+    store, expr, image, _seg, _emb = world
     ed = editor_for(store, expr, image)
     ed.stroke([(5, 5), (20, 5)], radius=2, erase=True)  # nothing to erase: no-op
     assert len(ed.instances) == 0 and not ed.can_undo

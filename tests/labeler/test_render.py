@@ -48,4 +48,6 @@ def test_letterbox_centres_the_image_on_a_fixed_tile():
     rgb = np.full((10, 20, 3), 7, np.uint8)
     out = render.letterbox(rgb, (30, 20), color=(1, 2, 3))
     assert out.shape == (30, 20, 3)
-    assert (out[10:20] == 7).all() and (out[:10] == (1, 2, 3)).all() and (out[20:] == (1, 2, 3)).all()
+    assert (
+        (out[10:20] == 7).all() and (out[:10] == (1, 2, 3)).all() and (out[20:] == (1, 2, 3)).all()
+    )

@@ -16,8 +16,14 @@ APP_FILE = str(REPO / "streamlit_app.py")
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
 ]
 
 
@@ -25,16 +31,22 @@ def centre_box_rle(image, fraction: float = 0.4) -> dict:
     """A proposal-like mask: a box around the image centre."""
     m = np.zeros((image.height, image.width), dtype=bool)
     h, w = int(image.height * fraction / 2), int(image.width * fraction / 2)
-    m[image.height // 2 - h: image.height // 2 + h, image.width // 2 - w: image.width // 2 + w] = True
+    m[
+        image.height // 2 - h : image.height // 2 + h, image.width // 2 - w : image.width // 2 + w
+    ] = True
     return masks.encode(m)
 
 
-def add_proposals(project: Project, expression_id: int, present: dict[int, float], absent: dict[int, float]):
+def add_proposals(
+    project: Project, expression_id: int, present: dict[int, float], absent: dict[int, float]
+):
     """Model proposals: ``present`` image id -> score (with a mask), ``absent`` -> score (no mask)."""
     store = project.store
     for image_id, score in present.items():
         image = store.get_image(image_id)
-        store.propose(expression_id, image_id, [centre_box_rle(image)], score=score, model_version="test-1")
+        store.propose(
+            expression_id, image_id, [centre_box_rle(image)], score=score, model_version="test-1"
+        )
     for image_id, score in absent.items():
         store.propose(expression_id, image_id, [], score=score, model_version="test-1")
 

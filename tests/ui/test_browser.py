@@ -16,8 +16,10 @@ from tests.ui.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
-                       "(apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
 ]
 
 
@@ -55,7 +57,8 @@ def overlay_pixels(page) -> int:
     return page.evaluate(
         """() => { const c = document.querySelector('.grd-canvas-root canvas.grd-overlay');
                    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                   let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }""")
+                   let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }"""
+    )
 
 
 def first_group(root):
@@ -73,7 +76,7 @@ def decisions(root, expression_id):
 
 def test_click_on_an_image_shows_a_mask_and_confirm_saves_it(served):
     app, page, root = served
-    group, expr, images = first_group(root)
+    _group, expr, images = first_group(root)
     open_page(page, app.url, "sweep")
     tile = page.locator(f".grd-tile[data-id='{images[0]}']")
     tile.locator("img").wait_for()
@@ -86,8 +89,10 @@ def test_click_on_an_image_shows_a_mask_and_confirm_saves_it(served):
     before = overlay_pixels(page)
     box = canvas.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
-    page.wait_for_function("() => { const r = document.querySelector('.grd-canvas-root');"
-                           " return r.dataset.last && r.dataset.seq === r.dataset.last; }")
+    page.wait_for_function(
+        "() => { const r = document.querySelector('.grd-canvas-root');"
+        " return r.dataset.last && r.dataset.seq === r.dataset.last; }"
+    )
     assert overlay_pixels(page) > max(before, 100)
     idle(page)
     page.screenshot(path=str(ARTIFACTS / "browser_editor_mask.png"), full_page=True)
@@ -100,7 +105,7 @@ def test_click_on_an_image_shows_a_mask_and_confirm_saves_it(served):
 
 def test_select_tiles_then_n_certifies_them_and_undo_restores(served):
     app, page, root = served
-    group, expr, images = first_group(root)
+    _group, expr, images = first_group(root)
     before = decisions(root, expr.id)
     targets = [i for i in images if not before[i].is_human][:2]
     open_page(page, app.url, "sweep")
@@ -112,7 +117,9 @@ def test_select_tiles_then_n_certifies_them_and_undo_restores(served):
     for image_id in targets:
         page.wait_for_selector(f".grd-tile[data-id='{image_id}'][data-kind='negative']")
     after = decisions(root, expr.id)
-    assert all(after[i].status is DecisionStatus.NEGATIVE and after[i].author == "ann" for i in targets)
+    assert all(
+        after[i].status is DecisionStatus.NEGATIVE and after[i].author == "ann" for i in targets
+    )
     idle(page)
     page.locator(".st-key-undo button").first.click()
     page.get_by_text("Undone").first.wait_for()
@@ -122,7 +129,7 @@ def test_select_tiles_then_n_certifies_them_and_undo_restores(served):
 
 def test_confirm_remaining_negatives_from_the_grid(served):
     app, page, root = served
-    group, expr, images = first_group(root)
+    _group, expr, _images = first_group(root)
     before = decisions(root, expr.id)
     open_page(page, app.url, "sweep")
     undecided = sum(not d.is_human for d in before.values())
@@ -138,17 +145,21 @@ def test_confirm_remaining_negatives_from_the_grid(served):
         if d.is_human:  # what a person decided stays exactly as it was
             assert after[image_id].revision == d.revision
         else:
-            assert after[image_id].status is DecisionStatus.NEGATIVE and after[image_id].author == "ann"
+            assert (
+                after[image_id].status is DecisionStatus.NEGATIVE
+                and after[image_id].author == "ann"
+            )
     page.wait_for_function(
         "n => document.querySelectorAll(\".grd-tile[data-kind='negative']\").length >= n",
-        arg=sum(d.status is DecisionStatus.NEGATIVE for d in after.values()))
+        arg=sum(d.status is DecisionStatus.NEGATIVE for d in after.values()),
+    )
 
 
 def test_download_the_coco_export_and_load_it_with_pycocotools(served, tmp_path):
     from pycocotools.coco import COCO
 
     app, page, root = served
-    group, expr, images = first_group(root)
+    _group, expr, images = first_group(root)
     open_page(page, app.url, "data")
     page.get_by_role("tab", name="Export").click()
     page.locator(".st-key-prepare_export button").first.click()
@@ -161,9 +172,13 @@ def test_download_the_coco_export_and_load_it_with_pycocotools(served, tmp_path)
     info.value.save_as(path)
     coco = COCO(str(path))
     assert len(coco.getImgIds()) >= len(images)
-    positives = [i for i, d in decisions(root, expr.id).items() if d.status is DecisionStatus.POSITIVE]
+    positives = [
+        i for i, d in decisions(root, expr.id).items() if d.status is DecisionStatus.POSITIVE
+    ]
     anns = coco.loadAnns(coco.getAnnIds(imgIds=positives))
     assert anns, "the confirmed mask is in the export"
     mask = coco.annToMask(anns[0])
     assert mask.sum() == anns[0]["area"] and np.asarray(mask).shape[:2] == (
-        coco.imgs[anns[0]["image_id"]]["height"], coco.imgs[anns[0]["image_id"]]["width"])
+        coco.imgs[anns[0]["image_id"]]["height"],
+        coco.imgs[anns[0]["image_id"]]["width"],
+    )

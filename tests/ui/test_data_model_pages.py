@@ -49,7 +49,9 @@ def test_add_and_edit_expressions_of_a_group(page_app, demo_project):
 def test_uploaded_images_are_ingested_by_a_background_job(page_app, demo_project):
     at = page_app("data").run()
     at.file_uploader(key="upload_files").set_value(
-        [(f"photo{k}.png", _png(k), "image/png") for k in range(3)] + [("broken.png", b"nope", "image/png")])
+        [(f"photo{k}.png", _png(k), "image/png") for k in range(3)]
+        + [("broken.png", b"nope", "image/png")]
+    )
     at.text_input(key="upload_group").input("mugs x kitchen")
     at.text_input(key="upload_target").input("mug")
     at.run()
@@ -77,7 +79,9 @@ def test_export_tab_builds_a_coco_file_pycocotools_reads(page_app, demo_project,
     m[10:40, 20:60] = True
     from labeler import masks
 
-    store.save_decision(expr.id, image.id, "positive", [masks.encode(m)], author="ann", expected_revision=0)
+    store.save_decision(
+        expr.id, image.id, "positive", [masks.encode(m)], author="ann", expected_revision=0
+    )
     store.confirm_negatives(expr.id, None, author="ann")
     at = page_app("data").run()
     at.button(key="prepare_export").click().run()
@@ -94,7 +98,9 @@ def test_export_tab_builds_a_coco_file_pycocotools_reads(page_app, demo_project,
     assert any(f.file_name.endswith(".zip") for f in files)
 
 
-def test_model_page_says_why_prelabel_cannot_run_and_runs_it_once_configured(page_app, demo_project):
+def test_model_page_says_why_prelabel_cannot_run_and_runs_it_once_configured(
+    page_app, demo_project
+):
     from pipelines.demo import DEMO_CHECKPOINT
 
     at = page_app("model").run()
@@ -111,11 +117,20 @@ def test_model_page_says_why_prelabel_cannot_run_and_runs_it_once_configured(pag
     job = next(j for j in jobs if j.name == "Pre-label with GRSer")
     assert job.state is JobState.DONE, job.error
     group = demo_project.store.list_groups()[0]
-    proposed = [d for e in demo_project.store.list_expressions(group.id)
-                for d in demo_project.store.decisions_for_expression(e.id).values() if d.status.value == "proposed"]
-    n_pairs = len(demo_project.store.list_images(group.id)) * len(demo_project.store.list_expressions(group.id))
+    proposed = [
+        d
+        for e in demo_project.store.list_expressions(group.id)
+        for d in demo_project.store.decisions_for_expression(e.id).values()
+        if d.status.value == "proposed"
+    ]
+    n_pairs = len(demo_project.store.list_images(group.id)) * len(
+        demo_project.store.list_expressions(group.id)
+    )
     assert len(proposed) == n_pairs  # this group only ("this group" scope is the default)
     assert all(d.model_version and d.score is not None for d in proposed)
     other = demo_project.store.list_groups()[1]
-    assert all(d.status.value == "unseen" for e in demo_project.store.list_expressions(other.id)
-               for d in demo_project.store.decisions_for_expression(e.id).values())
+    assert all(
+        d.status.value == "unseen"
+        for e in demo_project.store.list_expressions(other.id)
+        for d in demo_project.store.decisions_for_expression(e.id).values()
+    )

@@ -80,8 +80,9 @@ def test_a_concurrent_save_shows_both_versions_and_keep_mine_saves_on_top(app, d
     _paint(editor)
     app.run()
     image = demo_project.store.get_image(images[0])
-    demo_project.store.save_decision(expr.id, images[0], "positive", [centre_box_rle(image)],
-                                     author="bob", expected_revision=0)
+    demo_project.store.save_decision(
+        expr.id, images[0], "positive", [centre_box_rle(image)], author="bob", expected_revision=0
+    )
     app.button(key="confirm").click().run()
     assert not app.exception
     assert any("bob saved this image (revision 1)" in e.value for e in app.error)
@@ -101,8 +102,9 @@ def test_take_theirs_drops_my_version(app, demo_project):
     _paint(editor)
     app.run()
     image = demo_project.store.get_image(images[0])
-    demo_project.store.save_decision(expr.id, images[0], "positive", [centre_box_rle(image)],
-                                     author="bob", expected_revision=0)
+    demo_project.store.save_decision(
+        expr.id, images[0], "positive", [centre_box_rle(image)], author="bob", expected_revision=0
+    )
     app.button(key="confirm").click().run()
     app.button(key="take_theirs").click().run()
     assert not app.exception and not app.error
@@ -113,7 +115,7 @@ def test_take_theirs_drops_my_version(app, demo_project):
 
 
 def test_next_and_previous_walk_the_group_in_score_order(app, demo_project):
-    expr, images, editor = _open_editor(app, demo_project)
+    _expr, images, _editor = _open_editor(app, demo_project)
     app.button(key="next_image").click().run()
     assert app.session_state["grd_image_id"] == images[1]
     app.button(key="prev_image").click().run()

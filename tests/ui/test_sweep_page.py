@@ -28,7 +28,11 @@ def _statuses(project, expr):
 
 def _tiles(app) -> list[dict]:
     """What the grid component was asked to draw, in order."""
-    grids = [e for e in app.get("bidi_component") if e.proto.id.endswith("-grid-" + str(app.session_state["grd_expression_id"]))]
+    grids = [
+        e
+        for e in app.get("bidi_component")
+        if e.proto.id.endswith("-grid-" + str(app.session_state["grd_expression_id"]))
+    ]
     assert len(grids) == 1
     return json.loads(grids[0].proto.json)["tiles"]
 
@@ -45,7 +49,9 @@ def _go_sweep(app, expr):
 
 def _decide(app, project, expr, action, tiles):
     """A grid action as the browser sends it: ids and the revisions their tiles showed."""
-    event = GridEvent("decide", "e1", action, tuple(t["id"] for t in tiles), tuple(t["rev"] for t in tiles))
+    event = GridEvent(
+        "decide", "e1", action, tuple(t["id"] for t in tiles), tuple(t["rev"] for t in tiles)
+    )
     outcome = apply_grid_event(project.store, expr.id, event, author="ann")
     app.run()
     assert not app.exception
@@ -68,7 +74,9 @@ def test_sign_in_is_required_and_names_the_annotator(demo_project):
 
 def test_overview_shows_progress_and_next_up_opens_the_sweep(app, demo_project):
     expr, images = _group_and_expression(demo_project)
-    demo_project.store.save_decision(expr.id, images[0], "negative", author="bob", expected_revision=0)
+    demo_project.store.save_decision(
+        expr.id, images[0], "negative", author="bob", expected_revision=0
+    )
     app.run()
     assert not app.exception
     next_up = next(m.value for m in app.markdown if "Next up" in m.value)
@@ -104,8 +112,13 @@ def test_grid_accept_turns_proposals_into_decisions(app, demo_project):
 def test_confirm_all_remaining_negative_is_one_batch_and_undo_restores(app, demo_project):
     expr, images = _group_and_expression(demo_project)
     pos = demo_project.store.save_decision(
-        expr.id, images[0], "positive", [centre_box_rle(demo_project.store.get_image(images[0]), 0.2)],
-        author="bob", expected_revision=0)
+        expr.id,
+        images[0],
+        "positive",
+        [centre_box_rle(demo_project.store.get_image(images[0]), 0.2)],
+        author="bob",
+        expected_revision=0,
+    )
     add_proposals(demo_project, expr.id, present={images[1]: 0.7}, absent={})
     _go_sweep(app, expr)
     assert app.button(key="remaining").label == "All remaining negative (4)"
@@ -115,9 +128,15 @@ def test_confirm_all_remaining_negative_is_one_batch_and_undo_restores(app, demo
     assert st[images[0]] is DecisionStatus.POSITIVE
     assert all(st[i] is DecisionStatus.NEGATIVE for i in images[1:])
     assert demo_project.store.get_decision(expr.id, images[0]).revision == pos.revision
-    entries = [e for e in demo_project.store.audit(expression_id=expr.id) if e.action == "confirm_negative"]
-    assert len(entries) == 4 and len({e.batch_id for e in entries}) == 1 and entries[0].author == "ann"
-    progress = next(p for p in demo_project.store.expression_progress() if p.expression_id == expr.id)
+    entries = [
+        e for e in demo_project.store.audit(expression_id=expr.id) if e.action == "confirm_negative"
+    ]
+    assert (
+        len(entries) == 4 and len({e.batch_id for e in entries}) == 1 and entries[0].author == "ann"
+    )
+    progress = next(
+        p for p in demo_project.store.expression_progress() if p.expression_id == expr.id
+    )
     assert progress.complete
     assert any("Confirmed all remaining as negative: 4 images" in s.value for s in app.success)
     assert sum(t["kind"] == "negative" for t in _tiles(app)) == 4
@@ -134,19 +153,28 @@ def test_grid_negative_on_a_pair_someone_changed_meanwhile_keeps_their_decision(
     tiles = [t for t in _tiles(app) if t["id"] in images[:2]]
     # bob decides the second image after ann's grid was drawn
     demo_project.store.save_decision(
-        expr.id, images[1], "positive", [centre_box_rle(demo_project.store.get_image(images[1]))],
-        author="bob", expected_revision=0)
+        expr.id,
+        images[1],
+        "positive",
+        [centre_box_rle(demo_project.store.get_image(images[1]))],
+        author="bob",
+        expected_revision=0,
+    )
     outcome = _decide(app, demo_project, expr, "negative", tiles)
     assert [c.author for c in outcome.conflicts] == ["bob"]
     st = _statuses(demo_project, expr)
-    assert st[images[1]] is DecisionStatus.POSITIVE and demo_project.store.get_decision(
-        expr.id, images[1]).author == "bob"
+    assert (
+        st[images[1]] is DecisionStatus.POSITIVE
+        and demo_project.store.get_decision(expr.id, images[1]).author == "bob"
+    )
     assert {t["id"]: t["kind"] for t in _tiles(app)}[images[1]] == "positive"
 
 
 def test_filters_and_order_follow_the_presence_score(app, demo_project):
     expr, images = _group_and_expression(demo_project)
-    add_proposals(demo_project, expr.id, present={images[3]: 0.95, images[1]: 0.6}, absent={images[0]: 0.1})
+    add_proposals(
+        demo_project, expr.id, present={images[3]: 0.95, images[1]: 0.6}, absent={images[0]: 0.1}
+    )
     _go_sweep(app, expr)
     assert [t["id"] for t in _tiles(app)][:3] == [images[3], images[1], images[0]]
     app.selectbox(key="sweep_show").select("proposed").run()

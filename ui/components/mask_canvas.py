@@ -58,10 +58,16 @@ def mask_canvas(
     if tool not in TOOLS:
         raise ValueError(f"unknown tool {tool!r}; use one of {TOOLS}")
     data = {
-        "image": image_url, "image_key": image_key, "overlay": overlay_url,
-        "width": int(size[1]), "height": int(size[0]),
+        "image": image_url,
+        "image_key": image_key,
+        "overlay": overlay_url,
+        "width": int(size[1]),
+        "height": int(size[0]),
         "points": [[float(x), float(y), int(label)] for x, y, label in points],
-        "box": list(box) if box else None, "tool": tool, "negative": bool(negative),
-        "brush_radius": float(brush_radius), "seq": seq,
+        "box": list(box) if box else None,
+        "tool": tool,
+        "negative": bool(negative),
+        "brush_radius": float(brush_radius),
+        "seq": seq,
     }
     _COMPONENT(key=key, data=data, on_event_change=on_event or (lambda: None))

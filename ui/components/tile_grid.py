@@ -101,13 +101,26 @@ def _media_url(data: bytes, coordinates: str) -> str:
     return data_url(data, "image/jpeg")
 
 
-def tile_grid(*, key: str, tiles: Sequence[Tile], seq: str = "", columns: int = 5,
-              on_event: Callable[[], None] | None = None) -> None:
+def tile_grid(
+    *,
+    key: str,
+    tiles: Sequence[Tile],
+    seq: str = "",
+    columns: int = 5,
+    on_event: Callable[[], None] | None = None,
+) -> None:
     """Draw the grid; ``on_event`` runs (before the rerun) on every action, see :func:`read_event`."""
     data = {
         "tiles": [
-            {"id": t.image_id, "url": _media_url(t.jpeg, f"{key}.{t.image_id}"), "kind": t.kind,
-             "label": t.label, "proposed": t.proposed, "negative": t.negative, "rev": t.revision}
+            {
+                "id": t.image_id,
+                "url": _media_url(t.jpeg, f"{key}.{t.image_id}"),
+                "kind": t.kind,
+                "label": t.label,
+                "proposed": t.proposed,
+                "negative": t.negative,
+                "rev": t.revision,
+            }
             for t in tiles
         ],
         "seq": seq,

@@ -26,22 +26,39 @@ def render() -> None:
 # ---- ingest ---------------------------------------------------------------------------------------
 def _ingest(project) -> None:
     st.subheader("Upload")
-    files = st.file_uploader("Images, or a CSV / JSON manifest (rows with `url` or absolute `file`)",
-                             accept_multiple_files=True, key="upload_files",
-                             type=sorted(s.lstrip(".") for s in uploads.IMAGE_SUFFIXES | uploads.MANIFEST_SUFFIXES))
+    files = st.file_uploader(
+        "Images, or a CSV / JSON manifest (rows with `url` or absolute `file`)",
+        accept_multiple_files=True,
+        key="upload_files",
+        type=sorted(s.lstrip(".") for s in uploads.IMAGE_SUFFIXES | uploads.MANIFEST_SUFFIXES),
+    )
     c = st.columns(3)
     group = c[0].text_input("Group", key="upload_group", placeholder="e.g. dog x beach")
     target = c[1].text_input("Target keyword", key="upload_target")
     scene = c[2].text_input("Scene keyword", key="upload_scene")
     if st.button("Ingest uploads", key="ingest_uploads", disabled=not files, type="primary"):
         payload = [(f.name, f.getvalue()) for f in files]
-        resources.job_runner().submit(f"ingest {len(payload)} upload(s)", uploads.ingest_uploads_job,
-                                      project, payload, group, target, scene)
+        resources.job_runner().submit(
+            f"ingest {len(payload)} upload(s)",
+            uploads.ingest_uploads_job,
+            project,
+            payload,
+            group,
+            target,
+            scene,
+        )
     st.subheader("From the server's disk")
     path = st.text_input("Folder, manifest or image path", key="ingest_path")
     if st.button("Ingest path", key="ingest_path_go", disabled=not path.strip()):
-        resources.job_runner().submit(f"ingest {path}", uploads.ingest_path_job, project, path.strip(),
-                                      group or None, target, scene)
+        resources.job_runner().submit(
+            f"ingest {path}",
+            uploads.ingest_path_job,
+            project,
+            path.strip(),
+            group or None,
+            target,
+            scene,
+        )
     st.subheader("Jobs")
     jobs_panel()
 
@@ -75,10 +92,16 @@ def _expressions(project) -> None:
     for expr in project.store.list_expressions(group.id):
         with st.container(horizontal=True, vertical_alignment="bottom", key=f"expr-row-{expr.id}"):
             st.text_input(f"Expression {expr.id}", value=expr.text, key=f"expr-text-{expr.id}")
-            st.button("Save", key=f"expr-save-{expr.id}", on_click=_edit_expression, args=(expr.id,))
+            st.button(
+                "Save", key=f"expr-save-{expr.id}", on_click=_edit_expression, args=(expr.id,)
+            )
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.text_input("New expression", key="new_expression", placeholder="e.g. the dog lying on the sand")
-        st.button("Add", key="add_expression", type="primary", on_click=_add_expression, args=(group.id,))
+        st.text_input(
+            "New expression", key="new_expression", placeholder="e.g. the dog lying on the sand"
+        )
+        st.button(
+            "Add", key="add_expression", type="primary", on_click=_add_expression, args=(group.id,)
+        )
 
 
 # ---- export ---------------------------------------------------------------------------------------
@@ -86,14 +109,22 @@ def _export(project) -> None:
     from pipelines import downloads
 
     st.write("Download what is decided so far. Model proposals are never exported as truth.")
-    incomplete = st.radio("Expressions that are not complete", list(downloads.INCOMPLETE_CHOICES),
-                          format_func=downloads.INCOMPLETE_CHOICES.get, key="export_incomplete",
-                          horizontal=True)
+    incomplete = st.radio(
+        "Expressions that are not complete",
+        list(downloads.INCOMPLETE_CHOICES),
+        format_func=downloads.INCOMPLETE_CHOICES.get,
+        key="export_incomplete",
+        horizontal=True,
+    )
     if st.button("Prepare export", key="prepare_export", type="primary"):
         with st.spinner("Building the export ..."):
-            st.session_state["export_files"] = downloads.build_downloads(project, incomplete=incomplete)
+            st.session_state["export_files"] = downloads.build_downloads(
+                project, incomplete=incomplete
+            )
     files = st.session_state.get("export_files")
     if files:
         with st.container(horizontal=True):
             for f in files:
-                st.download_button(f.label, f.data, file_name=f.file_name, mime=f.mime, key=f"dl-{f.file_name}")
+                st.download_button(
+                    f.label, f.data, file_name=f.file_name, mime=f.mime, key=f"dl-{f.file_name}"
+                )

@@ -35,7 +35,9 @@ def canvas_size(height: int, width: int) -> tuple[int, int]:
 
 
 def frames_for(image) -> Frames:
-    return Frames.for_image((image.height, image.width), canvas=canvas_size(image.height, image.width))
+    return Frames.for_image(
+        (image.height, image.width), canvas=canvas_size(image.height, image.width)
+    )
 
 
 def open_editor(store, expression_id: int, image) -> ImageEditor:
@@ -73,7 +75,7 @@ def render() -> None:
         _navigation(order, image_id)
     common.show_flashes()
     image = images[image_id]
-    ed = open_editor(store, expr.id, image)
+    open_editor(store, expr.id, image)
     _unsaved_elsewhere(expr.id, image_id)
     resources.embedding(image)  # computed once per image (spinner), cached in memory and on disk
     _workspace(expr.id, image)
@@ -83,17 +85,31 @@ def _navigation(order: list[int], image_id: int) -> None:
     prev_id, next_id = annotate.neighbours(order, image_id)
     st.markdown(f"Image **{order.index(image_id) + 1} / {len(order)}** (id {image_id})")
     with st.container(horizontal=True):
-        if st.button("Previous", icon=":material/arrow_back:", key="prev_image", shortcut="left", disabled=prev_id is None):
+        if st.button(
+            "Previous",
+            icon=":material/arrow_back:",
+            key="prev_image",
+            shortcut="left",
+            disabled=prev_id is None,
+        ):
             state.focus(image=prev_id)
             st.rerun()
-        if st.button("Next", icon=":material/arrow_forward:", key="next_image", shortcut="right", disabled=next_id is None):
+        if st.button(
+            "Next",
+            icon=":material/arrow_forward:",
+            key="next_image",
+            shortcut="right",
+            disabled=next_id is None,
+        ):
             state.focus(image=next_id)
             st.rerun()
 
 
 def _unsaved_elsewhere(expression_id: int, image_id: int) -> None:
     """Edits kept in this session but not confirmed, on other images: one click back to each."""
-    pending = [key for key, ed in state.editors().items() if ed.dirty and key != (expression_id, image_id)]
+    pending = [
+        key for key, ed in state.editors().items() if ed.dirty and key != (expression_id, image_id)
+    ]
     if not pending:
         return
     with st.container(horizontal=True, vertical_alignment="center", key="unsaved_elsewhere"):
@@ -134,50 +150,80 @@ def _workspace(expression_id: int, image) -> None:
     frames = frames_for(image)
     left, right = st.columns([3, 1.3])
     with right:
-        tool = st.segmented_control("Tool", mask_canvas.TOOLS, format_func=TOOL_LABELS.get,
-                                    default="point", key="editor_tool") or "point"
-        negative = st.toggle("Negative clicks", key="editor_negative",
-                             help="Left clicks remove instead of add (right-click or Shift+click always removes).")
+        tool = (
+            st.segmented_control(
+                "Tool",
+                mask_canvas.TOOLS,
+                format_func=TOOL_LABELS.get,
+                default="point",
+                key="editor_tool",
+            )
+            or "point"
+        )
+        negative = st.toggle(
+            "Negative clicks",
+            key="editor_negative",
+            help="Left clicks remove instead of add (right-click or Shift+click always removes).",
+        )
         radius = st.slider("Brush size", 2, 60, 12, key="editor_radius")
         _instances(ed)
         _actions(ed)
     with left:
         to_canvas = frames.original_to_canvas
-        points = [(*to_canvas.point(x, y), label) for (x, y), label in zip(ed.prompts.points, ed.prompts.labels)]
+        points = [
+            (*to_canvas.point(x, y), label)
+            for (x, y), label in zip(ed.prompts.points, ed.prompts.labels)
+        ]
         mask_canvas.mask_canvas(
             key=CANVAS_KEY,
-            image_url=resources.canvas_image_url(str(resources.project().image_path(image)), frames.canvas_size),
+            image_url=resources.canvas_image_url(
+                str(resources.project().image_path(image)), frames.canvas_size
+            ),
             image_key=f"{image.id}-{frames.canvas_size}",
             size=frames.canvas_size,
             overlay_url=_overlay_url(ed, frames),
             points=points,
             box=to_canvas.box(ed.prompts.box) if ed.prompts.box else None,
-            tool=tool, negative=negative, brush_radius=radius,
+            tool=tool,
+            negative=negative,
+            brush_radius=radius,
             seq=st.session_state.get(_SEQ, ""),
             on_event=lambda: _on_canvas_event(expression_id, image),
         )
-        st.caption("Left click: add · right click / Shift+click: remove · drag: box · "
-                   "**O** new object · **Z** undo · **Y** redo · **Enter** confirm · **X** not in image · ←/→ image")
+        st.caption(
+            "Left click: add · right click / Shift+click: remove · drag: box · "
+            "**O** new object · **Z** undo · **Y** redo · **Enter** confirm · **X** not in image · ←/→ image"
+        )
     if ed.conflict is not None:
         _conflict(ed, image)
 
 
 def _instances(ed: ImageEditor) -> None:
     badge = annotate.decision_badge(ed.base)
-    st.markdown(f"Saved: :{badge.color}-badge[{badge.label}] (rev. {ed.base_revision})"
-                + (" · :orange[**unsaved changes**]" if ed.dirty else ""))
+    st.markdown(
+        f"Saved: :{badge.color}-badge[{badge.label}] (rev. {ed.base_revision})"
+        + (" · :orange[**unsaved changes**]" if ed.dirty else "")
+    )
     st.markdown(f"**Objects ({len(ed.instances)})**")
     for k, mask in enumerate(ed.instances):
         r, g, b = draw.instance_color(k)
         active = k == ed.active
         with st.container(horizontal=True, vertical_alignment="center", key=f"inst-{k}"):
-            st.markdown(f"<span style='color: rgb({r},{g},{b})'>■</span> "
-                        f"{'**' if active else ''}object {k + 1}{'**' if active else ''} · {int(mask.sum())} px",
-                        unsafe_allow_html=True)
+            st.markdown(
+                f"<span style='color: rgb({r},{g},{b})'>■</span> "
+                f"{'**' if active else ''}object {k + 1}{'**' if active else ''} · {int(mask.sum())} px",
+                unsafe_allow_html=True,
+            )
             if not active:
                 st.button("edit", key=f"select-{k}", on_click=ed.select, args=(k,))
-            st.button("", icon=":material/delete:", key=f"delete-{k}", on_click=ed.delete, args=(k,),
-                      help="delete this object")
+            st.button(
+                "",
+                icon=":material/delete:",
+                key=f"delete-{k}",
+                on_click=ed.delete,
+                args=(k,),
+                help="delete this object",
+            )
     if ed.active is None:
         st.caption("The next click, box or brush stroke starts a new object.")
 
@@ -191,13 +237,32 @@ def _confirm(ed: ImageEditor, negative: bool) -> None:
 
 def _actions(ed: ImageEditor) -> None:
     with st.container(horizontal=True):
-        st.button("New object", icon=":material/add:", key="new_object", shortcut="o", on_click=ed.new_object)
+        st.button(
+            "New object",
+            icon=":material/add:",
+            key="new_object",
+            shortcut="o",
+            on_click=ed.new_object,
+        )
         st.button("Undo", key="undo_edit", shortcut="z", disabled=not ed.can_undo, on_click=ed.undo)
         st.button("Redo", key="redo_edit", shortcut="y", disabled=not ed.can_redo, on_click=ed.redo)
     with st.container(horizontal=True):
-        st.button("Confirm", key="confirm", type="primary", shortcut="enter", on_click=_confirm,
-                  args=(ed, False), help="Save these objects (none: a certified negative).")
-        st.button("Not in this image", key="mark_negative", shortcut="x", on_click=_confirm, args=(ed, True))
+        st.button(
+            "Confirm",
+            key="confirm",
+            type="primary",
+            shortcut="enter",
+            on_click=_confirm,
+            args=(ed, False),
+            help="Save these objects (none: a certified negative).",
+        )
+        st.button(
+            "Not in this image",
+            key="mark_negative",
+            shortcut="x",
+            on_click=_confirm,
+            args=(ed, True),
+        )
     for kind, message in state.pop_flashes():
         (st.success if kind == "success" else st.warning)(message)
 
@@ -206,16 +271,22 @@ def _conflict(ed: ImageEditor, image) -> None:
     c = ed.conflict
     theirs = c.theirs
     with st.container(border=True, key="conflict"):
-        st.error(f"{theirs.author or 'Someone'} saved this image (revision {theirs.revision}) after you "
-                 f"opened revision {c.based_on}. Nothing was overwritten: choose which version to keep.")
+        st.error(
+            f"{theirs.author or 'Someone'} saved this image (revision {theirs.revision}) after you "
+            f"opened revision {c.based_on}. Nothing was overwritten: choose which version to keep."
+        )
         a, b = st.columns(2)
         with a:
             badge = annotate.decision_badge(theirs)
             st.markdown(f"**Theirs** ({theirs.author}): :{badge.color}-badge[{badge.label}]")
-            st.image(resources.preview_jpeg(image, [i.rle for i in theirs.instances]), width="stretch")
+            st.image(
+                resources.preview_jpeg(image, [i.rle for i in theirs.instances]), width="stretch"
+            )
             st.button("Take theirs", key="take_theirs", on_click=ed.take_theirs)
         with b:
-            st.markdown(f"**Yours** ({state.annotator()}): {c.mine_status.value}, {len(c.mine)} object(s)")
+            st.markdown(
+                f"**Yours** ({state.annotator()}): {c.mine_status.value}, {len(c.mine)} object(s)"
+            )
             st.image(resources.preview_jpeg(image, list(c.mine)), width="stretch")
             st.button("Keep mine", key="keep_mine", type="primary", on_click=_keep_mine, args=(ed,))
 

@@ -24,17 +24,35 @@ def render() -> None:
     _totals(groups)
     _next_up(expressions, {g.group_id: g.name for g in groups})
     st.subheader("Groups")
-    st.dataframe(_group_table(groups), hide_index=True, width="stretch",
-                 column_config={"done": st.column_config.ProgressColumn("done", min_value=0, max_value=1,
-                                                                        format="percent")})
+    st.dataframe(
+        _group_table(groups),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "done": st.column_config.ProgressColumn(
+                "done", min_value=0, max_value=1, format="percent"
+            )
+        },
+    )
     st.subheader("Expressions")
     _expressions(expressions, {g.group_id: g.name for g in groups})
     st.subheader("Annotators")
     annotators = store.annotator_progress()
     if annotators:
-        st.dataframe(pd.DataFrame([{"annotator": a.author, "positive": a.positive,
-                                    "negative": a.negative, "decided": a.decided} for a in annotators]),
-                     hide_index=True)
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "annotator": a.author,
+                        "positive": a.positive,
+                        "negative": a.negative,
+                        "decided": a.decided,
+                    }
+                    for a in annotators
+                ]
+            ),
+            hide_index=True,
+        )
     else:
         st.caption("No human decisions yet.")
 
@@ -45,10 +63,16 @@ def _totals(groups) -> None:
     cols = st.columns(4)
     cols[0].metric("Groups", len(groups))
     cols[1].metric("Images", sum(g.images for g in groups))
-    cols[2].metric("Complete expressions",
-                   f"{sum(g.complete_expressions for g in groups)} / {sum(g.expressions for g in groups)}")
-    cols[3].metric("Pairs decided", f"{decided} / {pairs}", f"{decided / pairs:.0%}" if pairs else None,
-                   delta_color="off")
+    cols[2].metric(
+        "Complete expressions",
+        f"{sum(g.complete_expressions for g in groups)} / {sum(g.expressions for g in groups)}",
+    )
+    cols[3].metric(
+        "Pairs decided",
+        f"{decided} / {pairs}",
+        f"{decided / pairs:.0%}" if pairs else None,
+        delta_color="off",
+    )
 
 
 def _next_up(expressions, group_names) -> None:
@@ -70,34 +94,69 @@ def _next_up(expressions, group_names) -> None:
 
 
 def _group_table(groups) -> pd.DataFrame:
-    return pd.DataFrame([
-        {"group": g.name, "images": g.images, "expressions": g.expressions,
-         "complete expressions": g.complete_expressions, "decided": g.decided,
-         "proposed": g.proposed, "unseen": g.pairs - g.decided - g.proposed, "done": g.fraction}
-        for g in groups
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "group": g.name,
+                "images": g.images,
+                "expressions": g.expressions,
+                "complete expressions": g.complete_expressions,
+                "decided": g.decided,
+                "proposed": g.proposed,
+                "unseen": g.pairs - g.decided - g.proposed,
+                "done": g.fraction,
+            }
+            for g in groups
+        ]
+    )
 
 
 def _expressions(expressions, group_names) -> None:
     if not expressions:
         st.caption("No expressions yet: add them on the **Data** page.")
         return
-    table = pd.DataFrame([
-        {"group": group_names.get(p.group_id, p.group_id), "expression": p.text,
-         "positive": p.positive, "negative": p.negative, "proposed": p.proposed, "unseen": p.unseen,
-         "complete": "yes" if p.complete else "no", "done": p.fraction}
-        for p in expressions
-    ])
-    chart = table.melt(id_vars=["expression"], value_vars=["positive", "negative", "proposed", "unseen"],
-                       var_name="state", value_name="images")
-    st.bar_chart(chart, x="expression", y="images", color="state", horizontal=True,
-                 height=60 + 28 * len(expressions))
+    table = pd.DataFrame(
+        [
+            {
+                "group": group_names.get(p.group_id, p.group_id),
+                "expression": p.text,
+                "positive": p.positive,
+                "negative": p.negative,
+                "proposed": p.proposed,
+                "unseen": p.unseen,
+                "complete": "yes" if p.complete else "no",
+                "done": p.fraction,
+            }
+            for p in expressions
+        ]
+    )
+    chart = table.melt(
+        id_vars=["expression"],
+        value_vars=["positive", "negative", "proposed", "unseen"],
+        var_name="state",
+        value_name="images",
+    )
+    st.bar_chart(
+        chart,
+        x="expression",
+        y="images",
+        color="state",
+        horizontal=True,
+        height=60 + 28 * len(expressions),
+    )
     st.caption("Select a row to open the expression in the group sweep.")
     picked = st.dataframe(
-        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        table,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
         key="overview_expressions",
-        column_config={"done": st.column_config.ProgressColumn("done", min_value=0, max_value=1,
-                                                               format="percent")},
+        column_config={
+            "done": st.column_config.ProgressColumn(
+                "done", min_value=0, max_value=1, format="percent"
+            )
+        },
     )
     rows = picked.selection.rows if picked else []
     if rows:

@@ -35,22 +35,25 @@ def render() -> None:
         expr = common.pick_expression(project, group, "sweep_expression")
     if expr is None:
         return
-    order_by = cols[2].selectbox("Order", annotate.SORT_ORDERS, format_func=ORDER_LABELS.get,
-                                 key="sweep_order")
+    order_by = cols[2].selectbox(
+        "Order", annotate.SORT_ORDERS, format_func=ORDER_LABELS.get, key="sweep_order"
+    )
     show = cols[3].selectbox("Show", annotate.FILTERS, key="sweep_show")
     _sweep(expr.id, group.id, order_by, show, state.annotator())
 
 
 # ---- actions: plain functions, then what the session remembers of them ---------------------------
-def apply_grid_event(store, expression_id: int, event: tile_grid.GridEvent, *, author: str
-                     ) -> annotate.BatchOutcome | None:
+def apply_grid_event(
+    store, expression_id: int, event: tile_grid.GridEvent, *, author: str
+) -> annotate.BatchOutcome | None:
     """What a grid action does to the store (None for "open", which only navigates)."""
     if event.kind != "decide":
         return None
     if event.action == "accept":
         return annotate.accept_selected(store, expression_id, event.image_ids, author=author)
-    return annotate.negative_selected(store, expression_id, dict(zip(event.image_ids, event.revisions)),
-                                      author=author)
+    return annotate.negative_selected(
+        store, expression_id, dict(zip(event.image_ids, event.revisions)), author=author
+    )
 
 
 def _report(expression_id: int, outcome: annotate.BatchOutcome, what: str) -> None:
@@ -59,8 +62,11 @@ def _report(expression_id: int, outcome: annotate.BatchOutcome, what: str) -> No
         state.flash(f"{what}: {outcome.count} image{'s' * (outcome.count != 1)}.")
     if outcome.conflicts:
         who = ", ".join(sorted({c.author or "someone" for c in outcome.conflicts}))
-        state.flash(f"{len(outcome.conflicts)} image(s) were changed meanwhile by {who} and were left "
-                    "as they are; the grid now shows their version.", "warning")
+        state.flash(
+            f"{len(outcome.conflicts)} image(s) were changed meanwhile by {who} and were left "
+            "as they are; the grid now shows their version.",
+            "warning",
+        )
     if not outcome.count and not outcome.conflicts:
         state.flash(f"{what}: nothing to do.", "info")
 
@@ -74,11 +80,17 @@ def _on_grid_event(expression_id: int, author: str) -> None:
         _open_in_editor(expression_id, event.image_ids[0])
         return
     outcome = apply_grid_event(resources.project().store, expression_id, event, author=author)
-    _report(expression_id, outcome, "Accepted proposals" if event.action == "accept" else "Confirmed negative")
+    _report(
+        expression_id,
+        outcome,
+        "Accepted proposals" if event.action == "accept" else "Confirmed negative",
+    )
 
 
 def _remaining(expression_id: int, author: str) -> None:
-    outcome = annotate.confirm_remaining_negative(resources.project().store, expression_id, author=author)
+    outcome = annotate.confirm_remaining_negative(
+        resources.project().store, expression_id, author=author
+    )
     _report(expression_id, outcome, "Confirmed all remaining as negative")
 
 
@@ -87,11 +99,15 @@ def _undo(expression_id: int, author: str) -> None:
     if record is None:
         state.flash("Nothing of yours to undo for this expression in this session.", "info")
         return
-    outcome = annotate.undo_action(resources.project().store, expression_id, record.batch_id, author=author)
+    outcome = annotate.undo_action(
+        resources.project().store, expression_id, record.batch_id, author=author
+    )
     state.pop_batch(record)
     state.flash(f"Undone: {record.label}.")
     if outcome.conflicts:
-        state.flash(f"{len(outcome.conflicts)} image(s) changed after that action and were kept.", "warning")
+        state.flash(
+            f"{len(outcome.conflicts)} image(s) changed after that action and were kept.", "warning"
+        )
 
 
 # ---- the fragment: completeness, toolbar, grid ----------------------------------------------------
@@ -101,7 +117,9 @@ def _sweep(expression_id: int, group_id: int, order_by: str, show: str, author: 
     images = {im.id: im for im in store.list_images(group_id)}
     decisions = store.decisions_for_expression(expression_id, list(images))
     _completeness(store, expression_id, group_id)
-    shown = [i for i in annotate.grid_order(decisions, order_by) if annotate.matches(decisions[i], show)]
+    shown = [
+        i for i in annotate.grid_order(decisions, order_by) if annotate.matches(decisions[i], show)
+    ]
     first_open = next((i for i in shown if not decisions[i].is_human), None)
     _toolbar(expression_id, sum(not d.is_human for d in decisions.values()), first_open, author)
     common.show_flashes()
@@ -111,13 +129,24 @@ def _sweep(expression_id: int, group_id: int, order_by: str, show: str, author: 
     for image_id in shown:
         d = decisions[image_id]
         badge = annotate.decision_badge(d)
-        tiles.append(tile_grid.Tile(
-            image_id, resources.tile_jpeg(images[image_id], d), badge.kind, badge.label,
-            proposed=d.status is DecisionStatus.PROPOSED, negative=d.status is DecisionStatus.NEGATIVE,
-            revision=d.revision,
-        ))
-    tile_grid.tile_grid(key=grid_key(expression_id), tiles=tiles, seq=st.session_state.get(_SEQ, ""),
-                        columns=COLUMNS, on_event=lambda: _on_grid_event(expression_id, author))
+        tiles.append(
+            tile_grid.Tile(
+                image_id,
+                resources.tile_jpeg(images[image_id], d),
+                badge.kind,
+                badge.label,
+                proposed=d.status is DecisionStatus.PROPOSED,
+                negative=d.status is DecisionStatus.NEGATIVE,
+                revision=d.revision,
+            )
+        )
+    tile_grid.tile_grid(
+        key=grid_key(expression_id),
+        tiles=tiles,
+        seq=st.session_state.get(_SEQ, ""),
+        columns=COLUMNS,
+        on_event=lambda: _on_grid_event(expression_id, author),
+    )
     if st.session_state.pop(_OPEN, False):
         from ui.pages import go
 
@@ -125,11 +154,15 @@ def _sweep(expression_id: int, group_id: int, order_by: str, show: str, author: 
 
 
 def _completeness(store, expression_id: int, group_id: int) -> None:
-    p = next((p for p in store.expression_progress(group_id) if p.expression_id == expression_id), None)
+    p = next(
+        (p for p in store.expression_progress(group_id) if p.expression_id == expression_id), None
+    )
     if p is None:
         return
-    text = (f"**{p.decided} / {p.total} decided** · {p.positive} positive · {p.negative} negative · "
-            f"{p.proposed} proposed · {p.unseen} unseen")
+    text = (
+        f"**{p.decided} / {p.total} decided** · {p.positive} positive · {p.negative} negative · "
+        f"{p.proposed} proposed · {p.unseen} unseen"
+    )
     st.progress(p.fraction, text=text + (" · :green-badge[complete]" if p.complete else ""))
 
 
@@ -141,12 +174,34 @@ def _open_in_editor(expression_id: int, image_id: int) -> None:
 def _toolbar(expression_id: int, undecided: int, first_open: int | None, author: str) -> None:
     last = state.last_batch(expression_id)
     with st.container(horizontal=True, vertical_alignment="center", key="sweep_toolbar"):
-        st.button("Edit next undecided", key="edit_next", shortcut="e", icon=":material/brush:",
-                  disabled=first_open is None, on_click=_open_in_editor, args=(expression_id, first_open))
-        st.button(f"All remaining negative ({undecided})", key="remaining", shortcut="shift+n",
-                  type="primary", disabled=not undecided, on_click=_remaining, args=(expression_id, author),
-                  help="Every image without a human decision becomes a certified negative (one undoable action).")
-        st.button("Undo" + (f": {last.label}" if last else ""), key="undo", shortcut="u",
-                  disabled=last is None, on_click=_undo, args=(expression_id, author))
-        st.caption("Grid: click to select, Shift+click a range · **A** accept · **N** negative · "
-                   "**S** select all · **Shift+N** all remaining negative · **U** undo · **E** edit")
+        st.button(
+            "Edit next undecided",
+            key="edit_next",
+            shortcut="e",
+            icon=":material/brush:",
+            disabled=first_open is None,
+            on_click=_open_in_editor,
+            args=(expression_id, first_open),
+        )
+        st.button(
+            f"All remaining negative ({undecided})",
+            key="remaining",
+            shortcut="shift+n",
+            type="primary",
+            disabled=not undecided,
+            on_click=_remaining,
+            args=(expression_id, author),
+            help="Every image without a human decision becomes a certified negative (one undoable action).",
+        )
+        st.button(
+            "Undo" + (f": {last.label}" if last else ""),
+            key="undo",
+            shortcut="u",
+            disabled=last is None,
+            on_click=_undo,
+            args=(expression_id, author),
+        )
+        st.caption(
+            "Grid: click to select, Shift+click a range · **A** accept · **N** negative · "
+            "**S** select all · **Shift+N** all remaining negative · **U** undo · **E** edit"
+        )
