@@ -74,6 +74,20 @@ def test_prelabel_proposes_undecided_pairs_and_never_touches_human_ones(project,
     record = store.current_model()
     assert record.name == report.model_version and (project.root / record.path).exists()
     assert report.images_per_s > 0
+    # the Model page's button runs the same function as a background job, on the current model
+    from pipelines.jobs import JobRunner
+    from pipelines.model_jobs import offers
+
+    offer = {o.key: o for o in offers(project)}
+    assert offer["prelabel"].fn is not None and offer["feedback"].fn is not None
+    runner = JobRunner()
+    try:
+        status = runner.wait(runner.submit("prelabel", offer["prelabel"].fn, project, group_id=None),
+                             timeout=300)
+    finally:
+        runner.shutdown()
+    assert status.state.value == "done", status.error
+    assert status.result.proposed == 0 and status.result.skipped_done == 19
 
 
 def test_prelabel_resumes_after_a_crash_and_skips_what_is_done(project, checkpoint):
