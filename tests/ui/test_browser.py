@@ -103,6 +103,63 @@ def test_click_on_an_image_shows_a_mask_and_confirm_saves_it(served):
     assert len(saved.instances) >= 1 and saved.instances[-1].area > 100
 
 
+def test_box_then_brush_and_eraser_make_a_second_object_with_a_hole(served):
+    from labeler import masks
+
+    app, page, root = served
+    _group, expr, images = first_group(root)
+    with Project.open(root) as project:
+        image = project.store.get_image(images[1])
+    open_page(page, app.url, "sweep")
+    page.locator(f".grd-tile[data-id='{images[1]}'] button[data-act='open']").click()
+    canvas = page.locator(".grd-canvas-root canvas.grd-ui")
+    canvas.wait_for()
+    idle(page)
+    box = canvas.bounding_box()
+
+    def at(fx, fy):
+        return box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
+
+    def drag(*points):
+        page.mouse.move(*at(*points[0]))
+        page.mouse.down()
+        for p in points[1:]:
+            page.mouse.move(*at(*p), steps=6)
+        page.mouse.up()
+        page.wait_for_function(
+            "() => { const r = document.querySelector('.grd-canvas-root');"
+            " return r.dataset.last && r.dataset.seq === r.dataset.last; }"
+        )
+        idle(page)
+
+    def tool(name):
+        page.locator(".st-key-editor_tool button", has_text=name).click()
+        idle(page)
+
+    page.locator(".st-key-new_object button").first.click()
+    idle(page)
+    tool("Box")
+    drag((0.1, 0.1), (0.45, 0.45))
+    assert overlay_pixels(page) > 100  # the segmenter's mask for the box
+    page.locator(".st-key-new_object button").first.click()
+    idle(page)
+    tool("Brush")
+    drag((0.55, 0.7), (0.9, 0.7))  # a thick horizontal stroke: object 2
+    tool("Eraser")
+    drag((0.725, 0.6), (0.725, 0.8))  # cut it in two
+    page.screenshot(path=str(ARTIFACTS / "browser_editor_brush_hole.png"), full_page=True)
+    page.locator(".st-key-confirm button").first.click()
+    page.get_by_text("Saved as positive").first.wait_for()
+    saved = decisions(root, expr.id)[images[1]]
+    assert saved.status is DecisionStatus.POSITIVE and saved.author == "ann"
+    painted = masks.decode(saved.instances[-1].rle)
+    assert painted.shape == (image.height, image.width)
+    y = int(image.height * 0.7)
+    assert painted[y, int(image.width * 0.6)] and painted[y, int(image.width * 0.85)]
+    assert not painted[y, int(image.width * 0.725)], "the eraser cut is kept in the saved mask"
+    assert not painted[int(image.height * 0.3), int(image.width * 0.3)]  # nothing spilt elsewhere
+
+
 def test_select_tiles_then_n_certifies_them_and_undo_restores(served):
     app, page, root = served
     _group, expr, images = first_group(root)
