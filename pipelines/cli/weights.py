@@ -1,0 +1,158 @@
+"""Weights and embeddings: ``grd weights list|add|download`` and ``grd embed DIR [--group G]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from pipelines.cli._app import app
+
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+weights_app = typer.Typer(help="Model checkpoints: list the known ones, add or download them.", no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
+
+WeightsDir = Annotated[
+    Path | None,
+    typer.Option("--dir", help="Weights folder (default: $GRD_WEIGHTS_DIR or ~/.cache/grd/weights)."),
+]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=code)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def _byte_progress(description: str) -> Progress:
+    return Progress(
+        TextColumn(description), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        TimeRemainingColumn(), console=err, transient=True,
+    )
+
+
+@weights_app.command("list")
+def weights_list(weights_dir: WeightsDir = None) -> None:
+    """The known checkpoints, their official URLs, sizes and sha256, and which are here."""
+    from pipelines.weights import KNOWN, WeightsError, WeightsRegistry
+
+    registry = WeightsRegistry(weights_dir)
+    try:
+        entries = registry.entries()
+    except WeightsError as exc:
+        _fail(str(exc))
+    table = Table(title=f"weights ({registry.root})")
+    for column in ("name", "model", "size", "sha256", "here", "url"):
+        table.add_column(column, overflow="fold")
+    for spec in KNOWN.values():
+        entry = entries.get(spec.name)
+        here = entry.path if entry and Path(entry.path).is_file() else "-"
+        table.add_row(spec.name, spec.model_type, _size(spec.size), spec.sha256, here, spec.url)
+    console.print(table)
+    console.print(
+        "Use one in a project: set [bold]sam_checkpoint[/bold] in project.json to its name "
+        "(e.g. sam_vit_b) or path, and [bold]sam_model_type[/bold] to its model."
+    )
+
+
+@weights_app.command("add")
+def weights_add(
+    file: Annotated[Path, typer.Argument(help="A checkpoint downloaded elsewhere.")],
+    name: Annotated[str | None, typer.Option(help="Which checkpoint it should be (default: found by its hash).")] = None,
+    copy: Annotated[bool, typer.Option(help="Copy it into the weights folder instead of pointing at it.")] = False,
+    weights_dir: WeightsDir = None,
+) -> None:
+    """Verify a file's sha256 against the published checkpoints and register it."""
+    from pipelines.weights import WeightsError, WeightsRegistry
+
+    if not file.is_file():
+        _fail(f"{file} does not exist", code=2)
+    registry = WeightsRegistry(weights_dir)
+    with _byte_progress("verifying") as bar:
+        task = bar.add_task("verify", total=file.stat().st_size)
+        try:
+            entry = registry.add(file, name=name, copy=copy, progress=lambda done, total: bar.update(task, completed=done))
+        except (WeightsError, OSError) as exc:
+            _fail(str(exc))
+    console.print(f"[green]registered[/green] {entry.name}: {entry.path} (sha256 verified)")
+
+
+@weights_app.command("download")
+def weights_download(
+    name: Annotated[str, typer.Argument(help="A known checkpoint (see `grd weights list`), e.g. sam_vit_b.")],
+    weights_dir: WeightsDir = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 10.0,
+) -> None:
+    """Download a known checkpoint (resumable), verify its sha256 and register it."""
+    from pipelines.weights import WeightsError, WeightsRegistry
+
+    registry = WeightsRegistry(weights_dir)
+    try:
+        spec = registry.spec(name)
+    except WeightsError as exc:
+        _fail(str(exc), code=2)
+    with _byte_progress(spec.filename) as bar:
+        task = bar.add_task("download", total=spec.size)
+        try:
+            entry = registry.download(
+                spec.name, progress=lambda done, total: bar.update(task, completed=done), timeout=timeout
+            )
+        except WeightsError as exc:
+            _fail(str(exc))
+    console.print(f"[green]downloaded[/green] {entry.name}: {entry.path} (sha256 verified)")
+
+
+@app.command()
+def embed(
+    directory: Annotated[Path, typer.Argument(help="Project folder (made by `grd init`).")],
+    group: Annotated[str | None, typer.Option(help="Group name or id (default: every group).")] = None,
+) -> None:
+    """Precompute the click segmenter's image embeddings, so the first click is as fast as the rest."""
+    from rich.progress import track
+
+    from labeler.errors import LabelerError
+    from labeler.images import load_rgb
+    from labeler.project import Project
+    from pipelines.embedding_cache import EmbeddingCache
+    from pipelines.segmenters import load_segmenter
+
+    try:
+        project = Project.open(directory)
+        group_id = project.store.find_group(group).id if group is not None else None
+    except LabelerError as exc:
+        _fail(str(exc), code=2)
+    settings = project.settings
+    try:
+        segmenter = load_segmenter(settings.sam_checkpoint or None, model_type=settings.sam_model_type)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(f"cannot load the segmenter: {exc}")
+    cache = EmbeddingCache(project.cache_dir / "embeddings")
+    images = project.store.list_images(group_id)
+    todo = [im for im in images if (segmenter.model_id, im.content_hash) not in cache]
+    for image in track(todo, description=f"embedding ({segmenter.model_id})", console=err, transient=True):
+        path = project.image_path(image)
+        cache.get_or_compute(segmenter, lambda p=path: load_rgb(p), image.content_hash)
+    console.print(
+        f"{len(images)} images: {len(todo)} embedded, {len(images) - len(todo)} already cached "
+        f"({segmenter.model_id}, {cache.disk_dir})"
+    )
