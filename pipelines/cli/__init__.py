@@ -9,6 +9,7 @@ from pipelines.cli import train  # noqa: E402,F401
 from pipelines.cli import ui  # noqa: E402,F401
 from pipelines.cli import feedback  # noqa: E402,F401
 from pipelines.cli import exports  # noqa: E402,F401
+from pipelines.cli import weights  # noqa: E402,F401
 
 
 def main() -> None:
