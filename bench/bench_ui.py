@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import shutil
 import statistics
 import sys
@@ -131,6 +132,16 @@ def random_sam_checkpoint(path: Path) -> Path:
     return path
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load() -> str:
+    return "load average " + " / ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -196,7 +207,9 @@ def time_bulk_remaining(page) -> float:
     return time.perf_counter() - start
 
 
-def time_clicks(page, url: str, n: int) -> list[float]:
+def time_clicks(page, url: str, n: int, mark=lambda: None) -> list[float]:
+    """Clicks on the editor canvas (every 5th starts a new object, every 5th+3 is a right click);
+    ``mark()`` is called before the first and after the last timed click."""
     page.goto(f"{url}/editor?annotator=bench")
     canvas = page.locator(".grd-canvas-root canvas.grd-ui")
     canvas.wait_for(timeout=600_000)  # the first visit computes the embedding (SAM: ~20 s+)
@@ -204,6 +217,7 @@ def time_clicks(page, url: str, n: int) -> list[float]:
     box = canvas.bounding_box()
     rng = np.random.default_rng(1)
     times = []
+    mark()
     for k in range(n):
         if k % 5 == 0:
             idle(page)
@@ -220,6 +234,7 @@ def time_clicks(page, url: str, n: int) -> list[float]:
             timeout=30_000,
         )
         times.append(time.perf_counter() - start)
+    mark()
     return times
 
 
@@ -259,6 +274,8 @@ def main() -> None:
         )
         args.screenshots.mkdir(parents=True, exist_ok=True)
         with running_app(root, log_dir=tmp) as app, sync_playwright() as p:
+            pid = app.process.pid
+            print(f"machine: {os.cpu_count()} cores, {_load()}")
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             warm = time_group_page(browser, app.url, 100)  # first script run imports everything
             cold = [time_group_page(browser, app.url, 100) for _ in range(3)]
@@ -269,20 +286,29 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.goto(f"{app.url}/sweep?annotator=bench")
             page.locator(".st-key-remaining button").first.wait_for()
+            cpu = cpu_seconds(pid)
+            decisions = time_grid_decisions(page, args.decisions)
+            per = (cpu_seconds(pid) - cpu) / len(decisions) * 1000
             print(
-                _summary(
-                    "grid decision (tile 'not in image' -> badge)",
-                    time_grid_decisions(page, args.decisions),
-                )
+                _summary("grid decision (tile 'not in image' -> badge)", decisions)
+                + f"; server CPU {per:.0f} ms each"
             )
             page.screenshot(path=str(args.screenshots / "bench_sweep.png"))
             print(
                 f"all remaining negative (bulk, ~{100 - args.decisions} images): "
                 f"{time_bulk_remaining(page) * 1000:.0f} ms"
             )
-            clicks = time_clicks(page, app.url, args.clicks)
-            print(_summary("editor click -> mask on screen", clicks))
+            cpu_clicks: list[float] = []
+            clicks = time_clicks(
+                page, app.url, args.clicks, lambda: cpu_clicks.append(cpu_seconds(pid))
+            )
+            per = (cpu_clicks[-1] - cpu_clicks[0]) / max(len(clicks), 1) * 1000
+            print(
+                _summary("editor click -> mask on screen", clicks)
+                + f"; server CPU {per:.0f} ms each"
+            )
             page.screenshot(path=str(args.screenshots / "bench_editor.png"))
+            print(f"machine after: {_load()}")
             browser.close()
 
 

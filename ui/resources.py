@@ -60,11 +60,22 @@ def job_runner() -> JobRunner:
 
 
 # ---- segmenter and embeddings -------------------------------------------------------------------
+#: Torch threads in the app process once SAM is loaded. One: a click's decoder pass is tiny, and on
+#: a 2-core machine shared by the browser, Streamlit and other sessions two threads per pass were
+#: 5x slower (~1 s against ~190 ms per click, measured under load). ``GRD_UI_TORCH_THREADS`` overrides.
+UI_TORCH_THREADS = 1
+
+
 @st.cache_resource(show_spinner="Loading the segmenter ...")
 def _segmenter(checkpoint: str, model_type: str, mtime: float, cache_dir: str) -> Segmenter:
     from pipelines.segmenters import load_segmenter
 
-    return load_segmenter(checkpoint or None, model_type=model_type, cache_dir=cache_dir)
+    segmenter = load_segmenter(checkpoint or None, model_type=model_type, cache_dir=cache_dir)
+    if "torch" in sys.modules:  # only SAM brings torch in; the fallback never does
+        sys.modules["torch"].set_num_threads(
+            int(os.environ.get("GRD_UI_TORCH_THREADS", UI_TORCH_THREADS))
+        )
+    return segmenter
 
 
 def segmenter() -> Segmenter:
@@ -134,8 +145,8 @@ def preview_jpeg(image, rles, size: tuple[int, int] = (360, 480)) -> bytes:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def canvas_image_url(path: str, size: tuple[int, int]) -> str:
-    """The editor's background: the image at canvas size as a JPEG data URL."""
+def canvas_jpeg(path: str, size: tuple[int, int]) -> bytes:
+    """The editor's background: the image at canvas size, as JPEG bytes."""
     rgb = original_rgb(path)
     scaled = Transform.resize(rgb.shape[:2], size).raster(rgb) if rgb.shape[:2] != size else rgb
-    return render.data_url(render.jpeg(scaled, quality=88), "image/jpeg")
+    return render.jpeg(scaled, quality=88)

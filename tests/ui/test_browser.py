@@ -139,14 +139,14 @@ def test_box_then_brush_and_eraser_make_a_second_object_with_a_hole(served):
     page.locator(".st-key-new_object button").first.click()
     idle(page)
     tool("Box")
-    drag((0.1, 0.1), (0.45, 0.45))
+    drag((0.25, 0.1), (0.8, 0.7))  # around the cup
     assert overlay_pixels(page) > 100  # the segmenter's mask for the box
     page.locator(".st-key-new_object button").first.click()
     idle(page)
     tool("Brush")
-    drag((0.55, 0.7), (0.9, 0.7))  # a thick horizontal stroke: object 2
+    drag((0.55, 0.88), (0.9, 0.88))  # a thick horizontal stroke: object 2
     tool("Eraser")
-    drag((0.725, 0.6), (0.725, 0.8))  # cut it in two
+    drag((0.725, 0.8), (0.725, 0.96))  # cut it in two
     page.screenshot(path=str(ARTIFACTS / "browser_editor_brush_hole.png"), full_page=True)
     page.locator(".st-key-confirm button").first.click()
     page.get_by_text("Saved as positive").first.wait_for()
@@ -154,7 +154,7 @@ def test_box_then_brush_and_eraser_make_a_second_object_with_a_hole(served):
     assert saved.status is DecisionStatus.POSITIVE and saved.author == "ann"
     painted = masks.decode(saved.instances[-1].rle)
     assert painted.shape == (image.height, image.width)
-    y = int(image.height * 0.7)
+    y = int(image.height * 0.88)
     assert painted[y, int(image.width * 0.6)] and painted[y, int(image.width * 0.85)]
     assert not painted[y, int(image.width * 0.725)], "the eraser cut is kept in the saved mask"
     assert not painted[int(image.height * 0.3), int(image.width * 0.3)]  # nothing spilt elsewhere

@@ -16,6 +16,8 @@ from typing import Any
 
 import streamlit as st
 
+from ui.components.media import media_url
+
 _JS = Path(__file__).with_name("tile_grid.js").read_text()
 _CSS = """
 .grd-grid-root { width: 100%; }
@@ -90,17 +92,6 @@ def read_event(key: str) -> GridEvent | None:
     return parse_event(raw)
 
 
-def _media_url(data: bytes, coordinates: str) -> str:
-    """A ``/media`` URL for JPEG bytes (what ``st.image`` does), or a data URL without a runtime."""
-    from streamlit import runtime
-
-    if runtime.exists():
-        return runtime.get_instance().media_file_mgr.add(data, "image/jpeg", coordinates)
-    from labeler.render import data_url
-
-    return data_url(data, "image/jpeg")
-
-
 def tile_grid(
     *,
     key: str,
@@ -114,7 +105,7 @@ def tile_grid(
         "tiles": [
             {
                 "id": t.image_id,
-                "url": _media_url(t.jpeg, f"{key}.{t.image_id}"),
+                "url": media_url(t.jpeg, "image/jpeg", f"{key}.{t.image_id}"),
                 "kind": t.kind,
                 "label": t.label,
                 "proposed": t.proposed,

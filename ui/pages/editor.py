@@ -16,6 +16,7 @@ from labeler.geometry import Frames, display_size
 from labeler.image_editor import ImageEditor
 from ui import common, resources, state
 from ui.components import mask_canvas
+from ui.components.media import media_url
 
 CANVAS_KEY = "editor_canvas"
 CANVAS_MAX = (640, 900)  # (height, width) in screen pixels
@@ -176,8 +177,12 @@ def _workspace(expression_id: int, image) -> None:
         ]
         mask_canvas.mask_canvas(
             key=CANVAS_KEY,
-            image_url=resources.canvas_image_url(
-                str(resources.project().image_path(image)), frames.canvas_size
+            image_url=media_url(
+                resources.canvas_jpeg(
+                    str(resources.project().image_path(image)), frames.canvas_size
+                ),
+                "image/jpeg",
+                f"{CANVAS_KEY}.image",
             ),
             image_key=f"{image.id}-{frames.canvas_size}",
             size=frames.canvas_size,
