@@ -42,6 +42,7 @@ class ClassicSegmenter:
         lam: weight of the previous mask against the clicks in the random walker.
         band: half-width in pixels of the outline band refined by GrabCut.
         scales: first-click GrabCut window half-sizes, as fractions of the long side.
+        candidate_side: first-click candidates are computed at most this large (speed).
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class ClassicSegmenter:
         lam: float = 0.05,
         band: int = 5,
         scales: tuple[float, ...] = (0.08, 0.12, 0.18, 0.27, 0.4),
+        candidate_side: int = 192,
     ):
         self.work_side = work_side
         self.step = step
@@ -59,6 +61,7 @@ class ClassicSegmenter:
         self.lam = lam
         self.band = band
         self.scales = scales
+        self.candidate_side = candidate_side
         self.model_id = f"classic-v1-{work_side}-{step}"
 
     # ---- embedding ------------------------------------------------------------------------------
@@ -123,7 +126,8 @@ class ClassicSegmenter:
         for s in self.scales:
             half = s * long_side
             x, y = pos[0]
-            cand = _grabcut_box(work, (x - half, y - half, x + half, y + half), pos, neg, margin=0.5)
+            box = (x - half, y - half, x + half, y + half)
+            cand = _grabcut_box(work, box, pos, neg, margin=0.5, max_side=self.candidate_side)
             cand = _keep_connected_to(cand, pos)
             value = _quality(cand, grad, quantised, pos[0])
             if value > best_score:
@@ -199,18 +203,31 @@ def _window(box, size, margin: float) -> tuple[int, int, int, int]:
     )
 
 
-def _grabcut_box(work: np.ndarray, box, pos, neg, margin: float = 0.25) -> np.ndarray:
-    """GrabCut with everything outside ``box`` as background, run in a crop around the box."""
+def _grabcut_box(work: np.ndarray, box, pos, neg, margin: float = 0.25, max_side: int = 0) -> np.ndarray:
+    """GrabCut with everything outside ``box`` as background, run in a crop around the box.
+
+    ``max_side`` > 0 runs it on the crop shrunk to that long side (a rough, fast candidate).
+    """
     size = work.shape[:2]
-    bx0, by0, bx1, by1 = _window(box, size, 0.0)
     cx0, cy0, cx1, cy1 = _window(box, size, margin)
-    gc = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
-    gc[by0 - cy0 : by1 - cy0, bx0 - cx0 : bx1 - cx0] = cv2.GC_PR_FGD
-    _seed(gc, pos, cv2.GC_FGD, (cx0, cy0))
-    _seed(gc, neg, cv2.GC_BGD, (cx0, cy0))
-    crop = np.ascontiguousarray(work[cy0:cy1, cx0:cx1, ::-1])
+    crop_size = (cy1 - cy0, cx1 - cx0)
+    to_crop = Transform.crop(size, (cx0, cy0, cx1, cy1))
+    if max_side and max(crop_size) > max_side:
+        small = (max(1, round(crop_size[0] * max_side / max(crop_size))),
+                 max(1, round(crop_size[1] * max_side / max(crop_size))))
+        to_crop = to_crop.then(Transform.resize(crop_size, small))
+    run_size = to_crop.dst_size
+    bx0, by0, bx1, by1 = _window(to_crop.box(box), run_size, 0.0)
+    gc = np.full(run_size, cv2.GC_BGD, np.uint8)
+    gc[by0:by1, bx0:bx1] = cv2.GC_PR_FGD
+    _seed(gc, to_crop.points(pos) if pos else [], cv2.GC_FGD, radius=2)
+    _seed(gc, to_crop.points(neg) if neg else [], cv2.GC_BGD, radius=2)
+    pixels = work[cy0:cy1, cx0:cx1]
+    if run_size != crop_size:
+        pixels = Transform.resize(crop_size, run_size).raster(pixels)
+    result = _grabcut(np.ascontiguousarray(pixels[..., ::-1]), gc, 4)
     out = np.zeros(size, bool)
-    out[cy0:cy1, cx0:cx1] = _grabcut(crop, gc, 4)
+    out[cy0:cy1, cx0:cx1] = Transform.resize(run_size, crop_size).mask(result)
     return out
 
 
@@ -271,8 +288,7 @@ def _quality(mask: np.ndarray, grad: np.ndarray, quantised: np.ndarray, click) -
     (c, r), = pixel_index([click], mask.shape)
     central = float(dist[r, c]) / max(float(dist.max()), 1e-6)
     radius = max(3, int(0.3 * np.sqrt(area)))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    ring = cv2.dilate(m8, disc).astype(bool) & ~mask
+    ring = (cv2.distanceTransform(1 - m8, cv2.DIST_L2, 3) <= radius) & ~mask
     inside = np.bincount(quantised[mask], minlength=512) / area
     outside = np.bincount(quantised[ring], minlength=512) / max(int(ring.sum()), 1)
     separation = 1.0 - float(np.sqrt(inside * outside).sum())

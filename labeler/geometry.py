@@ -69,6 +69,12 @@ class Transform:
         return cls(dw / sw, dh / sh, 0.0, 0.0, (sh, sw), (dh, dw))
 
     @classmethod
+    def crop(cls, src_size: Size, window: tuple[int, int, int, int]) -> Transform:
+        """Into the integer XYXY ``window`` of ``src`` (a crop: shift only, no scaling)."""
+        x0, y0, x1, y1 = (int(v) for v in window)
+        return cls(1.0, 1.0, -float(x0), -float(y0), _check_size(src_size, "source"), (y1 - y0, x1 - x0))
+
+    @classmethod
     def identity(cls, size: Size) -> Transform:
         size = _check_size(size, "image")
         return cls(1.0, 1.0, 0.0, 0.0, size, size)

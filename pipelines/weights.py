@@ -121,9 +121,9 @@ class WeightsRegistry:
     ``table`` is the set of checkpoints it accepts (the published ones; tests pass their own).
     """
 
-    def __init__(self, root: Path | str | None = None, table: dict[str, KnownWeights] = KNOWN):
+    def __init__(self, root: Path | str | None = None, table: dict[str, KnownWeights] | None = None):
         self.root = Path(root) if root else default_weights_dir()
-        self.table = table
+        self.table = KNOWN if table is None else table
 
     def spec(self, name: str) -> KnownWeights:
         return known(name, self.table)

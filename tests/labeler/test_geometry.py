@@ -143,3 +143,15 @@ def test_display_size_never_upscales():
     assert display_size((100, 200), 800) == (100, 200)
     assert display_size((1000, 2000), 800) == (400, 800)
     assert display_size((2000, 1000), 800, max_height=500) == (500, 250)
+
+
+def test_crop_then_resize_chain():
+    crop = Transform.crop((100, 200), (50, 20, 150, 70))  # x0, y0, x1, y1
+    assert crop.dst_size == (50, 100)
+    np.testing.assert_allclose(crop.points([[50, 20], [150, 70]]), [[0, 0], [100, 50]])
+    small = crop.then(Transform.resize((50, 100), (25, 50)))
+    m = np.zeros((100, 200), bool)
+    m[30:40, 60:80] = True  # at (10..30, 10..20) in the crop, halved in the small frame
+    out = small.mask(m)
+    rows, cols = np.nonzero(out)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (5, 9, 5, 14)
