@@ -99,7 +99,7 @@ def offers(project: Project) -> list[JobOffer]:
     result.append(
         JobOffer(
             "embed",
-            "Precompute SAM embeddings",
+            "Precompute segmenter embeddings",
             "Embed every image of the group once, so the editor's first click is fast.",
             embed_group_job,
         )

@@ -16,6 +16,7 @@ from tests.ui.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # builds the pre-labeled demo and serves it: ~30-60 s on 2 cores
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium)",

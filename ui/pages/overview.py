@@ -72,6 +72,7 @@ def _totals(groups) -> None:
         f"{decided} / {pairs}",
         f"{decided / pairs:.0%}" if pairs else None,
         delta_color="off",
+        delta_arrow="off",
     )
 
 
