@@ -4,7 +4,8 @@
     .venv/bin/python bench/bench_feedback.py --rounds 4 --epochs 20 --groups-per-round 3
 
 A synthetic project (``pipelines.synth``, complete truth) is set up for simulation (truth copied
-aside, every pair reset to unseen). Round 0: an untrained tiny GRSer pre-labels, the simulated
+aside, every pair reset to unseen). Round 0: a tiny GRSer trained briefly without negatives (RES
+style, ``--start res``) or an untrained one (``--start untrained``) pre-labels, the simulated
 annotator (``pipelines.simulate``) annotates the first K groups from its proposals. Then each round
 runs ``run_round`` (snapshot -> fine-tune from the current model -> held-out evaluation -> register
 -> pre-label the rest if better) and the annotator takes the next K groups. Printed per round:
@@ -19,6 +20,37 @@ import time
 from pathlib import Path
 
 
+def res_parent(out: Path, seed: int, image_size: int, threads: int) -> Path:
+    """A tiny GRSer trained briefly the RES way (all-positive groups of other synthetic scenes):
+    like a single-image model it says "present" everywhere, which certified negatives correct."""
+    from pipelines.datasets.base import GresGroup
+    from pipelines.datasets.load import load_groups
+    from pipelines.train import train
+    from pipelines.train_config import TrainConfig
+
+    groups = [GresGroup(g.name, g.expression, tuple(g.positives))
+              for g in load_groups(f"synth:{seed + 1}:4:8:100:1:{image_size}") if g.positives]
+    cfg = TrainConfig(model="tiny", epochs=3, batch_size=2, lr=2e-3, out_dir=str(out), resume=False,
+                      tensorboard=False, num_threads=threads, cross_group_negatives=False)
+    train(cfg, progress=False, train_groups=groups, val_groups=[])
+    return out / "checkpoints" / "final.pt"
+
+
+def probe_cost(project, truth, segmenter, group_ids):
+    """What annotating ``group_ids`` from the current proposals would cost (on a copy)."""
+    import shutil
+
+    from labeler.project import Project
+    from pipelines.simulate import simulate_annotation
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "copy"
+        project.store.engine.dispose()  # let SQLite fold its WAL in before the files are copied
+        shutil.copytree(project.root, copy, ignore=shutil.ignore_patterns("models", "res"))
+        with Project.open(copy) as twin:
+            return simulate_annotation(twin, truth, segmenter, group_ids=group_ids)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
@@ -30,6 +62,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--start", choices=("res", "untrained"), default="res",
+                        help="round-0 model: briefly RES-trained (says present everywhere) or untrained")
+    parser.add_argument("--probe-groups", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=None, help="keep the project in this folder")
     args = parser.parse_args()
 
@@ -54,7 +89,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     tmp = tempfile.TemporaryDirectory()
     root = args.keep or Path(tmp.name) / "project"
-    total_groups = args.groups_per_round * (args.rounds + 1)
+    total_groups = args.groups_per_round * (args.rounds + 1) + args.probe_groups
     write_project(root, (make_group(args.seed, i, images_per_group=args.images,
                                     image_size=args.image_size, expressions_per_group=2,
                                     level=args.level) for i in range(total_groups)), args.seed)
@@ -63,20 +98,29 @@ def main() -> None:
         init_simulation(project)
         truth = load_truth(truth_path(project))
         segmenter = FloodFillSegmenter()  # same segmenter every round: only the proposals change
-        save_checkpoint(root / "untrained.pt", build_grser("tiny"))
-        prelabel_project(project, checkpoint=root / "untrained.pt")
-        print(f"{'round':>5} {'model':<20} {'held-out bar-mIoU':>17} {'actions/pair':>12} "
-              f"{'clicks/object':>13} {'accepted':>8}")
+        if args.start == "res":
+            start = res_parent(root / "res", args.seed, args.image_size, args.threads)
+        else:
+            start = root / "untrained.pt"
+            save_checkpoint(start, build_grser("tiny"))
+        prelabel_project(project, checkpoint=start)
+        probe_ids = [g.id for g in project.store.list_groups()][-args.probe_groups:]
+        print("probe: the same reserved groups annotated on a throw-away copy after every round "
+              "(comparable across rounds); batch: the next groups, annotated for real")
+        print(f"{'round':>5} {'current model':<20} {'bar-mIoU':>9} {'probe act/pair':>13} "
+              f"{'probe acc.':>9} {'batch act/pair':>13} {'clicks/object':>13} {'batch acc.':>9}")
         for r in range(args.rounds + 1):
             bar = float("nan")
             if r > 0:
                 result = run_round(project, epochs=args.epochs, lr=args.lr, seed=args.seed)
                 bar = result.report["bar_miou"]
             current = project.store.current_model()
+            probe = probe_cost(project, truth, segmenter, probe_ids)
             sim = simulate_annotation(project, truth, segmenter,
                                       group_ids=next_groups(project, args.groups_per_round))
-            print(f"{r:>5} {current.name:<20} {bar:>17.4f} {sim.actions_per_pair:>12.3f} "
-                  f"{sim.clicks_per_object:>13.2f} {sim.accepted_share:>8.1%}", flush=True)
+            print(f"{r:>5} {current.name:<20} {bar:>9.4f} {probe.actions_per_pair:>13.3f} "
+                  f"{probe.accepted_share:>9.1%} {sim.actions_per_pair:>13.3f} "
+                  f"{sim.clicks_per_object:>13.2f} {sim.accepted_share:>9.1%}", flush=True)
     print(f"{args.rounds} rounds on CPU x{args.threads} threads in {time.time() - started:.0f} s")
     tmp.cleanup()
 
