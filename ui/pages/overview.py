@@ -131,19 +131,16 @@ def _expressions(expressions, group_names) -> None:
             for p in expressions
         ]
     )
-    chart = table.melt(
-        id_vars=["expression"],
-        value_vars=["positive", "negative", "proposed", "unseen"],
-        var_name="state",
-        value_name="images",
-    )
+    states = ["positive", "negative", "proposed", "unseen"]
+    chart = table.assign(label=[f"{p.text} · {group_names.get(p.group_id, '')}" for p in expressions])
     st.bar_chart(
-        chart,
-        x="expression",
-        y="images",
-        color="state",
+        chart.set_index("label")[states],
         horizontal=True,
-        height=60 + 28 * len(expressions),
+        stack=True,
+        color=STATE_COLORS,
+        x_label="",  # horizontal: the x label names the category axis
+        y_label="images",
+        height=80 + 28 * len(expressions),
     )
     st.caption("Select a row to open the expression in the group sweep.")
     picked = st.dataframe(
