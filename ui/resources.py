@@ -13,8 +13,11 @@ else ``./demo_project``.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +37,18 @@ TILE = (240, 320)  # (H, W) of every grid tile: one shape, so the grid rows line
 
 def project_dir(argv: list[str] | None = None) -> Path:
     """The project folder this app serves (see module docstring)."""
+    if argv is None:
+        return _project_dir(tuple(sys.argv[1:]), os.environ.get(PROJECT_ENV, ""))
+    return _project_dir(tuple(argv), os.environ.get(PROJECT_ENV, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _project_dir(argv: tuple[str, ...], env: str) -> Path:
+    # Cached: every tile and click asks, and parsing argv each time showed up in profiles.
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--project")
-    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    return Path(args.project or os.environ.get(PROJECT_ENV) or DEFAULT_PROJECT).resolve()
+    args, _ = parser.parse_known_args(list(argv))
+    return Path(args.project or env or DEFAULT_PROJECT).resolve()
 
 
 @st.cache_resource(show_spinner=False)
@@ -51,7 +62,9 @@ def project() -> Project:
 
 
 def forget_project() -> None:
+    """Drop the open project (and the folder lookup): the next call opens it again."""
     _open_project.clear()
+    _project_dir.cache_clear()
 
 
 @st.cache_resource(show_spinner=False)
@@ -125,18 +138,47 @@ def _with_masks(small: np.ndarray, rles) -> np.ndarray:
     return render.overlay(small, [to_thumb.mask(masks.decode(r)) for r in rles])
 
 
-@st.cache_resource(show_spinner=False, max_entries=2048)
-def _tile_jpeg(path: str, image_id: int, expression_id: int, revision: int, _rles: tuple) -> bytes:
-    """A grid tile: thumbnail with the decision's masks; keyed by the decision revision."""
-    small = _thumb_rgb(path, *TILE)
-    return render.jpeg(render.letterbox(_with_masks(small, _rles), TILE), quality=80)
+class _Renderings:
+    """A thread-safe LRU of encoded pictures, keyed by what they show (one per process).
+
+    A plain dict behind one ``st.cache_resource``: a grid run looks up ~100 tiles, and going
+    through ``st.cache_resource`` for each (argument hashing) cost more than drawing them.
+    """
+
+    def __init__(self, max_items: int):
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_items
+
+    def get(self, key: tuple, make) -> bytes:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
+        return value
 
 
-def tile_jpeg(image, decision) -> bytes:
-    rles = tuple(i.rle for i in decision.instances)
-    return _tile_jpeg(
-        str(project().image_path(image)), image.id, decision.expression_id, decision.revision, rles
-    )
+@st.cache_resource(show_spinner=False)
+def renderings() -> _Renderings:
+    return _Renderings(max_items=4096)
+
+
+def tile_jpeg(path: str, decision, cache: _Renderings | None = None) -> bytes:
+    """A grid tile of the image file at ``path``: thumbnail with the decision's masks,
+    letterboxed; keyed by the decision's revision (a new save draws a new tile, nothing else)."""
+
+    def draw() -> bytes:
+        small = _thumb_rgb(path, *TILE)
+        rles = [i.rle for i in decision.instances]
+        return render.jpeg(render.letterbox(_with_masks(small, rles), TILE), quality=80)
+
+    key = ("tile", path, decision.expression_id, decision.revision)
+    return (cache or renderings()).get(key, draw)
 
 
 def preview_jpeg(image, rles, size: tuple[int, int] = (360, 480)) -> bytes:

@@ -132,7 +132,9 @@ def _expressions(expressions, group_names) -> None:
         ]
     )
     states = ["positive", "negative", "proposed", "unseen"]
-    chart = table.assign(label=[f"{p.text} · {group_names.get(p.group_id, '')}" for p in expressions])
+    chart = table.assign(
+        label=[f"{p.text} · {group_names.get(p.group_id, '')}" for p in expressions]
+    )
     st.bar_chart(
         chart.set_index("label")[states],
         horizontal=True,

@@ -125,14 +125,14 @@ def _sweep(expression_id: int, group_id: int, order_by: str, show: str, author: 
     common.show_flashes()
     if not shown:
         st.info("No image matches this filter.")
-    tiles = []
+    tiles, cache, project = [], resources.renderings(), resources.project()
     for image_id in shown:
         d = decisions[image_id]
         badge = annotate.decision_badge(d)
         tiles.append(
             tile_grid.Tile(
                 image_id,
-                resources.tile_jpeg(images[image_id], d),
+                resources.tile_jpeg(str(project.image_path(images[image_id])), d, cache),
                 badge.kind,
                 badge.label,
                 proposed=d.status is DecisionStatus.PROPOSED,
