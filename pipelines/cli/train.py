@@ -104,6 +104,8 @@ def evaluate(
         help="Score every sample instead of the paper's 1:1 positives:negatives.")] = False,
     group_size: Annotated[Optional[int], typer.Option(help="N at test time (default: the model's).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")] = "cpu",
+    presence: Annotated[bool, typer.Option(
+        help="Apply the presence rule d_pos + m < d_neg; --no-presence scores the masks alone.")] = True,
 ) -> None:
     """Score a checkpoint: mIoU, bar-mIoU, R_neg, gIoU/cIoU/N-acc/T-acc, MAE/F_max/S/E."""
     from model.checkpoint import load_checkpoint
@@ -116,10 +118,12 @@ def evaluate(
         groups = load_groups(data, split)
     except (ModelError, DataSpecError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
+    if not presence:
+        model.config = model.config.replace(apply_presence=False)
     report = evaluate_groups(model, groups, group_size, device, visuals_dir=save_visuals,
                              progress=True, balance=not all_samples)
     report.update(checkpoint=str(checkpoint), data=data, model=meta["config"].name,
-                  epoch=meta.get("epoch"))
+                  epoch=meta.get("epoch"), presence_rule=presence)
     write_report(report, out)
     console.print(format_table(report))
     console.print(f"report: {out}" + (f"; overlays: {save_visuals}" if save_visuals else ""))
