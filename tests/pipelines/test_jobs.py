@@ -114,9 +114,8 @@ def test_unknown_job_and_non_callable_are_named_errors(runner):
 def test_old_finished_records_are_forgotten():
     r = JobRunner(workers=1, keep_finished=2)
     try:
-        ids = [r.submit(f"j{i}", lambda progress: None) for i in range(4)]
-        for job_id in ids:
-            r.wait(job_id, timeout=5)
+        for i in range(4):  # each finishes before the next is submitted (and may forget older ones)
+            r.wait(r.submit(f"j{i}", lambda progress: None), timeout=5)
         r.submit("last", lambda progress: None)
         names = {j.name for j in r.jobs()}
         assert "j0" not in names and "j1" not in names and {"j2", "j3"} <= names
