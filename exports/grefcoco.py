@@ -25,10 +25,9 @@ from typing import Any
 
 from exports import atomic
 from exports.attribution import write_attribution
-from exports.instances import annotation_index, build_instances, category_table, parse_instances
-from exports.refs import PairCollector, find_refs_file, sentence_entry, sentence_text
-from exports.snapshot import Incomplete, Snapshot, selected_expressions
-from exports.validate import as_int, as_int_list, error, load_json, require
+from exports.refs import PairCollector, RefsBuild, iter_refs, open_refs
+from exports.snapshot import Incomplete, Snapshot
+from exports.validate import as_int_list, error
 from labeler.domain import Instance
 
 NO_TARGET = [-1]
@@ -42,35 +41,25 @@ def build_grefcoco(
     snapshot: Snapshot, *, incomplete: Incomplete = "omit", split: str = "train"
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``(refs, instances)`` of the selected expressions' human-decided pairs."""
-    selected = selected_expressions(snapshot, incomplete)
-    categories, of_group = category_table(snapshot)
-    index = annotation_index(snapshot, selected, of_group)
-    images = {i.id: i for i in snapshot.images}
-    groups = {g.id: g for g in snapshot.groups}
+    build = RefsBuild.of(snapshot, incomplete)
     refs = []
-    for chosen in selected:
+    for chosen in build.selected:
         expression = chosen.expression
-        group = groups[expression.group_id]
         for decision in sorted(snapshot.human(expression.id).values(), key=lambda d: d.image_id):
-            ref_id = len(refs) + 1
-            ann_ids = index.pairs.get((expression.id, decision.image_id)) or NO_TARGET
+            ann_ids = build.index.pairs.get((expression.id, decision.image_id)) or NO_TARGET
+            no_target = ann_ids == NO_TARGET
             refs.append(
-                {
-                    "ref_id": ref_id,
-                    "image_id": decision.image_id,
-                    "ann_id": list(ann_ids),
-                    "category_id": NO_TARGET if ann_ids == NO_TARGET else [of_group[group.id]],
-                    "split": str(group.meta.get("split") or split),
-                    "file_name": images[decision.image_id].file,
-                    "no_target": ann_ids == NO_TARGET,
-                    "sentences": [sentence_entry(ref_id, expression.text)],
-                    "sent_ids": [ref_id],
-                    "grd_complete": chosen.complete,
-                    "grd_author": decision.author,
-                    "grd_created_by": expression.created_by,
-                }
+                build.ref(
+                    len(refs) + 1,
+                    chosen,
+                    decision,
+                    ann_id=list(ann_ids),
+                    category_id=NO_TARGET if no_target else [build.of_group[expression.group_id]],
+                    split=split,
+                    no_target=no_target,
+                )
             )
-    return refs, build_instances(snapshot, index, categories)
+    return refs, build.instances()
 
 
 def write_grefcoco(
@@ -99,25 +88,9 @@ def _ann_ids(ref: dict, file: Path, where: str) -> list[int]:
 def read_grefcoco(source: str | Path, instances_path: str | Path | None = None) -> Snapshot:
     """Read gRefCOCO refs (a ``grefs(*).json`` file or its folder) and the ``instances.json``
     beside them. Raises ``ImportFormatError`` naming the file, the record and the problem."""
-    file = find_refs_file(source, "grefs(*).json")
-    instances_path = Path(instances_path or file.parent / "instances.json")
-    parsed = parse_instances(instances_path, load_json(instances_path), per_image_groups=True)
-    refs = load_json(file)
-    if not isinstance(refs, list):
-        raise error(file, "", f"expected a list of refs, got {type(refs).__name__}")
+    file, parsed, refs = open_refs(source, instances_path, "grefs(*).json")
     collect = PairCollector(parsed)
-    seen_refs: set[int] = set()
-    for number, ref in enumerate(refs):
-        where = f"ref #{number}"
-        require(ref, ["ref_id", "image_id", "ann_id", "sentences"], file, where)
-        ref_id = as_int(ref["ref_id"], file, where, "ref_id")
-        where = f"ref {ref_id}"
-        if ref_id in seen_refs:
-            raise error(file, where, f"duplicate ref_id {ref_id}")
-        seen_refs.add(ref_id)
-        image_id = as_int(ref["image_id"], file, where, "image_id")
-        if image_id not in parsed.images:
-            raise error(file, where, f"image_id {image_id} is not in {parsed.file.name}")
+    for ref, where, image_id in iter_refs(refs, file, parsed):
         ann_ids = _ann_ids(ref, file, where)
         if ann_ids == NO_TARGET:
             instances: tuple[Instance, ...] = ()
@@ -131,15 +104,7 @@ def read_grefcoco(source: str | Path, instances_path: str | Path | None = None) 
             instances = tuple(Instance(parsed.rle(aid, where)) for aid in ann_ids)
         if "no_target" in ref and bool(ref["no_target"]) != (not instances):
             raise error(file, where, f"no_target is {ref['no_target']} but ann_id is {ann_ids}")
-        if not isinstance(ref["sentences"], list) or not ref["sentences"]:
-            raise error(file, where, "sentences must be a non-empty list")
-        group_id = parsed.images[image_id].group_id
-        for sentence in ref["sentences"]:
-            text = sentence_text(sentence, file, where)
-            expression = collect.expression(group_id, text, str(ref.get("grd_created_by") or ""))
-            collect.add(
-                file, where, expression, image_id, instances, str(ref.get("grd_author") or "")
-            )
+        for expression in collect.add_ref(file, where, ref, image_id, instances):
             if ref.get("grd_complete") is True:
                 collect.claims_complete.setdefault(expression.id, where)
     return collect.snapshot(file, file.parent.name)

@@ -21,10 +21,9 @@ from typing import Any
 
 from exports import atomic
 from exports.attribution import write_attribution
-from exports.instances import annotation_index, build_instances, category_table, parse_instances
-from exports.refs import PairCollector, find_refs_file, sentence_entry, sentence_text
-from exports.snapshot import Incomplete, Snapshot, selected_expressions
-from exports.validate import as_int, as_int_list, error, load_json, require
+from exports.refs import PairCollector, RefsBuild, iter_refs, open_refs
+from exports.snapshot import Incomplete, Snapshot
+from exports.validate import as_int, as_int_list, error, load_json
 from labeler import masks, safe_pickle
 from labeler.domain import Instance
 
@@ -37,15 +36,12 @@ def build_refcoco(
     snapshot: Snapshot, *, incomplete: Incomplete = "omit", split: str = "train"
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``(refs, instances)`` for the positive pairs of the selected expressions."""
-    selected = selected_expressions(snapshot, incomplete)
-    categories, of_group = category_table(snapshot)
-    index = annotation_index(snapshot, selected, of_group)
+    build = RefsBuild.of(snapshot, incomplete)
+    index = build.index
     by_id = {a["id"]: a for a in index.annotations}
     unions: dict[tuple[int, ...], int] = {}
-    images = {i.id: i for i in snapshot.images}
-    groups = {g.id: g for g in snapshot.groups}
     refs = []
-    for chosen in selected:
+    for chosen in build.selected:
         expression = chosen.expression
         for decision in snapshot.positives(expression.id):
             parts = tuple(index.pairs[(expression.id, decision.image_id)])
@@ -54,7 +50,7 @@ def build_refcoco(
             elif parts in unions:
                 target = unions[parts]
             else:
-                image = images[decision.image_id]
+                image = build.images[decision.image_id]
                 rle = masks.union(
                     [by_id[p]["segmentation"] for p in parts], image.height, image.width
                 )
@@ -69,23 +65,17 @@ def build_refcoco(
                         "grd_parts": list(parts),
                     }
                 )
-            ref_id = len(refs) + 1
             refs.append(
-                {
-                    "ref_id": ref_id,
-                    "image_id": decision.image_id,
-                    "ann_id": target,
-                    "category_id": of_group[expression.group_id],
-                    "split": str(groups[expression.group_id].meta.get("split") or split),
-                    "file_name": images[decision.image_id].file,
-                    "sentences": [sentence_entry(ref_id, expression.text)],
-                    "sent_ids": [ref_id],
-                    "grd_complete": chosen.complete,
-                    "grd_author": decision.author,
-                    "grd_created_by": expression.created_by,
-                }
+                build.ref(
+                    len(refs) + 1,
+                    chosen,
+                    decision,
+                    ann_id=target,
+                    category_id=build.of_group[expression.group_id],
+                    split=split,
+                )
             )
-    return refs, build_instances(snapshot, index, categories)
+    return refs, build.instances()
 
 
 def write_refcoco(
@@ -138,35 +128,11 @@ def _target(parsed, ann_id: int, image_id: int, file: Path, where: str) -> tuple
 def read_refcoco(source: str | Path, instances_path: str | Path | None = None) -> Snapshot:
     """Read classic RefCOCO refs (``refs(*).p`` or a JSON list, or their folder) and the
     ``instances.json`` beside them; every ref is a positive pair."""
-    file = find_refs_file(source, "refs(*).p")
-    instances_path = Path(instances_path or file.parent / "instances.json")
-    parsed = parse_instances(instances_path, load_json(instances_path), per_image_groups=True)
-    refs = _load_refs(file)
-    if not isinstance(refs, list):
-        raise error(file, "", f"expected a list of refs, got {type(refs).__name__}")
+    file, parsed, refs = open_refs(source, instances_path, "refs(*).p", _load_refs)
     collect = PairCollector(parsed, merge_positives=True)
-    seen: set[int] = set()
-    for number, ref in enumerate(refs):
-        where = f"ref #{number}"
-        require(ref, ["ref_id", "image_id", "ann_id", "sentences"], file, where)
-        ref_id = as_int(ref["ref_id"], file, where, "ref_id")
-        where = f"ref {ref_id}"
-        if ref_id in seen:
-            raise error(file, where, f"duplicate ref_id {ref_id}")
-        seen.add(ref_id)
-        image_id = as_int(ref["image_id"], file, where, "image_id")
-        if image_id not in parsed.images:
-            raise error(file, where, f"image_id {image_id} is not in {parsed.file.name}")
+    for ref, where, image_id in iter_refs(refs, file, parsed):
         instances = _target(
             parsed, as_int(ref["ann_id"], file, where, "ann_id"), image_id, file, where
         )
-        if not isinstance(ref["sentences"], list) or not ref["sentences"]:
-            raise error(file, where, "sentences must be a non-empty list")
-        group_id = parsed.images[image_id].group_id
-        for sentence in ref["sentences"]:
-            text = sentence_text(sentence, file, where)
-            expression = collect.expression(group_id, text, str(ref.get("grd_created_by") or ""))
-            collect.add(
-                file, where, expression, image_id, instances, str(ref.get("grd_author") or "")
-            )
+        collect.add_ref(file, where, ref, image_id, instances)
     return collect.snapshot(file, file.parent.name)
