@@ -25,7 +25,14 @@ from exports.instances import (
 )
 from exports.snapshot import Incomplete, SelectedExpression, Snapshot, selected_expressions
 from exports.validate import as_int, as_str, error, load_json, require
-from labeler.domain import DecisionStatus, Expression, ExpressionDecision, Group, ImageRecord, Instance
+from labeler.domain import (
+    DecisionStatus,
+    Expression,
+    ExpressionDecision,
+    Group,
+    ImageRecord,
+    Instance,
+)
 from labeler.errors import ImportFormatError
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from exports.snapshot import snapshot_from_store
 from labeler import masks
 from labeler.images import normalize_image
 from labeler.project import Project
@@ -119,6 +120,13 @@ def make_small_project(root: Path) -> SmallProject:
 def small_project(tmp_path_factory) -> SmallProject:
     """Built once per session; tests must not modify it (they import into new projects)."""
     return make_small_project(tmp_path_factory.mktemp("small") / "project")
+
+
+@pytest.fixture(scope="module")
+def snapshot(small_project):
+    """The small project's snapshot, read once per test module."""
+    with Project.open(small_project.root) as project:
+        return snapshot_from_store(project.store, name="small")
 
 
 def canonical(snapshot, *, positives_only: bool = False) -> dict:

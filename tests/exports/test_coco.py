@@ -11,16 +11,8 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from exports.coco import build_coco_dict, read_coco, write_coco
-from exports.snapshot import snapshot_from_store
 from labeler import masks
-from labeler.project import Project
 from tests.exports.conftest import canonical
-
-
-@pytest.fixture(scope="module")
-def snapshot(small_project):
-    with Project.open(small_project.root) as project:
-        return snapshot_from_store(project.store, name="small")
 
 
 @pytest.fixture(scope="module")

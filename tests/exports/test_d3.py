@@ -10,18 +10,10 @@ import pytest
 from d_cube import D3
 
 from exports.d3 import build_d3, read_d3, write_d3
-from exports.snapshot import snapshot_from_store
 from labeler import masks
 from labeler.errors import ImportFormatError
-from labeler.project import Project
 from labeler.safe_pickle import UnsafePickle
 from tests.exports.conftest import canonical
-
-
-@pytest.fixture(scope="module")
-def snapshot(small_project):
-    with Project.open(small_project.root) as project:
-        return snapshot_from_store(project.store, name="small")
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,9 @@ import pytest
 from pycocotools import mask as cocomask
 
 from exports.refcoco import build_refcoco, read_refcoco, write_refcoco
-from exports.snapshot import snapshot_from_store
 from labeler import masks
 from labeler.errors import ImportFormatError
-from labeler.project import Project
 from tests.exports.conftest import canonical
-
-
-@pytest.fixture(scope="module")
-def snapshot(small_project):
-    with Project.open(small_project.root) as project:
-        return snapshot_from_store(project.store, name="small")
 
 
 @pytest.fixture(scope="module")
