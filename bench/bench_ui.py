@@ -38,7 +38,7 @@ from labeler import masks
 from labeler.project import Project
 from pipelines.demo import skimage_data_dir
 from pipelines.ingest import IngestItem, ingest_items
-from pipelines.ui_server import running_app
+from pipelines.ui_server import launch_chromium, running_app
 
 PHOTOS = [
     "astronaut.png",
@@ -51,16 +51,6 @@ PHOTOS = [
     "retina.jpg",
     "color.png",
     "ihc.png",
-]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
 ]
 
 
@@ -276,7 +266,7 @@ def main() -> None:
         with running_app(root, log_dir=tmp) as app, sync_playwright() as p:
             pid = app.process.pid
             print(f"machine: {os.cpu_count()} cores, {_load()}")
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             warm = time_group_page(browser, app.url, 100)  # first script run imports everything
             cold = [time_group_page(browser, app.url, 100) for _ in range(3)]
             print(

@@ -21,6 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; never ``playwright install``
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -47,6 +58,11 @@ def streamlit_command(port: int, *, headless: bool = True, address: str = "127.0
         "--server.fileWatcherType",
         "none",
     ]
+
+
+def launch_chromium(playwright):
+    """Headless Chromium (``CHROMIUM``, ``CHROMIUM_ARGS``) from a Playwright sync API instance."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
 @dataclass

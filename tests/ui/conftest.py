@@ -14,17 +14,6 @@ from labeler.project import Project
 REPO = Path(__file__).resolve().parents[2]
 APP_FILE = str(REPO / "streamlit_app.py")
 ARTIFACTS = REPO / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
 
 
 def centre_box_rle(image, fraction: float = 0.4) -> dict:

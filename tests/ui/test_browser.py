@@ -11,8 +11,8 @@ import pytest
 
 from labeler.domain import DecisionStatus
 from labeler.project import Project
-from pipelines.ui_server import running_app
-from tests.ui.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from pipelines.ui_server import CHROMIUM, launch_chromium, running_app
+from tests.ui.conftest import ARTIFACTS
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,7 +36,7 @@ def served(tmp_path_factory):
     build_demo(root).close()
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app(root, log_dir=root.parent) as app, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(60_000)
         yield app, page, root
