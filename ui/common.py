@@ -84,3 +84,19 @@ def pick_expression(project: Project, group: Group, key: str) -> Expression | No
     )
     state.focus(expression=chosen)
     return next(e for e in expressions if e.id == chosen)
+
+
+def pick_group_and_expression(
+    project: Project, cols: list, key: str
+) -> tuple[Group, Expression] | None:
+    """The group picker in ``cols[0]``, then its expression picker in ``cols[1]`` (widget keys
+    ``<key>_group`` and ``<key>_expression``); None while either has nothing to pick."""
+    with cols[0]:
+        group = pick_group(project, f"{key}_group")
+    if group is None:
+        return None
+    with cols[1]:
+        expr = pick_expression(project, group, f"{key}_expression")
+    if expr is None:
+        return None
+    return group, expr

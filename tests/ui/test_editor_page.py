@@ -31,6 +31,24 @@ def _paint(editor, size=20):
     editor.stroke([(40, 40), (40 + size, 40)], radius=6)
 
 
+def _painted(app, project):
+    """The editor open on the first image with one brush stroke, the page run once since."""
+    expr, images, editor = _open_editor(app, project)
+    _paint(editor)
+    app.run()
+    return expr, images, editor
+
+
+def _confirm_after_bob_saved(app, project, expr, image_id):
+    """Bob saves a positive on the image first (revision 1); then this session clicks Confirm."""
+    image = project.store.get_image(image_id)
+    project.store.save_decision(
+        expr.id, image_id, "positive", [centre_box_rle(image)], author="bob", expected_revision=0
+    )
+    app.button(key="confirm").click().run()
+    return image
+
+
 def test_editor_opens_from_the_grid_and_confirm_saves_a_positive(app, demo_project):
     expr, images, editor = _open_editor(app, demo_project)
     assert any(m.value == "**Objects (0)**" for m in app.markdown)
@@ -47,9 +65,7 @@ def test_editor_opens_from_the_grid_and_confirm_saves_a_positive(app, demo_proje
 
 
 def test_undo_redo_delete_and_new_object_buttons(app, demo_project):
-    expr, images, editor = _open_editor(app, demo_project)
-    _paint(editor)
-    app.run()
+    expr, images, editor = _painted(app, demo_project)
     app.button(key="new_object").click().run()
     assert editor.active is None
     editor.stroke([(100, 100)], radius=5)
@@ -67,23 +83,15 @@ def test_undo_redo_delete_and_new_object_buttons(app, demo_project):
 
 
 def test_not_in_this_image_saves_a_certified_negative(app, demo_project):
-    expr, images, editor = _open_editor(app, demo_project)
-    _paint(editor)
-    app.run()
+    expr, images, editor = _painted(app, demo_project)
     app.button(key="mark_negative").click().run()
     saved = demo_project.store.get_decision(expr.id, images[0])
     assert saved.status is DecisionStatus.NEGATIVE and saved.instances == ()
 
 
 def test_a_concurrent_save_shows_both_versions_and_keep_mine_saves_on_top(app, demo_project):
-    expr, images, editor = _open_editor(app, demo_project)
-    _paint(editor)
-    app.run()
-    image = demo_project.store.get_image(images[0])
-    demo_project.store.save_decision(
-        expr.id, images[0], "positive", [centre_box_rle(image)], author="bob", expected_revision=0
-    )
-    app.button(key="confirm").click().run()
+    expr, images, editor = _painted(app, demo_project)
+    _confirm_after_bob_saved(app, demo_project, expr, images[0])
     assert not app.exception
     assert any("bob saved this image (revision 1)" in e.value for e in app.error)
     theirs = demo_project.store.get_decision(expr.id, images[0])
@@ -98,14 +106,8 @@ def test_a_concurrent_save_shows_both_versions_and_keep_mine_saves_on_top(app, d
 
 
 def test_take_theirs_drops_my_version(app, demo_project):
-    expr, images, editor = _open_editor(app, demo_project)
-    _paint(editor)
-    app.run()
-    image = demo_project.store.get_image(images[0])
-    demo_project.store.save_decision(
-        expr.id, images[0], "positive", [centre_box_rle(image)], author="bob", expected_revision=0
-    )
-    app.button(key="confirm").click().run()
+    expr, images, editor = _painted(app, demo_project)
+    image = _confirm_after_bob_saved(app, demo_project, expr, images[0])
     app.button(key="take_theirs").click().run()
     assert not app.exception and not app.error
     editor = app.session_state["grd_editors"][(expr.id, images[0])]
@@ -123,9 +125,7 @@ def test_next_and_previous_walk_the_group_in_score_order(app, demo_project):
 
 
 def test_unsaved_work_survives_navigation_and_is_listed(app, demo_project):
-    expr, images, editor = _open_editor(app, demo_project)
-    _paint(editor)
-    app.run()
+    expr, images, editor = _painted(app, demo_project)
     app.button(key="next_image").click().run()
     assert app.button(key=f"goto-{expr.id}-{images[0]}")
     app.button(key=f"goto-{expr.id}-{images[0]}").click().run()

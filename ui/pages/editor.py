@@ -57,14 +57,10 @@ def render() -> None:
     project = common.require_project()
     store = project.store
     cols = st.columns([3, 4, 3])
-    with cols[0]:
-        group = common.pick_group(project, "editor_group")
-    if group is None:
+    picked = common.pick_group_and_expression(project, cols, "editor")
+    if picked is None:
         return
-    with cols[1]:
-        expr = common.pick_expression(project, group, "editor_expression")
-    if expr is None:
-        return
+    group, expr = picked
     images = {im.id: im for im in store.list_images(group.id)}
     if not images:
         st.info("This group has no images.")
@@ -85,25 +81,15 @@ def render() -> None:
 def _navigation(order: list[int], image_id: int) -> None:
     prev_id, next_id = annotate.neighbours(order, image_id)
     st.markdown(f"Image **{order.index(image_id) + 1} / {len(order)}** (id {image_id})")
+    buttons = [
+        ("Previous", ":material/arrow_back:", "prev_image", "left", prev_id),
+        ("Next", ":material/arrow_forward:", "next_image", "right", next_id),
+    ]
     with st.container(horizontal=True):
-        if st.button(
-            "Previous",
-            icon=":material/arrow_back:",
-            key="prev_image",
-            shortcut="left",
-            disabled=prev_id is None,
-        ):
-            state.focus(image=prev_id)
-            st.rerun()
-        if st.button(
-            "Next",
-            icon=":material/arrow_forward:",
-            key="next_image",
-            shortcut="right",
-            disabled=next_id is None,
-        ):
-            state.focus(image=next_id)
-            st.rerun()
+        for label, icon, key, shortcut, target in buttons:
+            if st.button(label, icon=icon, key=key, shortcut=shortcut, disabled=target is None):
+                state.focus(image=target)
+                st.rerun()
 
 
 def _unsaved_elsewhere(expression_id: int, image_id: int) -> None:

@@ -27,14 +27,10 @@ def grid_key(expression_id: int) -> str:
 def render() -> None:
     project = common.require_project()
     cols = st.columns([3, 4, 2, 2])
-    with cols[0]:
-        group = common.pick_group(project, "sweep_group")
-    if group is None:
+    picked = common.pick_group_and_expression(project, cols, "sweep")
+    if picked is None:
         return
-    with cols[1]:
-        expr = common.pick_expression(project, group, "sweep_expression")
-    if expr is None:
-        return
+    group, expr = picked
     order_by = cols[2].selectbox(
         "Order", annotate.SORT_ORDERS, format_func=ORDER_LABELS.get, key="sweep_order"
     )
