@@ -23,9 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from exports import atomic
-from exports.attribution import write_attribution
-from exports.refs import PairCollector, RefsBuild, iter_refs, open_refs
+from exports.refs import PairCollector, RefsBuild, iter_refs, open_refs, write_refs_files
 from exports.snapshot import Incomplete, Snapshot
 from exports.validate import as_int_list, error
 from labeler.domain import Instance
@@ -71,13 +69,8 @@ def write_grefcoco(
     split_by: str = "unc",
 ) -> list[Path]:
     """Write ``grefs(<split_by>).json``, ``instances.json`` and the attribution files."""
-    out_dir = Path(out_dir)
     refs, instances = build_grefcoco(snapshot, incomplete=incomplete, split=split)
-    written = [
-        atomic.write_json(out_dir / refs_file_name(split_by), refs),
-        atomic.write_json(out_dir / "instances.json", instances),
-    ]
-    return written + write_attribution(out_dir, snapshot)
+    return write_refs_files(out_dir, snapshot, refs_file_name(split_by), refs, instances)
 
 
 def _ann_ids(ref: dict, file: Path, where: str) -> list[int]:

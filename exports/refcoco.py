@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from exports import atomic
-from exports.attribution import write_attribution
-from exports.refs import PairCollector, RefsBuild, iter_refs, open_refs
+from exports.refs import PairCollector, RefsBuild, iter_refs, open_refs, write_refs_files
 from exports.snapshot import Incomplete, Snapshot
 from exports.validate import as_int, as_int_list, error, load_json
 from labeler import masks, safe_pickle
@@ -87,13 +86,14 @@ def write_refcoco(
     split_by: str = "unc",
 ) -> list[Path]:
     """Write ``refs(<split_by>).p``, ``instances.json`` and the attribution files."""
-    out_dir = Path(out_dir)
     refs, instances = build_refcoco(snapshot, incomplete=incomplete, split=split)
-    written = [
-        atomic.write_pickle(out_dir / refs_file_name(split_by), refs, protocol=2),
-        atomic.write_json(out_dir / "instances.json", instances),
-    ]
-    return written + write_attribution(out_dir, snapshot)
+    return write_refs_files(
+        out_dir, snapshot, refs_file_name(split_by), refs, instances, _write_pickle
+    )
+
+
+def _write_pickle(path: Path, refs: list) -> Path:
+    return atomic.write_pickle(path, refs, protocol=2)  # 2: the newest protocol Python 2 (REFER) reads
 
 
 def _load_refs(file: Path) -> Any:

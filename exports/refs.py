@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exports import atomic
+from exports.attribution import write_attribution
 from exports.instances import (
     AnnotationIndex,
     ParsedInstances,
@@ -108,6 +110,24 @@ class RefsBuild:
     def instances(self) -> dict[str, Any]:
         """The COCO instances dict of the index's annotations (call after adding any)."""
         return build_instances(self.snapshot, self.index, self.categories)
+
+
+def write_refs_files(
+    out_dir: str | Path,
+    snapshot: Snapshot,
+    refs_name: str,
+    refs: list[dict[str, Any]],
+    instances: dict[str, Any],
+    write_refs: Callable[[Path, Any], Path] = atomic.write_json,
+) -> list[Path]:
+    """Write ``refs`` as ``refs_name`` (with ``write_refs``), ``instances.json`` and the
+    attribution files into ``out_dir``; the paths written."""
+    out_dir = Path(out_dir)
+    written = [
+        write_refs(out_dir / refs_name, refs),
+        atomic.write_json(out_dir / "instances.json", instances),
+    ]
+    return written + write_attribution(out_dir, snapshot)
 
 
 def find_refs_file(source: str | Path, pattern: str) -> Path:
