@@ -93,7 +93,8 @@ def write_refcoco(
 
 
 def _write_pickle(path: Path, refs: list) -> Path:
-    return atomic.write_pickle(path, refs, protocol=2)  # 2: the newest protocol Python 2 (REFER) reads
+    # protocol 2: the newest that Python 2 (the original REFER) reads
+    return atomic.write_pickle(path, refs, protocol=2)
 
 
 def _load_refs(file: Path) -> Any:
