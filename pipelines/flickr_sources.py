@@ -34,12 +34,17 @@ def _saved_entries(data) -> list[dict]:
     raise ValueError("expected a flickr.photos.search response, a list of them, or a list of photos")
 
 
-def read_saved_search(path: Path, group: str, target: str = "", scene: str = "") -> list[ListedPhoto]:
-    path = Path(path)
+def _read_text(path: Path) -> str:
+    """The file's text (a UTF-8 byte-order mark dropped); ``ImportFormatError`` if unreadable."""
     try:
-        text = path.read_text(encoding="utf-8-sig").strip()
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
+
+
+def read_saved_search(path: Path, group: str, target: str = "", scene: str = "") -> list[ListedPhoto]:
+    path = Path(path)
+    text = _read_text(path).strip()
     if match := re.fullmatch(r"\s*\w+\((.*)\)\s*;?\s*", text, re.DOTALL):  # JSONP
         text = match.group(1)
     try:
@@ -60,10 +65,7 @@ def read_saved_search(path: Path, group: str, target: str = "", scene: str = "")
 
 def read_url_list(path: Path, group: str, target: str = "", scene: str = "") -> list[ListedPhoto]:
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
+    lines = _read_text(path).splitlines()
     lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise ImportFormatError(f"{path}: no URLs in the file")
