@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from labeler.canvas_input import CanvasEvent, parse_event
+from ui.components import trigger_value
 
 __all__ = ["TOOLS", "CanvasEvent", "mask_canvas", "read_event"]
 
@@ -33,9 +34,7 @@ TOOLS = ("point", "box", "brush", "erase")
 
 def read_event(key: str) -> CanvasEvent | None:
     """The event that triggered the current callback of the canvas called ``key``."""
-    state = st.session_state.get(key)
-    raw = state.get("event") if hasattr(state, "get") else getattr(state, "event", None)
-    return parse_event(raw)
+    return parse_event(trigger_value(key))
 
 
 def mask_canvas(

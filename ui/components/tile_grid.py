@@ -16,6 +16,7 @@ from typing import Any
 
 import streamlit as st
 
+from ui.components import trigger_value
 from ui.components.media import media_url
 
 _JS = Path(__file__).with_name("tile_grid.js").read_text()
@@ -87,9 +88,7 @@ def parse_event(raw: Any) -> GridEvent | None:
 
 
 def read_event(key: str) -> GridEvent | None:
-    state = st.session_state.get(key)
-    raw = state.get("event") if hasattr(state, "get") else getattr(state, "event", None)
-    return parse_event(raw)
+    return parse_event(trigger_value(key))
 
 
 def tile_grid(
