@@ -49,11 +49,11 @@ class ClassicSegmenter:
         self,
         work_side: int = 640,
         step: int = 10,
-        beta: float = 4.0,
+        beta: float = 2.0,
         lam: float = 0.05,
         band: int = 5,
         scales: tuple[float, ...] = (0.08, 0.12, 0.18, 0.27, 0.4),
-        candidate_side: int = 192,
+        candidate_side: int = 256,
     ):
         self.work_side = work_side
         self.step = step
@@ -118,41 +118,53 @@ class ClassicSegmenter:
         return SegmentResult(full, np.where(mask, 1.0, -1.0).astype(np.float32), float(score))
 
     def _first_click(self, emb: Embedding, pos, neg) -> tuple[np.ndarray, float]:
-        """GrabCut at several window sizes around the first click; keep the best-scored result."""
+        """GrabCut at several window sizes around the first click; the best-scored result."""
         work, grad = emb["image"], emb["grad"]
         long_side = max(work.shape[:2])
         quantised = _quantise(work)
-        best, best_score = np.zeros(work.shape[:2], bool), -1.0
+        x, y = pos[0]
+        candidates, scores = [], []
         for s in self.scales:
             half = s * long_side
-            x, y = pos[0]
             box = (x - half, y - half, x + half, y + half)
             cand = _grabcut_box(work, box, pos, neg, margin=0.5, max_side=self.candidate_side)
             cand = _keep_connected_to(cand, pos)
-            value = _quality(cand, grad, quantised, pos[0])
-            if value > best_score:
-                best, best_score = cand, value
-        return best, max(best_score, 0.0)
+            candidates.append(cand)
+            scores.append(max(_quality(cand, grad, quantised, pos[0]), 0.0))
+        best = int(np.argmax(scores))
+        return candidates[best], scores[best]
 
-    def _refine(self, emb: Embedding, start: np.ndarray, pos, neg) -> np.ndarray:
-        """Random walker over superpixels (prior: ``start``; seeds: clicks), then outline snapping."""
+    def _graph(self, emb: Embedding) -> RegionGraph:
         labels = emb["labels"]
-        graph = RegionGraph(
-            n=int(labels.max()) + 1,
+        n = int(labels.max()) + 1
+        return RegionGraph(
+            n=n,
             i=emb["edge_i"].astype(np.int64),
             j=emb["edge_j"].astype(np.int64),
             contrast=emb["edge_contrast"].astype(np.float64),
             length=emb["edge_length"].astype(np.float64),
-            area=np.bincount(labels.ravel(), minlength=int(labels.max()) + 1).astype(np.float64),
+            area=np.bincount(labels.ravel(), minlength=n).astype(np.float64),
         )
-        if not pos and not start.any():
-            return start
-        prior = np.bincount(labels.ravel(), weights=start.ravel(), minlength=graph.n) / np.maximum(graph.area, 1)
-        # Contrast relative to this image's typical superpixel border, so the same beta fits a
-        # noisy photo and a clean drawing; the prior's weight is relative to a typical edge too.
+
+    def _weights(self, graph: RegionGraph, emb: Embedding) -> tuple[np.ndarray, float]:
+        """Edge weights and the prior's weight.
+
+        Contrast is taken relative to this image's typical superpixel border, so the same beta
+        fits a noisy photo and a clean drawing; the prior's weight is relative to a typical edge.
+        """
         typical = float(np.median(graph.contrast)) + 1e-6
         weights = np.exp(-self.beta * graph.contrast / typical) * (graph.length / graph.length.mean())
-        lam = self.lam * float(np.median(weights))
+        return weights, self.lam * float(np.median(weights))
+
+    def _refine(self, emb: Embedding, start: np.ndarray, pos, neg) -> np.ndarray:
+        """Random walker over superpixels (prior: ``start``; seeds: clicks), then outline snapping."""
+        labels = emb["labels"]
+        graph = self._graph(emb)
+        if not pos and not start.any():
+            return start
+        prior = np.bincount(labels.ravel(), weights=start.ravel().astype(np.float64), minlength=graph.n)
+        prior /= np.maximum(graph.area, 1)
+        weights, lam = self._weights(graph, emb)
         seeds = [labels[int(y), int(x)] for x, y in pos] + [labels[int(y), int(x)] for x, y in neg]
         values = [1.0] * len(pos) + [0.0] * len(neg)
         prob = random_walk(graph, weights, prior, lam, np.array(seeds, int), np.array(values))
@@ -186,6 +198,7 @@ def _grabcut(bgr: np.ndarray, gc_mask: np.ndarray, iterations: int) -> np.ndarra
     if not has_bg or not np.isin(gc_mask, _FG).any():
         return np.isin(gc_mask, _FG)
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: same input, same mask
     try:
         cv2.grabCut(bgr, gc_mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # a colour model cannot be fitted (e.g. too few distinct pixels): keep the init
