@@ -68,7 +68,7 @@ def weights_list(weights_dir: WeightsDir = None) -> None:
         entry = entries.get(spec.name)
         here = entry.path if entry and Path(entry.path).is_file() else "-"
         table.add_row(spec.name, spec.model_type, _size(spec.size), spec.sha256, here, spec.url)
-    console.print(table)
+    Console().print(table)  # the terminal width (COLUMNS) at call time, not at import
     console.print(
         "Use one in a project: set [bold]sam_checkpoint[/bold] in project.json to its name "
         "(e.g. sam_vit_b) or path, and [bold]sam_model_type[/bold] to its model."
