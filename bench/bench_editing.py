@@ -144,6 +144,7 @@ class PlainGrabCut:
         for (x, y), v in [(p, cv2.GC_FGD) for p in pos] + [(p, cv2.GC_BGD) for p in neg]:
             cv2.circle(gc, (int(x), int(y)), 3, int(v), -1)
         bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+        cv2.setRNGSeed(0)  # repeatable, like the classic segmenter
         cv2.grabCut(np.ascontiguousarray(img[..., ::-1]), gc, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
         mask = np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD))
         return SegmentResult(mask, None, 0.0)
