@@ -72,6 +72,18 @@ def _instance(row) -> Instance:
     )
 
 
+def checked_masks(
+    status: DecisionStatus, instances: Sequence[RLE], height: int, width: int
+) -> list[RLE]:
+    """The rule every write obeys: ``positive`` carries masks, ``negative`` / ``unseen`` none, and
+    each mask is a valid, non-empty RLE of the image's size (returned normalised)."""
+    if status is DecisionStatus.POSITIVE and not instances:
+        raise InvalidMask("a positive decision needs at least one instance mask")
+    if status in (DecisionStatus.NEGATIVE, DecisionStatus.UNSEEN) and instances:
+        raise InvalidMask(f"a {status.value} decision cannot carry masks")
+    return [masks.validate_rle(rle, height, width) for rle in instances]
+
+
 class DecisionsMixin(CatalogMixin):
     # -- reads --------------------------------------------------------------------------------
     def get_decision(self, expression_id: int, image_id: int) -> ExpressionDecision:
@@ -176,11 +188,7 @@ class DecisionsMixin(CatalogMixin):
         image = self.get_image(image_id)
         if image.group_id != expression.group_id:
             raise NotFound(f"image {image_id} is not in the group of expression {expression_id}")
-        if status is DecisionStatus.POSITIVE and not instances:
-            raise InvalidMask("a positive decision needs at least one instance mask")
-        if status in (DecisionStatus.NEGATIVE, DecisionStatus.UNSEEN) and instances:
-            raise InvalidMask(f"a {status.value} decision cannot carry masks")
-        return [masks.validate_rle(rle, image.height, image.width) for rle in instances]
+        return checked_masks(status, instances, image.height, image.width)
 
     def _save_locked(
         self, conn, expression_id, image_id, status, rles, author, expected_revision,
@@ -252,9 +260,7 @@ class DecisionsMixin(CatalogMixin):
             status, image = DecisionStatus(status), images.get(iid)
             if image is None or groups.get(eid) != image.group_id:
                 raise NotFound(f"image {iid} is not in the group of expression {eid}")
-            if (status is DecisionStatus.POSITIVE) != bool(rles) and status is not DecisionStatus.PROPOSED:
-                raise InvalidMask(f"a {status.value} decision {'needs' if not rles else 'cannot carry'} masks")
-            rles = [masks.validate_rle(r, image.height, image.width) for r in rles]
+            rles = checked_masks(status, rles, image.height, image.width)
             checked.append(ExpressionDecision(eid, iid, status, tuple(Instance(r) for r in rles),
                                               1, author, now))
         with self._write() as conn:
