@@ -8,6 +8,8 @@ as L' and L'_anti, so d(z_n, L) and d(z_n, L_anti) (Eq. 5, presence rule) are de
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -45,6 +47,17 @@ class MaskDecoder(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = step(torch.cat([x, skip.to(x.dtype)], dim=1))
         return self.head(x)
+
+    @torch.no_grad()
+    def set_foreground_prior(self, prior: float) -> None:
+        """Start the mask logits at the foreground log-odds ``log(p / (1 - p))`` instead of 0.
+
+        With small objects a zero-biased head spends its first hundreds of steps only learning
+        "mostly background" (RetinaNet's prior-probability initialisation fixes the same problem).
+        ``prior`` is clipped to [1e-3, 0.5].
+        """
+        prior = min(max(prior, 1e-3), 0.5)
+        self.head.bias.fill_(math.log(prior / (1.0 - prior)))
 
 
 class PresenceHead(nn.Module):

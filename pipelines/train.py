@@ -104,20 +104,6 @@ def foreground_prior(groups, size: int, max_items: int = 256, seed: int = 0) -> 
     return float(np.mean([resize_mask(item.mask(), size).mean() for item in picked]))
 
 
-def init_mask_prior(model, prior: float) -> None:
-    """Start the mask logits at the data's foreground log-odds instead of 0 (p = 0.5).
-
-    With small objects a zero-biased head spends its first hundreds of steps only learning "mostly
-    background" (RetinaNet's prior-probability initialisation fixes the same problem).
-    """
-    head = getattr(getattr(model, "decoder", None), "head", None)
-    if head is None or getattr(head, "bias", None) is None:
-        return
-    prior = min(max(prior, 1e-3), 0.5)
-    with torch.no_grad():
-        head.bias.fill_(math.log(prior / (1.0 - prior)))
-
-
 def checkpoint_dir(cfg: TrainConfig) -> Path:
     return Path(cfg.out_dir) / "checkpoints"
 
@@ -226,7 +212,9 @@ def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = N
     if cfg.prior_bias_init and not cfg.init_checkpoint and not model.config.use_mirror:
         # (with mirror training the same head also predicts 1 - Y, so the balanced prior is 0)
         # identical on every rank: the seed and the data are the same
-        init_mask_prior(model, foreground_prior(train_groups, model.config.image_size, seed=cfg.seed))
+        model.decoder.set_foreground_prior(
+            foreground_prior(train_groups, model.config.image_size, seed=cfg.seed)
+        )
     model = model.to(rt.device)
     config = model.config
     raw_model = model
