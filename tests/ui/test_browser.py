@@ -174,6 +174,8 @@ def test_select_tiles_then_n_certifies_them_and_undo_restores(served):
     page.get_by_text("Confirmed negative: 2 images").first.wait_for()
     for image_id in targets:
         page.wait_for_selector(f".grd-tile[data-id='{image_id}'][data-kind='negative']")
+    # the at-once "pending" look is replaced by the server's redraw of what was stored
+    page.wait_for_function("() => !document.querySelector('.grd-tile.grd-pending')")
     after = decisions(root, expr.id)
     assert all(
         after[i].status is DecisionStatus.NEGATIVE and after[i].author == "ann" for i in targets

@@ -6,6 +6,7 @@
 // Click a tile: select / unselect; Shift+click: select the range; keys (focus not in a text field):
 // A accept selected, N negative selected, S select all, Escape clear.
 // root.dataset.seq is the id of the last event whose result is drawn; root.dataset.last the last sent.
+// A decided tile shows its expected state at once (class grd-pending) until the server's redraw.
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   let root = parentElement.querySelector(".grd-grid-root");
@@ -54,10 +55,32 @@ export default function (component) {
     st.anchor = id;
     refreshBar();
   };
+  // What the server will most likely draw, shown at once (marked "saving"); the rerun that follows
+  // redraws every tile from the store, so a conflict or an error replaces this guess.
+  const expected = (action, tile) => {
+    if (action === "negative") return ["negative", "negative (certified)"];
+    if (tile.kind === "proposed-present") return ["positive", "positive"];
+    if (tile.kind === "proposed-absent") return ["negative", "negative (certified)"];
+    return null;  // accept on a tile without a proposal: the server leaves it as it is
+  };
+  const showPending = (action, chosen) => {
+    const byId = new Map(st.data.tiles.map((t) => [t.id, t]));
+    for (const id of chosen) {
+      const node = st.nodes.get(id), tile = byId.get(id);
+      const guess = node && tile && expected(action, tile);
+      if (!guess) continue;
+      node.dataset.kind = guess[0];
+      node.classList.add("grd-pending");
+      const badge = node.querySelector(".grd-badge");
+      badge.dataset.kind = guess[0];
+      badge.textContent = guess[1];
+    }
+  };
   const decide = (action, chosen) => {
     if (!chosen.length) return;
     for (const id of chosen) st.selected.delete(id);
     refreshBar();
+    showPending(action, chosen);
     const rev = new Map(st.data.tiles.map((t) => [t.id, t.rev]));
     send({ kind: "decide", action, ids: chosen, revisions: chosen.map((id) => rev.get(id)) });
   };
@@ -88,6 +111,7 @@ export default function (component) {
     badge.textContent = t.label;
     badge.dataset.kind = t.kind;
     node.dataset.kind = t.kind;
+    node.classList.remove("grd-pending");
     node.querySelector('[data-act="accept"]').hidden = !t.proposed;
     node.querySelector('[data-act="negative"]').hidden = t.negative;
   });

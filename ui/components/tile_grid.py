@@ -39,6 +39,8 @@ _CSS = """
   margin-top: .35rem; flex-wrap: wrap; }
 .grd-tile-actions { display: flex; gap: .25rem; }
 .grd-tile-actions button { padding: .1rem .45rem; }
+.grd-tile.grd-pending { opacity: .7; }
+.grd-tile.grd-pending .grd-badge::after { content: " …"; }
 .grd-badge { font-size: .78rem; padding: .1rem .4rem; border-radius: .4rem; background: #eee; color: #444; }
 .grd-badge[data-kind="positive"] { background: #e3f4e6; color: #1b6e2a; }
 .grd-badge[data-kind="negative"] { background: #e1ecfb; color: #1b4f9c; }
