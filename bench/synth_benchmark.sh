@@ -7,7 +7,7 @@ OUT=${1:-runs/synth-bench}
 GRD=${GRD:-.venv/bin/grd}
 CONFIG=configs/train_synth_tiny.yaml
 
-"$GRD" synth "$OUT/train" --groups 24 --images-per-group 12 --level 1 --image-size 64 --seed 0 \
+"$GRD" synth "$OUT/train" --groups 120 --images-per-group 12 --level 1 --image-size 96 --seed 0 \
     --holdout "$OUT/test" --holdout-groups 10
 "$GRD" train -c "$CONFIG" "data=$OUT/train" "val_data=$OUT/test" "out_dir=$OUT/full" --quiet
 "$GRD" train -c "$CONFIG" "data=$OUT/train" "val_data=$OUT/test" "out_dir=$OUT/no-triplet" \
