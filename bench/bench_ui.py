@@ -6,7 +6,8 @@ Prints, for a group of 100 photos (variants of the scikit-image samples, ~640 px
 proposals on half of them):
 
 - time to interactive of the group page from a cold browser (every tile image loaded, toolbar live);
-- grid decision latency: a tile's "not in image" click until its badge shows the new state;
+- grid decision latency: a tile's "not in image" click until its badge shows the new state (drawn
+  at once by the browser, marked pending) and until the server's redraw of the stored state;
 - bulk "all remaining negative" until the grid shows it;
 - click -> refined mask on screen in the editor (embedding cached), median and p95 over N clicks.
 
@@ -15,6 +16,8 @@ The editor's segmenter: SAM ViT-B on the CPU by default, with random weights mad
 ``--sam-checkpoint`` is given (weights do not change speed; no SAM weights can be downloaded on the
 development machine), or the weight-free fallback with ``--segmenter fallback``. The first editor
 visit computes the image embedding (cached, as in the app); clicks are timed after that.
+Latencies are taken inside the page (pointer-down -> the DOM change), excluding Playwright's own
+round trips to the browser.
 """
 
 from __future__ import annotations
@@ -122,6 +125,38 @@ def random_sam_checkpoint(path: Path) -> Path:
     return path
 
 
+# In-page clocks: the pointer-down of the input and the DOM change that shows its result, both
+# with performance.now() in the page, so the figures exclude Playwright's own round trips.
+_WATCH = """([rootSel, tileSel]) => {
+  const t = window.__grd = {down: null, shown: null, saved: null};
+  document.addEventListener('pointerdown', () => { if (t.down === null) t.down = performance.now(); },
+                            {capture: true, once: true});
+  const root = document.querySelector(rootSel);
+  const check = () => {
+    if (t.down === null) return;
+    const now = performance.now();
+    const tile = tileSel && document.querySelector(tileSel);
+    if (tile && t.shown === null && tile.dataset.kind === 'negative') t.shown = now;
+    const drawn = root.dataset.last && root.dataset.seq === root.dataset.last;
+    if (drawn && t.saved === null && (!tile || (tile.dataset.kind === 'negative'
+        && !tile.classList.contains('grd-pending')))) t.saved = now;
+  };
+  const mo = new MutationObserver(check);
+  mo.observe(root, {attributes: true, subtree: true, attributeFilter: ['data-seq', 'data-last', 'data-kind', 'class']});
+  t.stop = () => mo.disconnect();
+}"""
+
+
+def _watch(page, root: str, tile: str = "") -> None:
+    page.evaluate(_WATCH, [root, tile])
+
+
+def _watched(page) -> dict:
+    return page.evaluate("() => { const t = window.__grd; t.stop(); "
+                         "return {shown: t.shown === null ? null : (t.shown - t.down) / 1000, "
+                         "saved: t.saved === null ? null : (t.saved - t.down) / 1000}; }")
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system, all threads) a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -178,12 +213,11 @@ def time_grid_decisions(page, n: int) -> tuple[list[float], list[float]]:
     for image_id in ids:
         tile = page.locator(f".grd-tile[data-id='{image_id}']")
         idle(page)
-        start = time.perf_counter()
+        _watch(page, ".grd-grid-root", f".grd-tile[data-id='{image_id}']")
         tile.locator("button[data-act='negative']").click()
         page.wait_for_selector(
             f".grd-tile[data-id='{image_id}'][data-kind='negative']", timeout=10_000
         )
-        shown.append(time.perf_counter() - start)
         page.wait_for_function(
             """id => { const r = document.querySelector('.grd-grid-root');
                        const t = document.querySelector(`.grd-tile[data-id='${id}']`);
@@ -192,7 +226,9 @@ def time_grid_decisions(page, n: int) -> tuple[list[float], list[float]]:
             arg=image_id,
             timeout=10_000,
         )
-        saved.append(time.perf_counter() - start)
+        t = _watched(page)
+        shown.append(t["shown"])
+        saved.append(t["saved"])
     return shown, saved
 
 
@@ -226,14 +262,14 @@ def time_clicks(page, url: str, n: int, mark=lambda: None) -> list[float]:
             idle(page)
         x = box["x"] + box["width"] * rng.uniform(0.2, 0.8)
         y = box["y"] + box["height"] * rng.uniform(0.2, 0.8)
-        start = time.perf_counter()
+        _watch(page, ".grd-canvas-root")
         page.mouse.click(x, y, button="left" if k % 5 != 3 else "right")
         page.wait_for_function(
             "() => { const r = document.querySelector('.grd-canvas-root');"
             " return r && r.dataset.last && r.dataset.seq === r.dataset.last; }",
             timeout=30_000,
         )
-        times.append(time.perf_counter() - start)
+        times.append(_watched(page)["saved"])
     mark()
     return times
 
