@@ -151,7 +151,9 @@ def _watch(page, root: str, tile: str = "") -> None:
     page.evaluate(_WATCH, [root, tile])
 
 
-def _watched(page) -> dict:
+def _watched(page, timeout_ms: int) -> dict:
+    """Wait until the watched input's result is drawn; its latencies in seconds."""
+    page.wait_for_function("() => window.__grd.saved !== null", timeout=timeout_ms)
     return page.evaluate("() => { const t = window.__grd; t.stop(); "
                          "return {shown: t.shown === null ? null : (t.shown - t.down) / 1000, "
                          "saved: t.saved === null ? null : (t.saved - t.down) / 1000}; }")
@@ -215,18 +217,7 @@ def time_grid_decisions(page, n: int) -> tuple[list[float], list[float]]:
         idle(page)
         _watch(page, ".grd-grid-root", f".grd-tile[data-id='{image_id}']")
         tile.locator("button[data-act='negative']").click()
-        page.wait_for_selector(
-            f".grd-tile[data-id='{image_id}'][data-kind='negative']", timeout=10_000
-        )
-        page.wait_for_function(
-            """id => { const r = document.querySelector('.grd-grid-root');
-                       const t = document.querySelector(`.grd-tile[data-id='${id}']`);
-                       return r && r.dataset.last && r.dataset.seq === r.dataset.last
-                              && t.dataset.kind === 'negative' && !t.classList.contains('grd-pending'); }""",
-            arg=image_id,
-            timeout=10_000,
-        )
-        t = _watched(page)
+        t = _watched(page, 10_000)
         shown.append(t["shown"])
         saved.append(t["saved"])
     return shown, saved
@@ -264,12 +255,7 @@ def time_clicks(page, url: str, n: int, mark=lambda: None) -> list[float]:
         y = box["y"] + box["height"] * rng.uniform(0.2, 0.8)
         _watch(page, ".grd-canvas-root")
         page.mouse.click(x, y, button="left" if k % 5 != 3 else "right")
-        page.wait_for_function(
-            "() => { const r = document.querySelector('.grd-canvas-root');"
-            " return r && r.dataset.last && r.dataset.seq === r.dataset.last; }",
-            timeout=30_000,
-        )
-        times.append(_watched(page)["saved"])
+        times.append(_watched(page, 30_000)["saved"])
     mark()
     return times
 

@@ -63,8 +63,7 @@ export default function (component) {
     if (tile.kind === "proposed-absent") return ["negative", "negative (certified)"];
     return null;  // accept on a tile without a proposal: the server leaves it as it is
   };
-  const showPending = (action, chosen) => {
-    const byId = new Map(st.data.tiles.map((t) => [t.id, t]));
+  const showPending = (action, chosen, byId) => {
     for (const id of chosen) {
       const node = st.nodes.get(id), tile = byId.get(id);
       const guess = node && tile && expected(action, tile);
@@ -80,9 +79,9 @@ export default function (component) {
     if (!chosen.length) return;
     for (const id of chosen) st.selected.delete(id);
     refreshBar();
-    showPending(action, chosen);
-    const rev = new Map(st.data.tiles.map((t) => [t.id, t.rev]));
-    send({ kind: "decide", action, ids: chosen, revisions: chosen.map((id) => rev.get(id)) });
+    const byId = new Map(st.data.tiles.map((t) => [t.id, t]));
+    showPending(action, chosen, byId);
+    send({ kind: "decide", action, ids: chosen, revisions: chosen.map((id) => byId.get(id).rev) });
   };
   st.act = (what) => {
     if (what === "all") { for (const t of st.data.tiles) st.selected.add(t.id); refreshBar(); }
