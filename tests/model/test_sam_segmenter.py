@@ -1,7 +1,8 @@
 """SAM backend plumbing with random weights: every prompt kind, frames, statelessness, errors.
 
 Most tests use a tiny SAM (same prompt encoder and decoder, a one-block image encoder) so they
-run in seconds; one slow test builds the real ViT-B with random weights.
+run in seconds; one slow test builds the real ViT-B with random weights. The behaviour tests run
+twice, once per per-click backend (PyTorch modules, ONNX Runtime session of the same weights).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from segment_anything.modeling import (  # noqa: E402
 )
 
 from model.errors import ConfigError, InputError, WeightsMismatch, WeightsNotFound  # noqa: E402
+from model.sam_onnx import OnnxSamDecoder  # noqa: E402
 from model.sam_segmenter import SamSegmenter, build_sam_module, build_sam_segmenter  # noqa: E402
 
 
@@ -57,11 +59,23 @@ def tiny_sam(seed: int = 0) -> Sam:
 
 
 @pytest.fixture(scope="module")
-def seg():
+def torch_seg():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield SamSegmenter(tiny_sam(), "sam-tiny-test", device="cpu")
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def onnx_seg(torch_seg):
+    """The same module, its per-click pass exported to ONNX Runtime."""
+    sam = torch_seg.sam
+    return SamSegmenter(sam, "sam-tiny-test", onnx_decoder=OnnxSamDecoder.export(sam, threads=1))
+
+
+@pytest.fixture(scope="module", params=["torch", "onnx"])
+def seg(request):
+    return request.getfixturevalue(f"{request.param}_seg")
 
 
 def image(h, w, seed=0):
@@ -176,10 +190,71 @@ def test_checkpoint_tag_follows_file_content(tmp_path):
     assert checkpoint_tag(path) == checkpoint_tag(path) != checkpoint_tag(other)
 
 
+PROMPTS = [
+    P(points=((100.5, 50.5),), labels=(1,)),
+    P(points=((100.5, 50.5), (300.5, 200.5)), labels=(1, 0)),
+    P(box=(20.0, 30.0, 200.0, 250.0)),
+    P(points=((100.5, 50.5),), labels=(1,), box=(20.0, 30.0, 200.0, 250.0)),
+    P(points=((10.5, 290.5),), labels=(0,)),
+]
+
+
+@pytest.mark.parametrize("with_previous", [False, True], ids=["fresh", "refine"])
+@pytest.mark.parametrize("prompts", PROMPTS, ids=["one-click", "pos-neg", "box", "click+box", "neg-only"])
+def test_onnx_decoder_gives_the_torch_masks(torch_seg, onnx_seg, prompts, with_previous):
+    """The ONNX pass is the PyTorch pass: same logits, score, chosen mask, full-size mask (up to a
+    pixel whose logit sits on the threshold: float rounding differs between the two runtimes)."""
+    emb = torch_seg.embed(image(300, 450))
+    if with_previous:
+        previous = np.random.default_rng(1).normal(0, 4, (256, 256)).astype(np.float32)
+        prompts = P(prompts.points, prompts.labels, prompts.box, previous)
+    a, b = torch_seg.predict(emb, prompts), onnx_seg.predict(emb, prompts)
+    np.testing.assert_allclose(b.low_res_logits, a.low_res_logits, rtol=1e-4, atol=1e-4)
+    assert b.score == pytest.approx(a.score, abs=1e-4)
+    assert a.mask.any() and (~a.mask).any()  # a mask with an edge, so equality means something
+    assert np.count_nonzero(b.mask != a.mask) <= 2
+
+
+def test_onnx_decoder_follows_the_image_size(torch_seg, onnx_seg):
+    """Nothing of the export example's size is frozen into the graph: any aspect ratio works."""
+    for h, w in ((50, 400), (400, 50), (640, 480)):
+        emb = torch_seg.embed(image(h, w, seed=h))
+        p = P(points=((w / 3, h / 2),), labels=(1,))
+        a, b = torch_seg.predict(emb, p), onnx_seg.predict(emb, p)
+        assert b.mask.shape == (h, w) and a.mask.any()
+        assert np.count_nonzero(b.mask != a.mask) <= 2
+
+
+def test_decoder_choice_and_fallback(monkeypatch, caplog):
+    import model.sam_onnx as sam_onnx
+
+    monkeypatch.setattr("model.sam_segmenter.build_sam_module", lambda *a, **k: tiny_sam())
+    assert build_sam_segmenter(device="cpu").onnx_decoder is not None  # auto on the CPU
+    assert build_sam_segmenter(device="cpu", decoder="torch").onnx_decoder is None
+    with pytest.raises(ConfigError, match="unknown SAM decoder"):
+        build_sam_segmenter(device="cpu", decoder="tensorrt")
+    with pytest.raises(ConfigError, match="runs on the CPU"):
+        build_sam_segmenter(device="cuda", decoder="onnx")
+    with pytest.raises(ConfigError, match="threads"):
+        OnnxSamDecoder(b"", threads=0)
+
+    def broken(*_a, **_k):
+        raise RuntimeError("exporter missing")
+
+    monkeypatch.setattr(sam_onnx.OnnxSamDecoder, "export", broken)
+    with caplog.at_level("WARNING"):
+        seg = build_sam_segmenter(device="cpu")  # auto: says so and clicks run in PyTorch
+    assert seg.onnx_decoder is None and "exporter missing" in caplog.text
+    emb = seg.embed(image(40, 60))
+    assert seg.predict(emb, P(points=((30.5, 20.5),), labels=(1,))).mask.shape == (40, 60)
+    with pytest.raises(ConfigError, match="exporter missing"):
+        build_sam_segmenter(device="cpu", decoder="onnx")  # asked for explicitly: an error
+
+
 @pytest.mark.slow
 def test_real_vit_b_with_random_weights():
     seg = build_sam_segmenter("vit_b", checkpoint=None, device="cpu")
-    assert seg.model_id == "sam-vit_b-random0"
+    assert seg.model_id == "sam-vit_b-random0" and seg.onnx_decoder is not None
     emb = seg.embed(image(120, 160))
     r = seg.predict(emb, P(points=((80.5, 60.5),), labels=(1,), box=(10.0, 10.0, 150.0, 110.0)))
     assert r.mask.shape == (120, 160) and r.low_res_logits.shape == (256, 256)

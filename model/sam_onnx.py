@@ -1,0 +1,145 @@
+"""SAM's prompt encoder + mask decoder as an ONNX Runtime session: the per-click pass on the CPU.
+
+Why: a click in the editor runs only this pass, and in eager PyTorch on a 2-core CPU it costs
+115-200 ms (SAM ViT-B, one thread; a second thread barely helps: the time goes to element-wise ops
+and copies, not matrix products). The same graph in ONNX Runtime takes ~90 ms on one thread and
+~46 ms on two (``bench/bench_editing.py``), with masks identical to PyTorch's. SAM's authors ship
+the decoder this way too (``segment_anything.utils.onnx``, used by their web demo).
+
+The graph is exported from the *loaded* module at start-up (about 1.5 s for ViT-B, in memory, no
+file), so it always has the weights of the checkpoint in use. :class:`DecoderGraph` is SAM's own
+``SamOnnxModel`` with two changes: the choice between the single mask and the best of three is an
+explicit input, so both backends follow the same rule (``model.sam_segmenter``), and the graph
+stops at the low-resolution logits. The upscaling to the image stays in PyTorch
+(``Sam.postprocess_masks``, a few ms): traced, its crop to the image's aspect would be frozen at
+the example's size.
+
+    decoder = OnnxSamDecoder.export(sam, threads=2)
+    low_res_logits, score = decoder(features, coords, labels, mask_input, multimask)
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import torch
+from segment_anything.utils.onnx import SamOnnxModel
+
+from model.errors import ConfigError
+
+INPUTS = ("image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input",
+          "multimask")
+OUTPUTS = ("low_res_logits", "score")
+OPSET = 17
+
+
+class DecoderGraph(SamOnnxModel):
+    """SAM's traceable decoder pass (``SamOnnxModel``), choosing masks like ``SamSegmenter``.
+
+    Inputs (batch of one):
+        image_embeddings: ``1 x 256 x 64 x 64`` float32.
+        point_coords: ``1 x N x 2`` float32 in the model-input frame, pixel-index convention
+            (SAM adds 0.5); box corners come last with labels 2 and 3; without a box a padding
+            point labelled -1 ends the list, as ``PromptEncoder`` does.
+        point_labels: ``1 x N`` float32 (1 object, 0 background, -1 padding, 2 / 3 box corners).
+        mask_input: ``1 x 1 x 256 x 256`` previous low-res logits; ``has_mask_input``: ``[0.]`` or ``[1.]``.
+        multimask: ``[1.]`` keeps the best-scored of masks 1-3, ``[0.]`` mask 0 (SAM's advice:
+            three only when the prompt is ambiguous).
+
+    Outputs: ``low_res_logits`` ``1 x 1 x 256 x 256`` of the chosen mask, ``score`` ``1 x 1`` its
+    predicted IoU.
+    """
+
+    def __init__(self, sam) -> None:
+        super().__init__(sam, return_single_mask=True)
+
+    @torch.no_grad()
+    def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input,
+                multimask):
+        masks, scores = self.model.mask_decoder.predict_masks(
+            image_embeddings=image_embeddings,
+            image_pe=self.model.prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=self._embed_points(point_coords, point_labels),
+            dense_prompt_embeddings=self._embed_masks(mask_input, has_mask_input),
+        )
+        # Mask 0 is SAM's single-mask answer, 1-3 its multimask ones: +-1000 on mask 0 picks
+        # either without control flow in the graph.
+        first = torch.tensor([[1000.0] + [0.0] * (self.model.mask_decoder.num_mask_tokens - 1)])
+        best = torch.argmax(scores + (1.0 - 2.0 * multimask) * first, dim=1)
+        rows = torch.arange(masks.shape[0])
+        return masks[rows, best].unsqueeze(1), scores[rows, best].unsqueeze(1)
+
+
+def export_decoder(sam) -> bytes:
+    """The ONNX model of :class:`DecoderGraph` for this SAM module, as bytes."""
+    graph = DecoderGraph(sam).eval()
+    example = (
+        torch.zeros(1, 256, *sam.prompt_encoder.image_embedding_size),
+        torch.zeros(1, 2, 2),
+        torch.tensor([[1.0, -1.0]]),
+        torch.zeros(1, 1, *sam.prompt_encoder.mask_input_size),
+        torch.tensor([0.0]),
+        torch.tensor([1.0]),
+    )
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # The TorchScript exporter warns that it is deprecated in favour of dynamo (which cannot
+        # trace SamOnnxModel's embedding arithmetic here); the graph has no size arithmetic left.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph, example, buffer, input_names=list(INPUTS), output_names=list(OUTPUTS),
+            dynamic_axes={"point_coords": {1: "points"}, "point_labels": {1: "points"}},
+            opset_version=OPSET, dynamo=False,
+        )
+    return buffer.getvalue()
+
+
+class OnnxSamDecoder:
+    """An ONNX Runtime session of :class:`DecoderGraph`; thread-safe (one serves every user).
+
+    Args:
+        model: the ONNX model bytes (:func:`export_decoder`).
+        threads: intra-op threads. Spinning is off: on a small machine shared with a browser,
+            busy-waiting threads would take the cores the browser needs.
+    """
+
+    def __init__(self, model: bytes, threads: int = 2):
+        import onnxruntime as ort
+
+        if threads < 1:
+            raise ConfigError(f"decoder threads must be >= 1, got {threads}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.threads = threads
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+    @classmethod
+    def export(cls, sam, threads: int = 2) -> OnnxSamDecoder:
+        return cls(export_decoder(sam), threads=threads)
+
+    def __call__(
+        self,
+        features: np.ndarray,
+        coords: np.ndarray,
+        labels: np.ndarray,
+        mask_input: np.ndarray | None,
+        multimask: bool,
+    ) -> tuple[np.ndarray, float]:
+        """``(low_res_logits 256 x 256 float32, score)`` for one prompt set (``features``
+        ``256 x 64 x 64``; ``coords`` / ``labels`` as :class:`DecoderGraph` takes them)."""
+        has_mask = mask_input is not None
+        feeds = {
+            "image_embeddings": np.ascontiguousarray(features, dtype=np.float32)[None],
+            "point_coords": np.asarray(coords, dtype=np.float32)[None],
+            "point_labels": np.asarray(labels, dtype=np.float32)[None],
+            "mask_input": (np.asarray(mask_input, dtype=np.float32) if has_mask
+                           else np.zeros((256, 256), np.float32))[None, None],
+            "has_mask_input": np.array([float(has_mask)], dtype=np.float32),
+            "multimask": np.array([float(multimask)], dtype=np.float32),
+        }
+        low_res, score = self.session.run(list(OUTPUTS), feeds)
+        return low_res[0, 0], float(score[0, 0])
