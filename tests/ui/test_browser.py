@@ -242,3 +242,23 @@ def test_download_the_coco_export_and_load_it_with_pycocotools(served, tmp_path)
         coco.imgs[anns[0]["image_id"]]["height"],
         coco.imgs[anns[0]["image_id"]]["width"],
     )
+
+
+def test_every_page_has_its_own_url_and_the_root_opens_the_overview(served):
+    """A kept link to any page opens that page (signed in through the URL); "/" forwards to
+    the overview with the annotator kept."""
+    app, page, root = served
+    with Project.open(root) as project:
+        title = project.settings.name
+    for name, marker in [("overview", "text=Annotators"), ("sweep", ".st-key-remaining"),
+                         ("editor", ".grd-canvas-root"), ("data", "text=Upload"),
+                         ("model", "h1:has-text('Model')")]:
+        open_page(page, app.url, name)
+        page.locator(marker).first.wait_for()
+        assert page.get_by_text("Page not found").count() == 0, name
+    page.goto(f"{app.url}/?annotator=ann")
+    page.wait_for_url("**/overview?annotator=ann")
+    page.get_by_role("heading", name=title).wait_for()
+    page.get_by_text("Signed in as").wait_for()
+    idle(page)
+    page.screenshot(path=str(ARTIFACTS / "browser_overview.png"))

@@ -17,16 +17,23 @@ _SPECS = {
 
 def page(name: str) -> st.Page:
     fn, title, icon = _SPECS[name]
-    return st.Page(fn, title=title, icon=icon, url_path=name, default=name == "overview")
+    return st.Page(fn, title=title, icon=icon, url_path=name)
+
+
+def _home() -> None:
+    # Streamlit serves the default page at "/" and reserves its url_path, so a default overview
+    # made "/overview" a "Page not found": the root forwards there instead.
+    go("overview")
 
 
 def for_annotator(annotator: str | None) -> list[st.Page]:
-    """Signed in: every page; else only the sign-in page."""
+    """Signed in: every page (``/`` forwards to ``/overview``); else only the sign-in page."""
     if not annotator:
         return [st.Page(login.render, title="Sign in", icon=":material/login:", url_path="login")]
-    return [page(name) for name in _SPECS]
+    home = st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden")
+    return [home, *(page(name) for name in _SPECS)]
 
 
 def go(name: str) -> None:
-    """Switch to page ``name`` (call from the page body, not from a callback)."""
-    st.switch_page(page(name))
+    """Switch to page ``name``, keeping the URL's query (the annotator); call from a page body."""
+    st.switch_page(page(name), query_params=st.query_params.to_dict())
