@@ -3,7 +3,8 @@
 Why: a click in the editor runs only this pass, and in eager PyTorch on a 2-core CPU it costs
 115-200 ms (SAM ViT-B, one thread; a second thread barely helps: the time goes to element-wise ops
 and copies, not matrix products). The same graph in ONNX Runtime takes ~90 ms on one thread and
-~46 ms on two (``bench/bench_editing.py``), with masks identical to PyTorch's. SAM's authors ship
+~46 ms on two (``bench/bench_editing.py``), with PyTorch's masks (up to the odd pixel whose logit
+sits on the threshold: the runtimes round differently). SAM's authors ship
 the decoder this way too (``segment_anything.utils.onnx``, used by their web demo).
 
 The graph is exported from the *loaded* module at start-up (about 1.5 s for ViT-B, in memory, no
