@@ -10,6 +10,12 @@ instance through the segmenter, each prediction starting from the previous one's
 eraser strokes on an instance are kept with its prompts and re-applied after every later
 prediction, so a hole cut with the eraser survives the next click. Undo / redo step through
 edits and restore the prompts that belonged to each state.
+
+A click on an instance whose mask the prompts did not make (a model proposal, a painted object,
+one opened again with :meth:`ImageEditor.select`) *corrects* it: a positive click adds the
+segmenter's region under the point, a negative click cuts it out, and the rest of the mask stays.
+Re-predicting from the clicks alone would throw the proposal away at the first click. A box
+always segments afresh.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ class PromptState:
     box: tuple[float, float, float, float] | None = None
     strokes: tuple[Stroke, ...] = ()
     logits: np.ndarray | None = field(default=None, compare=False, repr=False)
+    corrects: bool = False  # the clicks correct a mask made before them (see the module docs)
 
     @property
     def has_model_prompts(self) -> bool:
@@ -147,6 +154,9 @@ class ImageEditor:
     ) -> None:
         """A point prompt on the active instance (or a new one): positive adds, negative removes."""
         state = self.prompts
+        if self.active is not None and (state.corrects or not state.has_model_prompts):
+            self._correct(segmenter, embedding, (float(x), float(y)), positive)
+            return
         self._predict(
             segmenter,
             embedding,
@@ -161,7 +171,31 @@ class ImageEditor:
         self, segmenter: Segmenter, embedding: Embedding, box: tuple[float, float, float, float]
     ) -> None:
         """A box prompt: replaces the active instance's box (a new instance when none is active)."""
-        self._predict(segmenter, embedding, replace(self.prompts, box=tuple(float(v) for v in box)))
+        box = tuple(float(v) for v in box)
+        state = self.prompts
+        if state.corrects:  # segment afresh in the box; the strokes still apply on top
+            state = PromptState(strokes=state.strokes)
+        self._predict(segmenter, embedding, replace(state, box=box))
+
+    def _correct(
+        self, segmenter: Segmenter, embedding: Embedding, point: Point, positive: bool
+    ) -> None:
+        """Add (positive) or cut out (negative) the segmenter's region under ``point``."""
+        region = segmenter.predict(embedding, Prompts((point,), (1,))).mask
+        before, revision = self._snapshot(), self.session.revision
+        state = self.prompts
+        self.prompts = replace(
+            state,
+            points=state.points + (point,),
+            labels=state.labels + (1 if positive else 0,),
+            logits=None,
+            corrects=True,
+        )
+        if positive:
+            self.session.add_region(self.active, region)
+        else:
+            self.session.subtract_region(self.active, region)
+        self._record(before, revision)
 
     def _predict(self, segmenter: Segmenter, embedding: Embedding, state: PromptState) -> None:
         if not state.points and state.box is None:

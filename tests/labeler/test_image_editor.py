@@ -164,3 +164,73 @@ def test_reload_if_stale_follows_newer_saves_only_when_clean(world):
     other.stroke([(20, 20)], radius=2)
     other.confirm(store, author="bob")
     assert not ed.reload_if_stale(store.get_decision(expr.id, image.id))
+
+
+def propose_box(store, expr, image, box=(5, 5, 30, 25)):
+    m = np.zeros((H, W), bool)
+    x0, y0, x1, y1 = box
+    m[y0:y1, x0:x1] = True
+    store.propose(expr.id, image.id, [masks.encode(m)], score=0.8, model_version="m1")
+    return m
+
+
+def test_clicks_on_a_proposal_correct_it_instead_of_replacing_it(world):
+    """A proposal that misses a part and spills a little: one click adds the part, one cuts the
+    spill; the rest of the proposal stays (re-predicting from the clicks would lose it)."""
+    store, expr, image, seg, emb = world
+    proposal = propose_box(store, expr, image)
+    ed = editor_for(store, expr, image)
+    assert ed.active == 0 and ed.prompts == ed.prompts.__class__()
+    ed.click(seg, emb, 40.5, 15.5, positive=True)  # a missed part right of the box
+    got = ed.instances[0]
+    assert got[15, 40] and (got & proposal).sum() == proposal.sum()  # added, nothing lost
+    ed.click(seg, emb, 8.5, 8.5, positive=False)  # the box's top-left corner is a spill
+    got = ed.instances[0]
+    assert not got[8, 8] and got[20, 20] and got[15, 40]
+    # each click asked the segmenter for the region under it alone (no chain of logits)
+    assert [(c.points, c.labels, c.previous_logits) for c in seg.calls] == [
+        (((40.5, 15.5),), (1,), None), (((8.5, 8.5),), (1,), None)]
+    assert ed.prompts.points == ((40.5, 15.5), (8.5, 8.5)) and ed.prompts.labels == (1, 0)
+    saved = ed.confirm(store, author="ann")
+    assert saved.status is DecisionStatus.POSITIVE and len(saved.instances) == 1
+    assert masks.area(saved.instances[0].rle) == int(got.sum())
+    assert ed.undo() == "subtract region" and ed.instances[0][8, 8]
+    assert ed.prompts.points == ((40.5, 15.5),)
+    assert ed.undo() == "add region"
+    np.testing.assert_array_equal(ed.instances[0], proposal)
+    assert ed.prompts.points == ()
+
+
+def test_a_box_on_a_corrected_proposal_segments_afresh(world):
+    store, expr, image, seg, emb = world
+    propose_box(store, expr, image)
+    ed = editor_for(store, expr, image)
+    ed.click(seg, emb, 40.5, 15.5, positive=True)
+    ed.box(seg, emb, (2, 3, 12, 13))
+    assert ed.instances[0].sum() == 100 and not ed.prompts.corrects
+    assert ed.prompts.points == () and ed.prompts.box == (2.0, 3.0, 12.0, 13.0)
+    ed.click(seg, emb, 20.5, 20.5, positive=True)  # now clicks refine the box's chain
+    assert seg.calls[-1].box == (2.0, 3.0, 12.0, 13.0) and seg.calls[-1].previous_logits is not None
+
+
+def test_reopened_object_is_corrected_not_replaced(world):
+    """Two objects made by clicks; going back to the first with "edit" and clicking adds to it."""
+    store, expr, image, seg, emb = world
+    ed = editor_for(store, expr, image)
+    ed.click(seg, emb, 10.5, 10.5, positive=True)
+    first = ed.instances[0].copy()
+    ed.new_object()
+    ed.click(seg, emb, 45.5, 25.5, positive=True)
+    ed.select(0)
+    ed.click(seg, emb, 10.5, 25.5, positive=True)
+    assert ed.instances[0][25, 10] and (ed.instances[0] & first).sum() == first.sum()
+    assert not ed.instances[1][10, 10] and ed.instances[1][25, 45]
+
+
+def test_painted_object_is_extended_by_a_click(world):
+    store, expr, image, seg, emb = world
+    ed = editor_for(store, expr, image)
+    ed.stroke([(5, 5), (20, 5)], radius=2)
+    painted = ed.instances[0].copy()
+    ed.click(seg, emb, 40.5, 30.5, positive=True)
+    assert ed.instances[0][30, 40] and (ed.instances[0] & painted).sum() == painted.sum()
