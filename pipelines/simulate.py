@@ -7,11 +7,14 @@ pair's status and instance RLEs) and every pair is reset to ``unseen`` through `
 plays a careful annotator over chosen groups, writing through the store as author ``simulator``:
 
 - a positive pair whose proposal has IoU >= 0.9 with the truth is accepted: 1 action;
-- otherwise it is corrected in the app's editing engine (:class:`~labeler.image_editor.ImageEditor`):
-  a wrong proposal is cleared (1 action), then each true object gets clicks at the centre of the
-  largest error region (positive on a miss, negative on a spill; :func:`labeler.clicks.next_click`)
-  until its IoU >= 0.9, at most 20 clicks, each 1 action; an object still short after 20 clicks is
-  finished by hand (1 brush action, the true mask); confirming the image is 1 action;
+- otherwise it is corrected in the app's editing engine (:class:`~labeler.image_editor.ImageEditor`),
+  starting from the proposal: a proposed instance that is one of the true objects (IoU >= 0.5,
+  matched one to one) is kept, any other is deleted (1 action each); then each true object gets
+  clicks at the centre of the largest error region (positive on a miss, negative on a spill;
+  :func:`labeler.clicks.next_click`) until its IoU >= 0.9, at most 20 clicks, each 1 action. On a
+  kept instance the clicks correct its mask (opening it to edit, when it is not the one open, is 1
+  action); an object the model missed is segmented as a new one. An object still short after 20
+  clicks is finished by hand (1 brush action, the true mask); confirming the image is 1 action;
 - a negative pair the model marked with a mask is certified negative: 1 action;
 - all other negatives of the expression (proposed absent, or never proposed) are certified in one
   bulk confirmation: 1 action for all of them.
@@ -41,6 +44,7 @@ from labeler.segmenter import Embedding, Prompts, SegmentResult, Segmenter
 
 AUTHOR = "simulator"
 TRUTH_FILE = "simulation_truth.json"
+MATCH_IOU = 0.5  # a proposed instance this close to a true object is corrected, not redrawn
 
 Truth = dict[tuple[int, int], list[dict]]  # (expression_id, image_id) -> instance RLEs ([] = negative)
 
@@ -181,14 +185,50 @@ def _union(rles: list[dict], height: int, width: int) -> np.ndarray:
     return rle_ops.decode(rle_ops.union(list(rles), height, width))
 
 
+def match_objects(proposed: list[np.ndarray], objects: list[np.ndarray],
+                  min_iou: float = MATCH_IOU) -> list[int | None]:
+    """For each true object, the proposed instance that is it (greedy one-to-one by IoU, at
+    least ``min_iou``), or None."""
+    scored = sorted(((iou(p, o), k, j) for k, p in enumerate(proposed) for j, o in enumerate(objects)),
+                    reverse=True)
+    match: list[int | None] = [None] * len(objects)
+    used = set()
+    for score, k, j in scored:
+        if score >= min_iou and match[j] is None and k not in used:
+            match[j] = k
+            used.add(k)
+    return match
+
+
+def keep_matching_instances(editor: ImageEditor, objects: list[np.ndarray],
+                            report: SimReport) -> list[int | None]:
+    """Delete the proposed instances that are no true object (1 action each); returns, for each
+    object, the index of its kept instance or None."""
+    match = match_objects(list(editor.instances), objects)
+    kept = {k for k in match if k is not None}
+    for index in reversed(range(len(editor.session))):
+        if index not in kept:
+            editor.delete(index)
+            report.actions += 1
+    order = sorted(kept)
+    return [None if k is None else order.index(k) for k in match]
+
+
 def correct_with_clicks(editor: ImageEditor, segmenter: Segmenter, embedding: Embedding,
                         objects: list[np.ndarray], max_clicks: int, accept_iou: float,
-                        report: SimReport) -> None:
-    """Segment each true object as a new instance, clicking where the error is largest."""
-    for gt in objects:
-        editor.new_object()
+                        report: SimReport, starts: list[int | None] | None = None) -> None:
+    """Bring each true object to ``accept_iou`` with clicks where the error is largest: from its
+    kept instance (``starts``, see :func:`keep_matching_instances`) or as a new one."""
+    for gt, start in zip(objects, starts or [None] * len(objects)):
+        if start is None:
+            editor.new_object()
+            pred = None
+        else:
+            if editor.active != start:
+                editor.select(start)
+                report.actions += 1
+            pred = editor.instances[start]
         clicks = 0
-        pred = None
         while clicks < max_clicks and (pred is None or iou(pred, gt) < accept_iou):
             click = next_click(gt, pred)
             if click is None:
@@ -251,13 +291,11 @@ def simulate_annotation(
                 report.accepted += 1
                 continue
             editor = ImageEditor(d, image.height, image.width)
-            if len(editor.session):  # a wrong proposal: clear it in one go
-                for index in reversed(range(len(editor.session))):
-                    editor.delete(index)
-                report.actions += 1
-            embedding = segmenter.embed(load_rgb(project.image_path(image)))
             objects = [rle_ops.decode(r) for r in true_rles]
-            correct_with_clicks(editor, segmenter, embedding, objects, max_clicks, accept_iou, report)
+            starts = keep_matching_instances(editor, objects, report)
+            embedding = segmenter.embed(load_rgb(project.image_path(image)))
+            correct_with_clicks(editor, segmenter, embedding, objects, max_clicks, accept_iou,
+                                report, starts)
             if editor.confirm(store, author=author) is None:
                 raise SimulationError(f"pair ({expression.id}, {image_id}) changed during simulation")
             report.actions += 1

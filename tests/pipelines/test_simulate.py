@@ -93,3 +93,53 @@ def test_flood_fill_segmenter_adds_and_removes_regions():
     assert square.sum() == 25 and square[7, 7]
     both = seg.predict(emb, Prompts(points=((7, 7), (0, 0), (0, 0)), labels=(1, 1, 0))).mask
     assert both.sum() == 25  # the background added by the 2nd click is removed by the 3rd
+
+
+def test_correction_starts_from_the_proposal_keeping_what_matches():
+    """Proposal: object A with a third missing, plus a blob on the background; object B missed.
+    The annotator deletes the blob, completes A with one click on what is missing (A's mask is
+    kept, not redrawn) and segments B as a new object."""
+    from labeler.domain import ExpressionDecision, Instance
+    from labeler.image_editor import ImageEditor
+    from pipelines.simulate import SimReport, correct_with_clicks, keep_matching_instances
+
+    image = np.zeros((40, 60, 3), np.uint8)
+    image[5:20, 5:35] = (220, 30, 30)
+    image[25:35, 40:55] = (30, 30, 220)
+    a, b = np.zeros((40, 60), bool), np.zeros((40, 60), bool)
+    a[5:20, 5:35], b[25:35, 40:55] = True, True
+    partial_a, blob = a.copy(), np.zeros((40, 60), bool)
+    partial_a[:, 25:] = False
+    blob[30:38, 2:10] = True
+    proposal = ExpressionDecision(1, 1, DecisionStatus.PROPOSED, tuple(
+        Instance(rle_ops.encode(m)) for m in (blob, partial_a)))
+    editor = ImageEditor(proposal, 40, 60)
+    report = SimReport()
+    seg = FloodFillSegmenter()
+
+    starts = keep_matching_instances(editor, [a, b], report)
+    assert starts == [0, None] and report.actions == 1  # the blob went, A's instance stayed
+    np.testing.assert_array_equal(editor.instances[0], partial_a)
+    correct_with_clicks(editor, seg, seg.embed(image), [a, b], 20, 0.9, report, starts)
+
+    assert len(editor.instances) == 2
+    np.testing.assert_array_equal(editor.instances[0], a)
+    np.testing.assert_array_equal(editor.instances[1], b)
+    assert report.per_object_clicks == [1, 1] and report.objects == 2
+    # 1 deletion + 2 clicks (deleting the open blob leaves A's instance open: no extra action)
+    assert report.actions == 1 + 2 and report.hand_fixed == 0
+
+
+def test_a_good_instance_among_others_needs_no_click():
+    from pipelines.simulate import match_objects
+
+    a, b = np.zeros((10, 10), bool), np.zeros((10, 10), bool)
+    a[:5], b[6:] = True, True
+    near_a = a.copy()
+    near_a[0, 0] = False
+    # one-to-one: b is matched to its own instance, not to a's; a weak overlap is no match
+    assert match_objects([b, near_a], [a, b]) == [1, 0]
+    assert match_objects([a | b], [a, b]) == [0, None]  # a merged blob stands for one object only
+    weak = np.zeros((10, 10), bool)
+    weak[4:7] = True
+    assert match_objects([weak], [a]) == [None]
