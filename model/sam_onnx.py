@@ -45,7 +45,8 @@ class DecoderGraph(SamOnnxModel):
             (SAM adds 0.5); box corners come last with labels 2 and 3; without a box a padding
             point labelled -1 ends the list, as ``PromptEncoder`` does.
         point_labels: ``1 x N`` float32 (1 object, 0 background, -1 padding, 2 / 3 box corners).
-        mask_input: ``1 x 1 x 256 x 256`` previous low-res logits; ``has_mask_input``: ``[0.]`` or ``[1.]``.
+        mask_input: ``1 x 1 x 256 x 256`` previous low-res logits; ``has_mask_input``: ``[0.]``
+            (none: SAM's no-mask embedding) or ``[1.]``.
         multimask: ``[1.]`` keeps the best-scored of masks 1-3, ``[0.]`` mask 0 (SAM's advice:
             three only when the prompt is ambiguous).
 

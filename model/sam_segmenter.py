@@ -10,8 +10,9 @@ Frames: prompts arrive in original-image pixels (continuous: pixel ``i`` covers 
 ``segment_anything``'s own ``ResizeLongestSide`` takes them to the 1024-px model input, the frame
 ``labeler.geometry`` reproduces (a test checks the two agree). Masks come back at original size.
 
-The per-click pass runs in ONNX Runtime on the CPU (``model.sam_onnx``: 2-4x faster than eager
-PyTorch there, same masks) and in PyTorch on a GPU or when asked (``decoder="torch"``).
+The per-click pass runs in ONNX Runtime on the CPU (``model.sam_onnx``: twice as fast as eager
+PyTorch on one thread, and it scales to two; same masks) and in PyTorch on a GPU or when asked
+(``decoder="torch"``).
 
     build_sam_segmenter("vit_b", checkpoint=None | path, device="cpu") -> SamSegmenter
 """
@@ -106,7 +107,9 @@ def build_sam_segmenter(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     onnx = None
     if decoder == "onnx" and device != "cpu":
-        raise ConfigError(f"the ONNX decoder runs on the CPU; device {device!r} needs decoder='torch'")
+        raise ConfigError(
+            f"the ONNX decoder runs on the CPU; device {device!r} needs decoder='torch'"
+        )
     if decoder == "onnx" or (decoder == "auto" and device == "cpu"):
         from model.sam_onnx import OnnxSamDecoder
 
@@ -114,7 +117,9 @@ def build_sam_segmenter(
             onnx = OnnxSamDecoder.export(sam, threads=decoder_threads)
         except Exception as exc:  # noqa: BLE001 - any exporter or runtime failure: say it, go on
             if decoder == "onnx":
-                raise ConfigError(f"could not build the ONNX decoder for SAM {model_type}: {exc}") from exc
+                raise ConfigError(
+                    f"could not build the ONNX decoder for SAM {model_type}: {exc}"
+                ) from exc
             log.warning("SAM ONNX decoder unavailable (%s); clicks run in PyTorch", exc)
     return SamSegmenter(sam, model_id, device=device, onnx_decoder=onnx)
 
@@ -134,7 +139,12 @@ class SamSegmenter:
     """
 
     def __init__(
-        self, sam, model_id: str, device: str = "cpu", multimask: bool | None = None, onnx_decoder=None
+        self,
+        sam,
+        model_id: str,
+        device: str = "cpu",
+        multimask: bool | None = None,
+        onnx_decoder=None,
     ):
         from segment_anything.utils.transforms import ResizeLongestSide
 
@@ -181,14 +191,20 @@ class SamSegmenter:
             multimask = len(prompts.points) == 1 and box is None and prev is None
         if self.onnx_decoder is not None:
             coords, labels = self._sparse_prompts(prompts, original, box)
-            low_res, score = self.onnx_decoder(embedding["features"], coords, labels, prev, multimask)
+            low_res, score = self.onnx_decoder(
+                embedding["features"], coords, labels, prev, multimask
+            )
             return self._result(torch.from_numpy(low_res)[None, None], score, input_size, original)
         return self._predict_torch(embedding["features"], prompts, original, input_size, box, prev,
                                    multimask)
 
-    def _predict_torch(self, features, prompts, original, input_size, box, prev, multimask) -> SamResult:
+    def _predict_torch(
+        self, features, prompts, original, input_size, box, prev, multimask
+    ) -> SamResult:
         features = torch.as_tensor(np.asarray(features), dtype=torch.float32).to(self.device)[None]
-        boxes = None if box is None else torch.as_tensor(box, dtype=torch.float32, device=self.device)
+        boxes = None
+        if box is not None:
+            boxes = torch.as_tensor(box, dtype=torch.float32, device=self.device)
         masks = None if prev is None else torch.as_tensor(prev, device=self.device)[None, None]
         sparse, dense = self.sam.prompt_encoder(
             points=self._points(prompts, original), boxes=boxes, masks=masks
@@ -201,7 +217,8 @@ class SamSegmenter:
             multimask_output=multimask,
         )
         best = int(torch.argmax(iou_pred[0]))
-        return self._result(low_res[:, best : best + 1], float(iou_pred[0, best]), input_size, original)
+        chosen, score = low_res[:, best : best + 1], float(iou_pred[0, best])
+        return self._result(chosen, score, input_size, original)
 
     def _result(self, low_res: torch.Tensor, score: float, input_size, original) -> SamResult:
         """``1 x 1 x 256 x 256`` logits of the chosen mask -> the mask at original size."""
@@ -214,10 +231,12 @@ class SamSegmenter:
 
     def _sparse_prompts(self, prompts, original, box) -> tuple[np.ndarray, np.ndarray]:
         """Points and box corners as one list, in the order and with the padding that SAM's
-        ``PromptEncoder`` uses (points, then a -1 padding point when there is no box, then corners)."""
+        ``PromptEncoder`` uses: points, then a -1 padding point when there is no box, then the
+        box corners."""
         coords, labels = [], []
         if prompts.points:
-            scaled = self.transform.apply_coords(np.asarray(prompts.points, dtype=np.float64), original)
+            points = np.asarray(prompts.points, dtype=np.float64)
+            scaled = self.transform.apply_coords(points, original)
             coords.append(scaled - 0.5)  # continuous -> SAM's pixel-index convention, as in _points
             labels.append(np.asarray(prompts.labels, dtype=np.float32))
         if box is None:

@@ -7,8 +7,8 @@ pair's status and instance RLEs) and every pair is reset to ``unseen`` through `
 plays a careful annotator over chosen groups, writing through the store as author ``simulator``:
 
 - a positive pair whose proposal has IoU >= 0.9 with the truth is accepted: 1 action;
-- otherwise it is corrected in the app's editing engine (:class:`~labeler.image_editor.ImageEditor`),
-  starting from the proposal: a proposed instance that is one of the true objects (IoU >= 0.5,
+- otherwise it is corrected in the app's editing engine
+  (:class:`~labeler.image_editor.ImageEditor`), starting from the proposal: a proposed instance that is one of the true objects (IoU >= 0.5,
   matched one to one) is kept, any other is deleted (1 action each); then each true object gets
   clicks at the centre of the largest error region (positive on a miss, negative on a spill;
   :func:`labeler.clicks.next_click`) until its IoU >= 0.9, at most 20 clicks, each 1 action. On a
@@ -189,8 +189,10 @@ def match_objects(proposed: list[np.ndarray], objects: list[np.ndarray],
                   min_iou: float = MATCH_IOU) -> list[int | None]:
     """For each true object, the proposed instance that is it (greedy one-to-one by IoU, at
     least ``min_iou``), or None."""
-    scored = sorted(((iou(p, o), k, j) for k, p in enumerate(proposed) for j, o in enumerate(objects)),
-                    reverse=True)
+    scored = sorted(
+        ((iou(p, o), k, j) for k, p in enumerate(proposed) for j, o in enumerate(objects)),
+        reverse=True,
+    )
     match: list[int | None] = [None] * len(objects)
     used = set()
     for score, k, j in scored:

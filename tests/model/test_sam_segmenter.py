@@ -200,7 +200,9 @@ PROMPTS = [
 
 
 @pytest.mark.parametrize("with_previous", [False, True], ids=["fresh", "refine"])
-@pytest.mark.parametrize("prompts", PROMPTS, ids=["one-click", "pos-neg", "box", "click+box", "neg-only"])
+@pytest.mark.parametrize(
+    "prompts", PROMPTS, ids=["one-click", "pos-neg", "box", "click+box", "neg-only"]
+)
 def test_onnx_decoder_gives_the_torch_masks(torch_seg, onnx_seg, prompts, with_previous):
     """The ONNX pass is the PyTorch pass: same logits, score, chosen mask, full-size mask (up to a
     pixel whose logit sits on the threshold: float rounding differs between the two runtimes)."""
