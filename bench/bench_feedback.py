@@ -30,7 +30,8 @@ def res_parent(out: Path, seed: int, image_size: int, threads: int) -> Path:
 
     groups = [GresGroup(g.name, g.expression, tuple(g.positives))
               for g in load_groups(f"synth:{seed + 1}:4:8:100:1:{image_size}") if g.positives]
-    cfg = TrainConfig(model="tiny", epochs=3, batch_size=2, lr=2e-3, out_dir=str(out), resume=False,
+    cfg = TrainConfig(model="tiny", model_overrides={"image_size": image_size, "use_mirror": False},
+                      epochs=3, batch_size=2, lr=2e-3, out_dir=str(out), resume=False,
                       tensorboard=False, num_threads=threads, cross_group_negatives=False)
     train(cfg, progress=False, train_groups=groups, val_groups=[])
     return out / "checkpoints" / "final.pt"
@@ -56,14 +57,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--groups-per-round", type=int, default=3)
     parser.add_argument("--images", type=int, default=8)
+    parser.add_argument("--expressions", type=int, default=3, help="expressions per group")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--batch-size", type=int, default=2, help="groups per training step")
     parser.add_argument("--level", type=int, default=1)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--start", choices=("res", "untrained"), default="res",
-                        help="round-0 model: briefly RES-trained (says present everywhere) or untrained")
+    parser.add_argument("--start", choices=("res", "untrained", "demo"), default="res",
+                        help="round-0 model: briefly RES-trained (says present everywhere), untrained,"
+                             " or the demo checkpoint (96 px, trained on other synthetic groups)")
     parser.add_argument("--probe-groups", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=None, help="keep the project in this folder")
     args = parser.parse_args()
@@ -91,7 +95,7 @@ def main() -> None:
     root = args.keep or Path(tmp.name) / "project"
     total_groups = args.groups_per_round * (args.rounds + 1) + args.probe_groups
     write_project(root, (make_group(args.seed, i, images_per_group=args.images,
-                                    image_size=args.image_size, expressions_per_group=2,
+                                    image_size=args.image_size, expressions_per_group=args.expressions,
                                     level=args.level) for i in range(total_groups)), args.seed)
     started = time.time()
     with Project.open(root) as project:
@@ -100,6 +104,10 @@ def main() -> None:
         segmenter = FloodFillSegmenter()  # same segmenter every round: only the proposals change
         if args.start == "res":
             start = res_parent(root / "res", args.seed, args.image_size, args.threads)
+        elif args.start == "demo":
+            from pipelines.demo import DEMO_CHECKPOINT
+
+            start = DEMO_CHECKPOINT
         else:
             start = root / "untrained.pt"
             save_checkpoint(start, build_grser("tiny"))
@@ -107,18 +115,20 @@ def main() -> None:
         probe_ids = [g.id for g in project.store.list_groups()][-args.probe_groups:]
         print("probe: the same reserved groups annotated on a throw-away copy after every round "
               "(comparable across rounds); batch: the next groups, annotated for real")
-        print(f"{'round':>5} {'current model':<20} {'bar-mIoU':>9} {'probe act/pair':>13} "
+        print(f"{'round':>5} {'current model':<20} {'bar-mIoU':>9} {'parent':>7} {'probe act/pair':>13} "
               f"{'probe acc.':>9} {'batch act/pair':>13} {'clicks/object':>13} {'batch acc.':>9}")
         for r in range(args.rounds + 1):
-            bar = float("nan")
+            bar = parent_bar = float("nan")
             if r > 0:
-                result = run_round(project, epochs=args.epochs, lr=args.lr, seed=args.seed)
+                result = run_round(project, epochs=args.epochs, lr=args.lr, seed=args.seed,
+                                   batch_size=args.batch_size)
                 bar = result.report["bar_miou"]
+                parent_bar = result.parent_report.get("bar_miou", float("nan"))
             current = project.store.current_model()
             probe = probe_cost(project, truth, segmenter, probe_ids)
             sim = simulate_annotation(project, truth, segmenter,
                                       group_ids=next_groups(project, args.groups_per_round))
-            print(f"{r:>5} {current.name:<20} {bar:>9.4f} {probe.actions_per_pair:>13.3f} "
+            print(f"{r:>5} {current.name:<20} {bar:>9.4f} {parent_bar:>7.4f} {probe.actions_per_pair:>13.3f} "
                   f"{probe.accepted_share:>9.1%} {sim.actions_per_pair:>13.3f} "
                   f"{sim.clicks_per_object:>13.2f} {sim.accepted_share:>9.1%}", flush=True)
     print(f"{args.rounds} rounds on CPU x{args.threads} threads in {time.time() - started:.0f} s")

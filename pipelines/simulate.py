@@ -8,13 +8,14 @@ plays a careful annotator over chosen groups, writing through the store as autho
 
 - a positive pair whose proposal has IoU >= 0.9 with the truth is accepted: 1 action;
 - otherwise it is corrected in the app's editing engine
-  (:class:`~labeler.image_editor.ImageEditor`), starting from the proposal: a proposed instance that is one of the true objects (IoU >= 0.5,
-  matched one to one) is kept, any other is deleted (1 action each); then each true object gets
-  clicks at the centre of the largest error region (positive on a miss, negative on a spill;
-  :func:`labeler.clicks.next_click`) until its IoU >= 0.9, at most 20 clicks, each 1 action. On a
-  kept instance the clicks correct its mask (opening it to edit, when it is not the one open, is 1
-  action); an object the model missed is segmented as a new one. An object still short after 20
-  clicks is finished by hand (1 brush action, the true mask); confirming the image is 1 action;
+  (:class:`~labeler.image_editor.ImageEditor`), starting from the proposal: a proposed instance
+  that is one of the true objects (IoU >= 0.5, matched one to one) is kept, any other is deleted
+  (1 action each); then each true object gets clicks at the centre of the largest error region
+  (positive on a miss, negative on a spill; :func:`labeler.clicks.next_click`) until its IoU >= 0.9,
+  at most 20 clicks, each 1 action. On a kept instance the clicks correct its mask (opening it to
+  edit, when it is not the one open, is 1 action); an object the model missed is segmented as a
+  new one. An object still short after 20 clicks is finished by hand (1 brush action, the true
+  mask); confirming the image is 1 action;
 - a negative pair the model marked with a mask is certified negative: 1 action;
 - all other negatives of the expression (proposed absent, or never proposed) are certified in one
   bulk confirmation: 1 action for all of them.
