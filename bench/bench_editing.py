@@ -185,9 +185,8 @@ def latency(name: str, seg, image: np.ndarray, prompts: list[Prompts], embed_run
     if times:
         print(f"  {name:<28} embed {statistics.median(times):7.2f} s (x{embed_runs})   "
               f"disk-cache load {1000 * load:6.1f} ms")
-        print(f"  {'':<28} click -> mask  {stats_ms(clicks)}")
-    else:
-        print(f"  {name:<28} click -> mask  {stats_ms(clicks)}")
+        name = ""
+    print(f"  {name:<28} click -> mask  {stats_ms(clicks)}")
     return emb
 
 

@@ -4,8 +4,8 @@ Why: a click in the editor runs only this pass, and in eager PyTorch on a 2-core
 115-200 ms (SAM ViT-B, one thread; a second thread barely helps: the time goes to element-wise ops
 and copies, not matrix products). The same graph in ONNX Runtime takes ~90 ms on one thread and
 ~46 ms on two (``bench/bench_editing.py``), with PyTorch's masks (up to the odd pixel whose logit
-sits on the threshold: the runtimes round differently). SAM's authors ship
-the decoder this way too (``segment_anything.utils.onnx``, used by their web demo).
+sits on the threshold: the runtimes round differently). SAM's authors ship the decoder this way
+too (``segment_anything.utils.onnx``, used by their web demo).
 
 The graph is exported from the *loaded* module at start-up (about 1.5 s for ViT-B, in memory, no
 file), so it always has the weights of the checkpoint in use. :class:`DecoderGraph` is SAM's own
@@ -116,8 +116,10 @@ class OnnxSamDecoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.threads = threads
         self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        # "no previous mask" is an all-zero mask input (has_mask_input = 0 ignores its values)
+        self._no_mask = np.zeros(self.session.get_inputs()[INPUTS.index("mask_input")].shape,
+                                 dtype=np.float32)
 
     @classmethod
     def export(cls, sam, threads: int = 2) -> OnnxSamDecoder:
@@ -138,8 +140,8 @@ class OnnxSamDecoder:
             "image_embeddings": np.ascontiguousarray(features, dtype=np.float32)[None],
             "point_coords": np.asarray(coords, dtype=np.float32)[None],
             "point_labels": np.asarray(labels, dtype=np.float32)[None],
-            "mask_input": (np.asarray(mask_input, dtype=np.float32) if has_mask
-                           else np.zeros((256, 256), np.float32))[None, None],
+            "mask_input": (np.asarray(mask_input, dtype=np.float32)[None, None] if has_mask
+                           else self._no_mask),
             "has_mask_input": np.array([float(has_mask)], dtype=np.float32),
             "multimask": np.array([float(multimask)], dtype=np.float32),
         }

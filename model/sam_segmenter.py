@@ -235,9 +235,7 @@ class SamSegmenter:
         box corners."""
         coords, labels = [], []
         if prompts.points:
-            points = np.asarray(prompts.points, dtype=np.float64)
-            scaled = self.transform.apply_coords(points, original)
-            coords.append(scaled - 0.5)  # continuous -> SAM's pixel-index convention, as in _points
+            coords.append(self._model_frame_points(prompts, original))
             labels.append(np.asarray(prompts.labels, dtype=np.float32))
         if box is None:
             coords.append(np.zeros((1, 2)))
@@ -250,8 +248,13 @@ class SamSegmenter:
     def _points(self, prompts, original: tuple[int, int]):
         if not prompts.points:
             return None
-        coords = self.transform.apply_coords(np.asarray(prompts.points, dtype=np.float64), original)
-        # SAM treats a coordinate as a pixel index and adds 0.5 itself; ours are continuous already.
-        coords = torch.as_tensor(coords - 0.5, dtype=torch.float32, device=self.device)[None]
+        coords = self._model_frame_points(prompts, original)
+        coords = torch.as_tensor(coords, dtype=torch.float32, device=self.device)[None]
         labels = torch.as_tensor(np.asarray(prompts.labels), dtype=torch.int64, device=self.device)[None]
         return coords, labels
+
+    def _model_frame_points(self, prompts, original: tuple[int, int]) -> np.ndarray:
+        """``N x 2`` clicks in the model-input frame, in SAM's pixel-index convention."""
+        coords = self.transform.apply_coords(np.asarray(prompts.points, dtype=np.float64), original)
+        # SAM treats a coordinate as a pixel index and adds 0.5 itself; ours are continuous already.
+        return coords - 0.5
