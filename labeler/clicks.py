@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from labeler.mask_ops import inner_distance
 from labeler.segmenter import Embedding, Prompts, Segmenter
 
 
@@ -30,18 +30,12 @@ class Click:
     positive: bool
 
 
-def _inner_distance(region: np.ndarray) -> np.ndarray:
-    """Distance from each region pixel to the nearest non-region pixel or image border."""
-    padded = np.pad(region.astype(np.uint8), 1)
-    return cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
-
-
 def next_click(gt: np.ndarray, pred: np.ndarray | None) -> Click | None:
     """Where a careful annotator clicks next; None when the prediction is already exact."""
     gt = np.asarray(gt, dtype=bool)
     pred = np.zeros_like(gt) if pred is None else np.asarray(pred, dtype=bool)
-    fn_dist = _inner_distance(gt & ~pred)
-    fp_dist = _inner_distance(pred & ~gt)
+    fn_dist = inner_distance(gt & ~pred)
+    fp_dist = inner_distance(pred & ~gt)
     fn_max, fp_max = float(fn_dist.max()), float(fp_dist.max())
     if fn_max == 0 and fp_max == 0:
         return None

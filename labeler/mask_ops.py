@@ -166,6 +166,22 @@ def split_components(mask, min_area: int = 1, connectivity: int = 8) -> list[np.
     return [labels == k for k in order if stats[k, cv2.CC_STAT_AREA] >= max(min_area, 1)]
 
 
+def inner_distance(mask) -> np.ndarray:
+    """Distance from each mask pixel to the nearest non-mask pixel or the image border (0 outside)."""
+    padded = np.pad(as_mask(mask).astype(np.uint8), 1)
+    return cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
+
+
+def innermost_pixel(mask) -> tuple[int, int] | None:
+    """``(x, y)`` of the mask pixel farthest from its outline (where a careful annotator clicks),
+    None when the mask is empty."""
+    dist = inner_distance(mask)
+    if not dist.any():
+        return None
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return int(x), int(y)
+
+
 def bbox_xyxy(mask) -> tuple[int, int, int, int] | None:
     """Tight XYXY box of the mask in pixel edges (``x1``/``y1`` exclusive), None when empty."""
     m = as_mask(mask)
