@@ -169,16 +169,18 @@ def run_round(
     batch_size: int = 4, max_steps: int = 0, holdout_fraction: float = 0.2, device: str = "cpu",
     base_model: str = "tiny", prelabel: bool = True, prelabel_batch_size: int = 4,
     train_overrides: dict | None = None, seed: int = 0, log: Callable[[str], None] = lambda _: None,
-    **_: Any,
+    refine: bool | None = None, segmenter: Any = None, **_: Any,
 ) -> RoundResult:
     """Snapshot, fine-tune from the current model, evaluate, register, pre-label if better.
 
     Without any model yet the round trains ``base_model`` from its initial weights (the parent is
     then none and the child becomes current). ``train_overrides`` are ``TrainConfig`` fields.
+    ``refine`` / ``segmenter`` go to the pre-labeling (``pipelines.prelabel.prelabel_project``).
     """
     from model.checkpoint import load_checkpoint
     from pipelines.datasets.store import store_groups
     from pipelines.evaluate import evaluate_groups
+    from pipelines.prelabel import prelabel_project
     from pipelines.train import train
     from pipelines.train_config import TrainConfig
 
@@ -240,14 +242,10 @@ def run_round(
             if progress is not None:
                 progress(0.75 + 0.25 * fraction, message)
 
-        result.prelabel = _prelabel(project, record, device, prelabel_batch_size, sub)
+        result.prelabel = prelabel_project(
+            project, checkpoint=project.root / record.path, model_version=record.name,
+            device=device, batch_size=prelabel_batch_size, progress=sub, refine=refine,
+            segmenter=segmenter)
     step(1.0, result.summary())
     return result
 
-
-def _prelabel(project: Project, record: ModelRecord, device: str, batch_size: int, progress):
-    from pipelines.prelabel import prelabel_project
-
-    return prelabel_project(project, checkpoint=project.root / record.path,
-                            model_version=record.name, device=device, batch_size=batch_size,
-                            progress=progress)

@@ -111,14 +111,9 @@ def embed_group_job(progress, project: Project, group_id: int | None = None, **_
     """Job: the segmenter's embedding of every image (of one group, or all), cached on disk."""
     from labeler.images import load_rgb
     from pipelines.embedding_cache import cached_embedding
-    from pipelines.segmenters import load_segmenter
+    from pipelines.segmenters import project_segmenter
 
-    settings = project.settings
-    segmenter = load_segmenter(
-        settings.sam_checkpoint or None,
-        model_type=settings.sam_model_type,
-        cache_dir=str(project.cache_dir),
-    )
+    segmenter = project_segmenter(project)
     images = project.store.list_images(group_id)
     for k, image in enumerate(images):
         progress(k / max(len(images), 1), f"embedding image {k + 1} of {len(images)}")

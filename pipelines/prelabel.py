@@ -10,7 +10,11 @@ already done, and a re-run skips pairs this model version already proposed (resu
 decisions are never touched: they are skipped when planning and ``propose`` re-checks each pair.
 
 A proposal's instances are the connected components of the predicted mask (specks dropped), its
-score the presence score ``d_neg - d_pos``, its version the registered model name.
+score the presence score ``d_neg - d_pos``, its version the registered model name. With
+``refine`` each instance is snapped to the image's edges by the project's click segmenter
+(:mod:`labeler.refine`: GRSer's stride-4 masks are blobs; the segmenter keeps the object and fixes
+its outline), through the embedding cache the editor reads, so those embeddings are then ready too.
+The project setting ``prelabel_refine`` (under ``extra`` in project.json) makes it the default.
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ class PrelabelReport:
     skipped_done: int = 0  # pairs this model version had already proposed (resume)
     images: int = 0  # images run through the network (context included)
     seconds: float = 0.0
+    refined: int = 0  # instances the segmenter snapped to the image's edges (refine on)
+    refine_kept: int = 0  # instances left as GRSer drew them (the segmenter found something else)
+    refine_seconds: float = 0.0  # of ``seconds``, spent refining (embeddings included)
     embeddings: str = ""
 
     @property
@@ -64,6 +71,9 @@ class PrelabelReport:
         text = (f"{self.proposed} proposals by {self.model_version} ({self.present} with masks); "
                 f"skipped {self.skipped_human} human, {self.skipped_done} already proposed; "
                 f"{self.images_per_s:.1f} images/s")
+        if self.refined or self.refine_kept:
+            text += (f"; {self.refined} instances snapped to edges, {self.refine_kept} kept "
+                     f"({self.refine_seconds:.1f} s)")
         return text + (f"; {self.embeddings}" if self.embeddings else "")
 
 
@@ -122,11 +132,6 @@ def resolve_checkpoint(project: Project, checkpoint: str | Path | None = None) -
     return project.root / record.path, record.name
 
 
-def _instances(mask: np.ndarray, min_area: int) -> list[dict]:
-    """A predicted mask -> one RLE per connected component of at least ``min_area`` pixels."""
-    return [rle_ops.encode(c) for c in mask_ops.split_components(mask, min_area=min_area)]
-
-
 class _Pixels:
     """Each image decoded and resized to the model input once per run: ``[3, S, S]`` tensors."""
 
@@ -145,6 +150,37 @@ class _Pixels:
                 self._data.pop(next(iter(self._data)))
             self._data[image_id] = (preprocess([rgb], self.size)[0], rgb.shape[:2])
         return self._data[image_id]
+
+
+class _Refiner:
+    """Snaps proposals to edges with the project's click segmenter (embeddings via the cache)."""
+
+    def __init__(self, project: Project, segmenter=None):
+        from pipelines.segmenters import project_segmenter
+
+        self.project = project
+        self.segmenter = segmenter if segmenter is not None else project_segmenter(project)
+
+    def __call__(self, image_id: int, masks: list[np.ndarray], report: PrelabelReport) -> list[np.ndarray]:
+        from labeler.images import load_rgb
+        from labeler.refine import refine_instances
+        from pipelines.embedding_cache import cached_embedding
+
+        started = time.perf_counter()
+        record = self.project.store.get_image(image_id)
+        path = self.project.image_path(record)
+        embedding = cached_embedding(self.segmenter, lambda: load_rgb(path), record.content_hash,
+                                     self.project.cache_dir)
+        outcome = refine_instances(self.segmenter, embedding, masks)
+        report.refined += outcome.replaced
+        report.refine_kept += outcome.kept
+        report.refine_seconds += time.perf_counter() - started
+        return outcome.masks
+
+
+def refine_default(project: Project) -> bool:
+    """Whether the project asks for refined proposals (``prelabel_refine`` under ``extra``)."""
+    return bool(project.settings.extra.get("prelabel_refine", False))
 
 
 def plan_project(project: Project, model_version: str, group_id: int | None = None,
@@ -182,7 +218,8 @@ def prelabel_project(
     project: Project, *, checkpoint: str | Path | None = None, model_version: str | None = None,
     group_id: int | None = None, expression_id: int | None = None, group_size: int | None = None,
     batch_size: int = 4, device: str = "cpu", threshold: float = 0.5, min_area_fraction: float = 5e-4,
-    progress: Progress | None = None, embeddings: bool = False, **_: object,
+    progress: Progress | None = None, embeddings: bool = False, refine: bool | None = None,
+    segmenter=None, **_: object,
 ) -> PrelabelReport:
     """Propose a decision for every undecided pair (of one group / expression, or all).
 
@@ -194,6 +231,9 @@ def prelabel_project(
         device: "cpu", "cuda", ... (bf16 autocast on CUDA).
         progress: ``progress(fraction, message)`` (the job runner's callback), called per batch.
         embeddings: afterwards, also cache the click segmenter's image embeddings for the editor.
+        refine: snap each proposed instance to the image's edges with the click segmenter
+            (default: the project's ``prelabel_refine`` setting).
+        segmenter: the click segmenter to refine with (default: the project's, SAM or classic).
     """
     import torch
 
@@ -209,6 +249,8 @@ def prelabel_project(
     report = PrelabelReport(version)
     chunks = plan_project(project, version, group_id, expression_id, n, report)
     pixels = _Pixels(project, config.image_size)
+    refine = refine_default(project) if refine is None else refine
+    refiner = _Refiner(project, segmenter) if refine else None
     # One forward pass takes groups of equal size: batch chunks by their image count.
     by_size: dict[int, list[Chunk]] = {}
     for chunk in chunks:
@@ -234,7 +276,11 @@ def prelabel_project(
                     align_corners=False))[0, 0].cpu().numpy()
                 present = bool(out["is_present"][b, slot]) or not config.apply_presence
                 mask = (prob > threshold) if present else np.zeros((height, width), bool)
-                rles = _instances(mask, max(1, int(min_area_fraction * height * width)))
+                min_area = max(1, int(min_area_fraction * height * width))
+                parts = mask_ops.split_components(mask, min_area=min_area)
+                if refiner is not None and parts:
+                    parts = refiner(chunk.image_ids[slot], parts, report)
+                rles = [rle_ops.encode(part) for part in parts if part.sum() >= min_area]
                 saved = project.store.propose(
                     chunk.expression_id, chunk.image_ids[slot], rles,
                     score=float(out["presence_score"][b, slot]), model_version=version)

@@ -40,3 +40,11 @@ def load_segmenter(
     from model.sam_segmenter import build_sam_segmenter  # torch only when SAM is asked for
 
     return build_sam_segmenter(model_type, checkpoint=path, device=device)
+
+
+def project_segmenter(project, device: str | None = None) -> Segmenter:
+    """The segmenter a project's settings ask for (``sam_checkpoint``, ``sam_model_type``): what
+    the editor clicks with, what pre-labeling refines with and what the embedding job caches."""
+    settings = project.settings
+    return load_segmenter(settings.sam_checkpoint or None, model_type=settings.sam_model_type,
+                          device=device)

@@ -141,14 +141,10 @@ class FloodFillSegmenter:
 
 
 def default_segmenter(project: Project) -> Segmenter:
-    """The project's click segmenter (SAM or the classic fallback) when installed, else flood fill."""
-    try:
-        from pipelines.segmenters import load_segmenter
-    except ModuleNotFoundError:
-        return FloodFillSegmenter()
-    settings = project.settings
-    return load_segmenter(settings.sam_checkpoint or None, model_type=settings.sam_model_type,
-                          cache_dir=str(project.cache_dir))
+    """The project's click segmenter (SAM or the classic fallback): the one the app clicks with."""
+    from pipelines.segmenters import project_segmenter
+
+    return project_segmenter(project)
 
 
 # ------------------------------------------------------------------------------- the annotator

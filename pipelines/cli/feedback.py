@@ -85,6 +85,9 @@ def prelabel(
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")] = "cpu",
     embeddings: Annotated[bool, typer.Option(
         "--embeddings", help="Also cache the editor's SAM image embeddings.")] = False,
+    refine: Annotated[Optional[bool], typer.Option(
+        "--refine/--no-refine", help="Snap proposed masks to image edges with the click segmenter "
+                                     "(default: project.json extra.prelabel_refine).")] = None,
 ) -> None:
     """Propose masks / absence for every pair without a human decision (resumable)."""
     from model.errors import ModelError
@@ -96,7 +99,7 @@ def prelabel(
             report = prelabel_project(
                 project, checkpoint=checkpoint, group_id=_group_id(project, group),
                 expression_id=expression, group_size=group_size, batch_size=batch_size,
-                device=device, progress=bar, embeddings=embeddings)
+                device=device, progress=bar, embeddings=embeddings, refine=refine)
     except (NoCheckpoint, ModelError, ValueError) as exc:
         _fail(str(exc))
     console.print(report.summary())
@@ -160,6 +163,9 @@ def round_cmd(
     base_model: Annotated[str, typer.Option(help="Variant to start from when no model exists yet.")] = "tiny",
     device: Annotated[str, typer.Option(help="cpu, cuda ...")] = "cpu",
     no_prelabel: Annotated[bool, typer.Option("--no-prelabel", help="Do not pre-label afterwards.")] = False,
+    refine: Annotated[Optional[bool], typer.Option(
+        "--refine/--no-refine", help="Pre-label with masks snapped to image edges "
+                                     "(default: project.json extra.prelabel_refine).")] = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
 ) -> None:
     """One feedback round: snapshot, fine-tune, evaluate on held-out groups, register, pre-label."""
@@ -172,7 +178,8 @@ def round_cmd(
         with _Bar("feedback round") as bar:
             result = run_round(project, progress=bar, epochs=epochs, lr=lr, batch_size=batch_size,
                                max_steps=max_steps, holdout_fraction=holdout, device=device,
-                               base_model=base_model, prelabel=not no_prelabel, seed=seed)
+                               base_model=base_model, prelabel=not no_prelabel, seed=seed,
+                               refine=refine)
     except (RoundError, ModelError, TrainConfigError, ValueError) as exc:
         _fail(str(exc))
     console.print(result.summary())

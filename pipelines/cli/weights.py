@@ -134,16 +134,15 @@ def embed(
     from labeler.images import load_rgb
     from labeler.project import Project
     from pipelines.embedding_cache import EmbeddingCache
-    from pipelines.segmenters import load_segmenter
+    from pipelines.segmenters import project_segmenter
 
     try:
         project = Project.open(directory)
         group_id = project.store.find_group(group).id if group is not None else None
     except LabelerError as exc:
         _fail(str(exc), code=2)
-    settings = project.settings
     try:
-        segmenter = load_segmenter(settings.sam_checkpoint or None, model_type=settings.sam_model_type)
+        segmenter = project_segmenter(project)
     except (FileNotFoundError, ValueError) as exc:
         _fail(f"cannot load the segmenter: {exc}")
     cache = EmbeddingCache(project.cache_dir / "embeddings")

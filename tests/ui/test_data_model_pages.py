@@ -134,3 +134,22 @@ def test_model_page_says_why_prelabel_cannot_run_and_runs_it_once_configured(
         for e in demo_project.store.list_expressions(other.id)
         for d in demo_project.store.decisions_for_expression(e.id).values()
     )
+
+
+def test_model_page_prelabels_with_masks_snapped_to_edges_when_asked(page_app, demo_project):
+    from pipelines.demo import DEMO_CHECKPOINT
+
+    demo_project.settings.extra["grser_checkpoint"] = str(DEMO_CHECKPOINT)
+    demo_project.save_settings()
+    resources.forget_project()
+    synthetic = next(g for g in demo_project.store.list_groups() if g.name.startswith("synthetic"))
+    at = page_app("model").run()
+    assert at.checkbox(key="model_refine").value is False  # the project's default: off
+    at.selectbox(key="model_group").select(synthetic.id).run()
+    at.checkbox(key="model_refine").check().run()
+    at.button(key="start-prelabel").click().run()
+    job = next(j for j in _wait_all_jobs() if j.name == "Pre-label with GRSer")
+    assert job.state is JobState.DONE, job.error
+    report = job.result
+    assert report.present > 0  # the demo model finds shapes in its own kind of scenes
+    assert report.refined + report.refine_kept >= report.present and report.refine_seconds > 0

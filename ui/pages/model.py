@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pipelines.model_jobs import offers
+from pipelines.prelabel import refine_default
 from ui import common, resources
 from ui.jobs_panel import jobs_panel
 
@@ -19,6 +20,12 @@ def render() -> None:
     group = common.pick_group(project, "model_group")
     scope = st.radio("Scope", ["this group", "all groups"], horizontal=True, key="model_scope")
     group_id = group.id if group is not None and scope == "this group" else None
+    refine = st.checkbox(
+        "Snap proposed masks to image edges with the click segmenter",
+        value=refine_default(project), key="model_refine",
+        help="GRSer finds the objects; its masks are coarse (stride 4). The segmenter redraws "
+             "each one along the image's edges, and the embeddings it computes are the editor's.",
+    )
     runner = resources.job_runner()
     for offer in offers(project):
         with st.container(border=True, key=f"offer-{offer.key}"):
@@ -27,6 +34,6 @@ def render() -> None:
                 st.caption(f"Unavailable: {offer.unavailable}.")
             busy = bool(runner.active(offer.label))
             if st.button("Start", key=f"start-{offer.key}", disabled=offer.fn is None or busy):
-                runner.submit(offer.label, offer.fn, project, group_id=group_id)
+                runner.submit(offer.label, offer.fn, project, group_id=group_id, refine=refine)
     st.subheader("Jobs")
     jobs_panel()
