@@ -12,10 +12,16 @@ prediction, so a hole cut with the eraser survives the next click. Undo / redo s
 edits and restore the prompts that belonged to each state.
 
 A click on an instance whose mask the prompts did not make (a model proposal, a painted object,
-one opened again with :meth:`ImageEditor.select`) *corrects* it: a positive click adds the
-segmenter's region under the point, a negative click cuts it out, and the rest of the mask stays.
-Re-predicting from the clicks alone would throw the proposal away at the first click. A box
-always segments afresh.
+one opened again with :meth:`ImageEditor.select`) *corrects* it; re-predicting from the clicks
+alone would throw the proposal away at the first click. A segmenter that can take any mask as its
+starting point (``prior_logits(embedding, mask)``, the classic one) refines the mask with the
+clicks, the way it refines its own predictions. Otherwise (SAM, whose mask input is trained on its
+own logits only) a positive click adds the segmenter's region under the point and a negative click
+cuts it out, the rest of the mask staying. Refining is what converges: on synthetic proposals,
+cutting the region under a click on a spill next to the object often cut the object itself (it
+*is* the region under a click on its rim), and the mask swung between the object and nothing
+(1.70 instead of 3.38 clicks per kept object, measured with the classic segmenter). A box always
+segments afresh.
 """
 
 from __future__ import annotations
@@ -155,8 +161,13 @@ class ImageEditor:
         """A point prompt on the active instance (or a new one): positive adds, negative removes."""
         state = self.prompts
         if self.active is not None and (state.corrects or not state.has_model_prompts):
-            self._correct(segmenter, embedding, (float(x), float(y)), positive)
-            return
+            prior = getattr(segmenter, "prior_logits", None)
+            if prior is None:
+                self._correct(segmenter, embedding, (float(x), float(y)), positive)
+                return
+            if not state.corrects:  # the first click on this mask: the mask is the start
+                mask = self.instances[self.active]
+                state = replace(state, logits=prior(embedding, mask), corrects=True)
         self._predict(
             segmenter,
             embedding,

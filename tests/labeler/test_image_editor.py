@@ -234,3 +234,75 @@ def test_painted_object_is_extended_by_a_click(world):
     painted = ed.instances[0].copy()
     ed.click(seg, emb, 40.5, 30.5, positive=True)
     assert ed.instances[0][30, 40] and (ed.instances[0] & painted).sum() == painted.sum()
+
+
+def _disc_scene():
+    """96 px noisy grey image with a red disc (r = 14 at (40, 44)) and its exact mask."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    image = np.clip(rng.normal(128, 6, (96, 96, 3)), 0, 255).astype(np.uint8)
+    disc = np.zeros((96, 96), np.uint8)
+    cv2.circle(disc, (40, 44), 14, 1, -1)
+    image[disc > 0] = (210, 40, 40)
+    return image, disc > 0
+
+
+def test_a_segmenter_that_takes_a_mask_as_prior_refines_the_proposal_with_the_clicks(tmp_path):
+    """With the classic segmenter a click on a proposal refines the proposal itself: a negative
+    click on a spill beside the object removes the spill and keeps the object (cutting "the region
+    under the click" would cut the object: it is what a click on its rim segments)."""
+    from labeler.classic_segmenter import ClassicSegmenter
+    from labeler.clicks import iou, next_click
+
+    image, disc = _disc_scene()
+    spill = disc | np.roll(disc, 7, axis=1)  # the proposal runs 7 px past the disc's right side
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    group = store.create_group("g")
+    record = store.add_image(group.id, "images/a.png", 96, 96, "h")[0]
+    expr = store.add_expression(group.id, "the red disc")
+    store.propose(expr.id, record.id, [masks.encode(spill)], score=0.5, model_version="m1")
+    segmenter = ClassicSegmenter()
+    embedding = segmenter.embed(image)
+    ed = editor_for(store, expr, record)
+    click = next_click(disc, ed.instances[0])
+    assert not click.positive and not disc[int(click.y), int(click.x)]
+    ed.click(segmenter, embedding, click.x, click.y, click.positive)
+    assert ed.prompts.corrects and ed.prompts.labels == (0,)
+    assert iou(ed.instances[0], disc) >= 0.9 > iou(spill, disc)
+    ed.undo()
+    np.testing.assert_array_equal(ed.instances[0], spill)  # undo goes back to the proposal
+    assert ed.prompts.points == () and not ed.prompts.corrects
+    logits = segmenter.prior_logits(embedding, spill)
+    assert logits.shape == embedding["image"].shape[:2] and set(np.unique(logits)) == {-1.0, 1.0}
+    with pytest.raises(ValueError, match="does not fit"):
+        segmenter.prior_logits(embedding, np.zeros((10, 10), bool))
+    store.close()
+
+
+class PriorDiscSegmenter(DiscSegmenter):
+    """DiscSegmenter that also takes any mask as its start (``prior_logits``), as the classic one."""
+
+    def prior_logits(self, embedding, mask):
+        return np.array([100.0 + mask.sum()], dtype=np.float32)
+
+
+def test_clicks_on_a_proposal_chain_from_the_proposal_when_the_segmenter_takes_a_prior(world):
+    store, expr, image, _, emb = world
+    seg = PriorDiscSegmenter()
+    proposal = propose_box(store, expr, image)
+    ed = editor_for(store, expr, image)
+    ed.click(seg, emb, 40.5, 15.5, positive=True)
+    ed.click(seg, emb, 8.5, 8.5, positive=False)
+    first, second = seg.calls
+    assert first.points == ((40.5, 15.5),) and first.previous_logits[0] == 100 + proposal.sum()
+    assert second.points == ((40.5, 15.5), (8.5, 8.5)) and second.labels == (1, 0)
+    assert second.previous_logits[0] == 1 + first.previous_logits[0]  # the last prediction's
+    assert ed.prompts.corrects
+    ed.box(seg, emb, (2, 3, 12, 13))  # a box segments afresh, as on any corrected mask
+    assert seg.calls[-1].points == () and seg.calls[-1].previous_logits is None
+    assert ed.instances[0].sum() == 100 and not ed.prompts.corrects
+    ed.undo()
+    ed.undo()
+    ed.undo()
+    np.testing.assert_array_equal(ed.instances[0], proposal)
