@@ -217,9 +217,20 @@ def _box_mask(box, size) -> np.ndarray:
     return m
 
 
-def _seed(gc_mask: np.ndarray, points, value: int, offset=(0, 0), radius: int = 3) -> None:
-    for x, y in points:
-        cv2.circle(gc_mask, (int(x) - offset[0], int(y) - offset[1]), radius, int(value), -1)
+def _seed_clicks(gc_mask: np.ndarray, pos, neg, offset=(0, 0), radius: int = 3) -> None:
+    """Clicks as hard GrabCut labels: a disc around each, never reaching a click of the other kind.
+
+    Two nearby clicks of opposite kinds are the annotator drawing a boundary between them; with
+    fixed discs the one seeded last covered the other's pixel, that click never took effect, and
+    the next click (at the same worst error) neither: the mask stayed stuck.
+    """
+    pos = [(int(x) - offset[0], int(y) - offset[1]) for x, y in pos]
+    neg = [(int(x) - offset[0], int(y) - offset[1]) for x, y in neg]
+    for points, others, value in ((pos, neg, cv2.GC_FGD), (neg, pos, cv2.GC_BGD)):
+        for x, y in points:
+            gap = min((np.hypot(x - u, y - v) for u, v in others), default=np.inf)
+            r = int(min(radius, max(0, np.ceil(gap / 2) - 1)))
+            cv2.circle(gc_mask, (x, y), r, int(value), -1)
 
 
 def _grabcut(bgr: np.ndarray, gc_mask: np.ndarray, iterations: int) -> np.ndarray:
@@ -264,8 +275,8 @@ def _grabcut_box(
     bx0, by0, bx1, by1 = _window(to_crop.box(box), run_size, 0.0)
     gc = np.full(run_size, cv2.GC_BGD, np.uint8)
     gc[by0:by1, bx0:bx1] = cv2.GC_PR_FGD
-    _seed(gc, to_crop.points(pos) if pos else [], cv2.GC_FGD, radius=2)
-    _seed(gc, to_crop.points(neg) if neg else [], cv2.GC_BGD, radius=2)
+    _seed_clicks(gc, to_crop.points(pos) if pos else [], to_crop.points(neg) if neg else [],
+                 radius=2)
     pixels = work[cy0:cy1, cx0:cx1]
     if run_size != crop_size:
         pixels = Transform.resize(crop_size, run_size).raster(pixels)
@@ -291,8 +302,7 @@ def _snap_outline(work: np.ndarray, mask: np.ndarray, pos, neg, band: int) -> np
     x0, y0 = max(int(xs.min()) - 20, 0), max(int(ys.min()) - 20, 0)
     x1, y1 = min(int(xs.max()) + 21, w), min(int(ys.max()) + 21, h)
     sub = gc[y0:y1, x0:x1].copy()
-    _seed(sub, pos, cv2.GC_FGD, (x0, y0))
-    _seed(sub, neg, cv2.GC_BGD, (x0, y0))
+    _seed_clicks(sub, pos, neg, (x0, y0))
     out = mask.copy()
     out[y0:y1, x0:x1] = _grabcut(np.ascontiguousarray(work[y0:y1, x0:x1, ::-1]), sub, 3)
     return out

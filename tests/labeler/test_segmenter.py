@@ -116,3 +116,28 @@ def test_prompt_validation():
 def test_bad_image_is_refused(seg):
     with pytest.raises(ValueError, match="uint8 RGB"):
         seg.embed(np.zeros((10, 10), np.uint8))
+
+
+def test_every_click_takes_effect_even_next_to_a_click_of_the_other_kind():
+    """A small image (the scaled superpixels) with a purple ring; clicks of both kinds a few pixels
+    apart along its rim. Each clicked pixel must end with its click's label: before, the disc of the
+    click seeded last covered the other one, and repeating that click changed nothing."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    image = np.clip(rng.normal(120, 8, (96, 96, 3)), 0, 255).astype(np.uint8)
+    ring = np.zeros((96, 96), np.uint8)
+    cv2.circle(ring, (60, 70), 9, 1, 4)
+    image[ring > 0] = (150, 40, 190)
+    seg = ClassicSegmenter()
+    emb = seg.embed(image)
+    points, labels, logits = [], [], None
+    for point, label in (((60.5, 61.5), 1), ((62.5, 58.5), 0), ((63.5, 61.5), 1), ((60.5, 58.5), 0),
+                         ((66.5, 63.5), 1), ((69.5, 62.5), 0)):
+        points.append(point)
+        labels.append(label)
+        result = seg.predict(emb, Prompts(points=tuple(points), labels=tuple(labels),
+                                          previous_logits=logits))
+        logits = result.low_res_logits
+        for (x, y), want in zip(points, labels):
+            assert result.mask[int(y), int(x)] == bool(want), (points, labels, (x, y))
