@@ -161,6 +161,14 @@ class EditSession:
         self._check(index)
         self._commit("delete instance", [Change("delete", index, self._rle(index), None)])
 
+    def delete_instances(self, indices: Sequence[int]) -> None:
+        """Delete several instances as one edit (one undo brings them all back)."""
+        idx = sorted(set(int(i) for i in indices), reverse=True)
+        for i in idx:
+            self._check(i)
+        if idx:
+            self._commit("delete instances", [Change("delete", i, self._rle(i), None) for i in idx])
+
     def set_instance(self, index: int, mask, label: str = "set mask") -> None:
         """Replace an instance's mask wholesale (e.g. with a new model prediction after a click)."""
         self._replace(index, mask_ops.as_mask(mask, self.size), label)

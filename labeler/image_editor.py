@@ -154,6 +154,15 @@ class ImageEditor:
         self.prompts = PromptState()
         self._record(before, revision)
 
+    def delete_all(self) -> None:
+        """Every instance gone in one edit (a proposal that is all wrong); undo restores them."""
+        if not len(self.session):
+            return
+        before, revision = self._snapshot(), self.session.revision
+        self.session.delete_instances(range(len(self.session)))
+        self.active, self.prompts = None, PromptState()
+        self._record(before, revision)
+
     # ---- model prompts ---------------------------------------------------------------------------
     def click(
         self, segmenter: Segmenter, embedding: Embedding, x: float, y: float, positive: bool

@@ -306,3 +306,21 @@ def test_clicks_on_a_proposal_chain_from_the_proposal_when_the_segmenter_takes_a
     ed.undo()
     ed.undo()
     np.testing.assert_array_equal(ed.instances[0], proposal)
+
+
+def test_delete_all_is_one_edit_and_undo_restores_every_instance(world):
+    store, expr, image, seg, emb = world
+    ed = editor_for(store, expr, image)
+    ed.click(seg, emb, 10.5, 10.5, positive=True)
+    ed.new_object()
+    ed.click(seg, emb, 45.5, 25.5, positive=True)
+    kept = [m.copy() for m in ed.instances]
+    ed.delete_all()
+    assert ed.instances == () and ed.active is None and ed.dirty
+    assert ed.undo() == "delete instances"
+    assert len(ed.instances) == 2
+    for got, want in zip(ed.instances, kept):
+        np.testing.assert_array_equal(got, want)
+    ed.redo()
+    saved = ed.confirm(store, author="ann")
+    assert saved.status is DecisionStatus.NEGATIVE  # nothing left: a certified negative

@@ -133,3 +133,16 @@ def test_unsaved_work_survives_navigation_and_is_listed(app, demo_project):
     kept = app.session_state["grd_editors"][(expr.id, images[0])]
     assert kept is editor and kept.dirty and len(kept.instances) == 1
     assert demo_project.store.get_decision(expr.id, images[0]).status.value == "unseen"
+
+
+def test_delete_all_removes_every_object_in_one_undoable_step(app, demo_project):
+    expr, images, editor = _painted(app, demo_project)
+    app.button(key="new_object").click().run()
+    editor.stroke([(100, 100)], radius=5)
+    app.run()
+    assert len(editor.instances) == 2
+    app.button(key="delete_all").click().run()
+    assert len(editor.instances) == 0 and editor.active is None
+    assert "delete_all" not in {b.key for b in app.button}  # nothing left to delete
+    app.button(key="undo_edit").click().run()
+    assert len(editor.instances) == 2

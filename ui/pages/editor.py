@@ -215,6 +215,14 @@ def _instances(ed: ImageEditor) -> None:
                 args=(k,),
                 help="delete this object",
             )
+    if len(ed.instances) > 1:
+        st.button(
+            "Delete all",
+            icon=":material/delete_sweep:",
+            key="delete_all",
+            on_click=ed.delete_all,
+            help="a proposal that is all wrong: remove every object at once (undo brings them back)",
+        )
     if ed.active is None:
         st.caption("The next click, box or brush stroke starts a new object.")
 
