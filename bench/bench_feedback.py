@@ -72,7 +72,12 @@ def main() -> None:
     parser.add_argument("--start", choices=("res", "untrained", "demo"), default="demo",
                         help="round-0 model: briefly RES-trained (says present everywhere), untrained,"
                              " or the demo checkpoint (96 px, trained on other synthetic groups)")
-    parser.add_argument("--probe-groups", type=int, default=6)
+    parser.add_argument("--probe-groups", type=int, default=12)
+    parser.add_argument("--segmenter", choices=("project", "floodfill"), default="project",
+                        help="the simulated annotator's click segmenter: the app's own (SAM when "
+                             "configured, else the classic one) or a colour flood fill")
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                        help="snap proposals to image edges with the same segmenter")
     parser.add_argument("--keep", type=Path, default=None, help="keep the project in this folder")
     args = parser.parse_args()
 
@@ -84,6 +89,7 @@ def main() -> None:
     from pipelines.prelabel import prelabel_project
     from pipelines.simulate import (
         FloodFillSegmenter,
+        default_segmenter,
         init_simulation,
         load_truth,
         next_groups,
@@ -105,7 +111,8 @@ def main() -> None:
     with Project.open(root) as project:
         init_simulation(project)
         truth = load_truth(truth_path(project))
-        segmenter = FloodFillSegmenter()  # same segmenter every round: only the proposals change
+        # The same segmenter every round: only the proposals change.
+        segmenter = FloodFillSegmenter() if args.segmenter == "floodfill" else default_segmenter(project)
         if args.start == "res":
             start = res_parent(root / "res", args.seed, args.image_size, args.threads)
         elif args.start == "demo":
@@ -115,17 +122,20 @@ def main() -> None:
         else:
             start = root / "untrained.pt"
             save_checkpoint(start, build_grser("tiny"))
-        prelabel_project(project, checkpoint=start)
+        prelabel_project(project, checkpoint=start, refine=args.refine, segmenter=segmenter)
         probe_ids = [g.id for g in project.store.list_groups()][-args.probe_groups:]
+        print(f"segmenter {segmenter.model_id}, proposals {'refined' if args.refine else 'as GRSer drew them'}")
         print("probe: the same reserved groups annotated on a throw-away copy after every round "
-              "(comparable across rounds); batch: the next groups, annotated for real")
+              "(comparable across rounds); batch: the next groups, annotated for real; "
+              "where the probe's actions go: case pairs/actions", flush=True)
         print(f"{'round':>5} {'current model':<20} {'bar-mIoU':>9} {'parent':>7} {'probe act/pair':>13} "
               f"{'probe acc.':>9} {'batch act/pair':>13} {'clicks/object':>13} {'batch acc.':>9}")
         for r in range(args.rounds + 1):
             bar = parent_bar = float("nan")
             if r > 0:
                 result = run_round(project, epochs=args.epochs, lr=args.lr, seed=args.seed,
-                                   batch_size=args.batch_size)
+                                   batch_size=args.batch_size, refine=args.refine,
+                                   segmenter=segmenter)
                 bar = result.report["bar_miou"]
                 parent_bar = result.parent_report.get("bar_miou", float("nan"))
             current = project.store.current_model()
@@ -134,7 +144,8 @@ def main() -> None:
                                       group_ids=next_groups(project, args.groups_per_round))
             print(f"{r:>5} {current.name:<20} {bar:>9.4f} {parent_bar:>7.4f} {probe.actions_per_pair:>13.3f} "
                   f"{probe.accepted_share:>9.1%} {sim.actions_per_pair:>13.3f} "
-                  f"{sim.clicks_per_object:>13.2f} {sim.accepted_share:>9.1%}", flush=True)
+                  f"{sim.clicks_per_object:>13.2f} {sim.accepted_share:>9.1%}")
+            print(f"{'':>5} probe: {probe.breakdown()}", flush=True)
     print(f"{args.rounds} rounds on CPU x{args.threads} threads in {time.time() - started:.0f} s")
     tmp.cleanup()
 

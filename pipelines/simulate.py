@@ -10,7 +10,7 @@ plays a careful annotator over chosen groups, writing through the store as autho
 - otherwise it is corrected in the app's editing engine
   (:class:`~labeler.image_editor.ImageEditor`), starting from the proposal: a proposed instance
   that is one of the true objects (IoU >= 0.5, matched one to one) is kept, any other is deleted
-  (1 action each); then each true object gets clicks at the centre of the largest error region
+  (1 action each; when none is kept, "Delete all" removes them in 1 action); then each true object gets clicks at the centre of the largest error region
   (positive on a miss, negative on a spill; :func:`labeler.clicks.next_click`) until its IoU >= 0.9,
   at most 20 clicks, each 1 action. On a kept instance the clicks correct its mask (opening it to
   edit, when it is not the one open, is 1 action); an object the model missed is segmented as a
@@ -157,6 +157,16 @@ class SimReport:
     clicks: int = 0
     hand_fixed: int = 0  # objects not reached in max_clicks, finished by hand
     per_object_clicks: list[int] = field(default_factory=list)
+    #: where the actions went: case -> [pairs, actions]; cases are ``accepted`` (a positive taken
+    #: as proposed), ``corrected`` (a positive proposed with masks below the bar), ``missed`` (a
+    #: positive proposed absent, or not proposed), ``false_positive`` (a negative given masks)
+    #: and ``negative`` (the others, certified in one bulk action per expression)
+    cases: dict[str, list[int]] = field(default_factory=dict)
+
+    def count(self, case: str, pairs: int, actions: int) -> None:
+        entry = self.cases.setdefault(case, [0, 0])
+        entry[0] += pairs
+        entry[1] += actions
 
     @property
     def actions_per_pair(self) -> float:
@@ -174,6 +184,11 @@ class SimReport:
         return (f"{self.pairs} pairs: {self.actions_per_pair:.3f} actions/pair, "
                 f"{self.clicks_per_object:.2f} clicks/object ({self.objects} objects, "
                 f"{self.hand_fixed} finished by hand), {self.accepted_share:.1%} accepted as proposed")
+
+    def breakdown(self) -> str:
+        """``case pairs/actions`` for every case, in a fixed order."""
+        order = ("accepted", "corrected", "missed", "false_positive", "negative")
+        return ", ".join(f"{c} {self.cases[c][0]}/{self.cases[c][1]}" for c in order if c in self.cases)
 
 
 def _union(rles: list[dict], height: int, width: int) -> np.ndarray:
@@ -201,10 +216,15 @@ def match_objects(proposed: list[np.ndarray], objects: list[np.ndarray],
 
 def keep_matching_instances(editor: ImageEditor, objects: list[np.ndarray],
                             report: SimReport) -> list[int | None]:
-    """Delete the proposed instances that are no true object (1 action each); returns, for each
-    object, the index of its kept instance or None."""
+    """Delete the proposed instances that are no true object (1 action each, or 1 for all with
+    "Delete all" when none is kept); returns, for each object, the index of its kept instance or
+    None."""
     match = match_objects(list(editor.instances), objects)
     kept = {k for k in match if k is not None}
+    if not kept and len(editor.session) > 1:
+        editor.delete_all()
+        report.actions += 1
+        return [None] * len(objects)
     for index in reversed(range(len(editor.session))):
         if index not in kept:
             editor.delete(index)
@@ -279,6 +299,7 @@ def simulate_annotation(
                 if proposal:  # the model put a mask on a negative: certify this one
                     _certify(store, expression.id, {image_id: d.revision}, author)
                     report.actions += 1
+                    report.count("false_positive", 1, 1)
                 else:
                     bulk[image_id] = d
                     bulk_accepted += d.status is DecisionStatus.PROPOSED
@@ -288,7 +309,9 @@ def simulate_annotation(
                 accept_selected(store, expression.id, [image_id], author=author)
                 report.actions += 1
                 report.accepted += 1
+                report.count("accepted", 1, 1)
                 continue
+            before = report.actions
             editor = ImageEditor(d, image.height, image.width)
             objects = [rle_ops.decode(r) for r in true_rles]
             starts = keep_matching_instances(editor, objects, report)
@@ -298,10 +321,12 @@ def simulate_annotation(
             if editor.confirm(store, author=author) is None:
                 raise SimulationError(f"pair ({expression.id}, {image_id}) changed during simulation")
             report.actions += 1
+            report.count("corrected" if proposal else "missed", 1, report.actions - before)
         if bulk:
             _certify(store, expression.id, {i: b.revision for i, b in bulk.items()}, author)
             report.actions += 1
             report.accepted += bulk_accepted
+            report.count("negative", len(bulk), 1)
     if progress is not None:
         progress(1.0, report.summary())
     return report

@@ -78,6 +78,14 @@ def test_annotator_accepts_good_proposals_corrects_bad_ones_and_counts_actions(p
     # 1 accept + 1 certified spill + 1 bulk negatives + per corrected image (clicks, hand fixes, confirm)
     assert report.actions == 3 + report.clicks + report.hand_fixed + clicked
     assert 0 < report.actions_per_pair and report.clicks_per_object >= 1
+    # where the actions went, case by case, adding up to the totals
+    cases = report.cases
+    assert cases["accepted"] == [1, 1] and cases["false_positive"] == [1, 1]
+    assert cases["negative"] == [len(negatives) - 1, 1]
+    assert cases["missed"][0] == clicked and "corrected" not in cases  # the others: no proposal
+    assert sum(p for p, _ in cases.values()) == report.pairs
+    assert sum(a for _, a in cases.values()) == report.actions
+    assert report.breakdown().startswith("accepted 1/1, missed ")
     other = [e for e in store.list_expressions() if e.group_id != expression.group_id][0]
     assert all(not d.is_human for d in store.decisions_for_expression(other.id).values())
 
@@ -128,6 +136,29 @@ def test_correction_starts_from_the_proposal_keeping_what_matches():
     assert report.per_object_clicks == [1, 1] and report.objects == 2
     # 1 deletion + 2 clicks (deleting the open blob leaves A's instance open: no extra action)
     assert report.actions == 1 + 2 and report.hand_fixed == 0
+
+
+def test_a_proposal_that_is_all_wrong_goes_in_one_delete_all():
+    from labeler.domain import ExpressionDecision, Instance
+    from labeler.image_editor import ImageEditor
+    from pipelines.simulate import SimReport, keep_matching_instances
+
+    truth, blobs = np.zeros((20, 20), bool), []
+    truth[2:8, 2:8] = True
+    for x in (10, 14, 18):
+        blob = np.zeros((20, 20), bool)
+        blob[12:14, x:x + 2] = True
+        blobs.append(blob)
+    proposal = ExpressionDecision(1, 1, DecisionStatus.PROPOSED,
+                                  tuple(Instance(rle_ops.encode(m)) for m in blobs))
+    editor, report = ImageEditor(proposal, 20, 20), SimReport()
+    assert keep_matching_instances(editor, [truth], report) == [None]
+    assert editor.instances == () and report.actions == 1
+    # one wrong blob beside a kept instance is deleted on its own
+    proposal = ExpressionDecision(1, 1, DecisionStatus.PROPOSED,
+                                  tuple(Instance(rle_ops.encode(m)) for m in (truth, *blobs[:2])))
+    editor, report = ImageEditor(proposal, 20, 20), SimReport()
+    assert keep_matching_instances(editor, [truth], report) == [0] and report.actions == 2
 
 
 def test_a_good_instance_among_others_needs_no_click():
