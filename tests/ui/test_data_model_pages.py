@@ -142,14 +142,20 @@ def test_model_page_prelabels_with_masks_snapped_to_edges_when_asked(page_app, d
     demo_project.settings.extra["grser_checkpoint"] = str(DEMO_CHECKPOINT)
     demo_project.save_settings()
     resources.forget_project()
-    synthetic = next(g for g in demo_project.store.list_groups() if g.name.startswith("synthetic"))
+    synthetic = [g for g in demo_project.store.list_groups() if g.name.startswith("synthetic")]
     at = page_app("model").run()
-    assert at.checkbox(key="model_refine").value is False  # the project's default: off
-    at.selectbox(key="model_group").select(synthetic.id).run()
-    at.checkbox(key="model_refine").check().run()
-    at.button(key="start-prelabel").click().run()
-    job = next(j for j in _wait_all_jobs() if j.name == "Pre-label with GRSer")
-    assert job.state is JobState.DONE, job.error
-    report = job.result
-    assert report.present > 0  # the demo model finds shapes in its own kind of scenes
-    assert report.refined + report.refine_kept >= report.present and report.refine_seconds > 0
+    assert at.checkbox(key="model_refine").value is True  # the demo project's setting
+    reports, seen = [], set()
+    for group, refine in zip(synthetic, (False, True)):
+        at.selectbox(key="model_group").select(group.id).run()
+        checkbox = at.checkbox(key="model_refine")
+        (checkbox.check() if refine else checkbox.uncheck()).run()
+        at.button(key="start-prelabel").click().run()
+        job, = [j for j in _wait_all_jobs() if j.name == "Pre-label with GRSer" and j.id not in seen]
+        seen.add(job.id)
+        assert job.state is JobState.DONE, job.error
+        reports.append(job.result)
+    plain, snapped = reports
+    assert plain.present > 0 and snapped.present > 0  # the demo model finds shapes in these scenes
+    assert plain.refined == plain.refine_kept == 0 and plain.refine_seconds == 0
+    assert snapped.refined + snapped.refine_kept >= snapped.present and snapped.refine_seconds > 0
