@@ -8,6 +8,8 @@ full-resolution edges but not the expression. Together, GRSer decides *whether* 
 object, the segmenter *where exactly*: each coarse instance prompts the segmenter the way an
 annotator would (a box around it and a click at its innermost pixel), and the answer replaces the
 instance only while it is still the same object (IoU with the coarse mask >= ``min_agreement``).
+It is only as good as the segmenter: the weight-free one makes real photos' masks worse (figures
+in ``docs/editing.md``), so pre-labeling refines only when asked.
 
     refined = refine_instances(segmenter, embedding, coarse_masks)   # list of H x W bool
 """

@@ -68,10 +68,6 @@ def build_demo(
 ) -> Project:
     """Create (or top up: it is idempotent) the demo project in ``directory``."""
     project = Project.init(directory, name="GRES demo")
-    if "prelabel_refine" not in project.settings.extra:
-        # The bundled model's stride-4 masks are blobs; snapped to edges they look like masks.
-        project.settings.extra["prelabel_refine"] = True
-        project.save_settings()
     report = ingest_items(project, demo_items())
     log(f"demo photos: {report.summary()}")
     for group_name, (_, _, _, texts) in DEMO_GROUPS.items():

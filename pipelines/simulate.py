@@ -20,6 +20,10 @@ plays a careful annotator over chosen groups, writing through the store as autho
 - all other negatives of the expression (proposed absent, or never proposed) are certified in one
   bulk confirmation: 1 action for all of them.
 
+With ``masked_negatives_in_bulk`` the masked negatives go into that bulk action too, as the sweep's
+"All remaining negative" does once every positive is saved (it certifies every undecided image,
+masks or not): the costing of an annotator who trusts that button. The default charges each one.
+
 A pair counts as "accepted as proposed" when the proposal was taken unchanged (a good mask, or a
 correctly proposed absence confirmed in the bulk action).
 """
@@ -273,6 +277,7 @@ def simulate_annotation(
     project: Project, truth: Truth, segmenter: Segmenter | None = None, *,
     group_ids: Iterable[int] | None = None, max_clicks: int = 20, accept_iou: float = 0.9,
     author: str = AUTHOR, progress: Callable[..., None] | None = None,
+    masked_negatives_in_bulk: bool = False,
 ) -> SimReport:
     """Annotate every undecided pair of the given groups (default: all) against ``truth``."""
     store = project.store
@@ -296,7 +301,10 @@ def simulate_annotation(
             proposal = [i.rle for i in d.instances] if d.status is DecisionStatus.PROPOSED else []
             report.pairs += 1
             if not true_rles:
-                if proposal:  # the model put a mask on a negative: certify this one
+                if proposal and masked_negatives_in_bulk:
+                    bulk[image_id] = d
+                    report.count("false_positive", 1, 0)  # the bulk action below covers it
+                elif proposal:  # the model put a mask on a negative: certify this one
                     _certify(store, expression.id, {image_id: d.revision}, author)
                     report.actions += 1
                     report.count("false_positive", 1, 1)
@@ -326,7 +334,8 @@ def simulate_annotation(
             _certify(store, expression.id, {i: b.revision for i, b in bulk.items()}, author)
             report.actions += 1
             report.accepted += bulk_accepted
-            report.count("negative", len(bulk), 1)
+            certified = sum(not b.instances for b in bulk.values())
+            report.count("negative", certified, 1)
     if progress is not None:
         progress(1.0, report.summary())
     return report

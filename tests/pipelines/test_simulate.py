@@ -174,3 +174,27 @@ def test_a_good_instance_among_others_needs_no_click():
     weak = np.zeros((10, 10), bool)
     weak[4:7] = True
     assert match_objects([weak], [a]) == [None]
+
+
+def test_masked_negatives_can_go_into_the_bulk_confirmation(project):
+    store = project.store
+    init_simulation(project)
+    truth = load_truth(truth_path(project))
+    expression = store.list_expressions()[0]
+    images = store.list_images(expression.group_id)
+    negatives = [i for i in images if not truth[(expression.id, i.id)]]
+    spilled = negatives[0]
+    full = rle_ops.encode(np.ones((spilled.height, spilled.width), bool))
+    store.propose(expression.id, spilled.id, [full], score=0.0, model_version="m")
+    for image in images:  # every positive proposed right: accepted, 1 action each
+        if truth[(expression.id, image.id)]:
+            store.propose(expression.id, image.id, truth[(expression.id, image.id)], score=1.0,
+                          model_version="m")
+    report = simulate_annotation(project, truth, FloodFillSegmenter(),
+                                 group_ids=[expression.group_id], masked_negatives_in_bulk=True)
+    positives = len(images) - len(negatives)
+    assert report.cases["false_positive"] == [1, 0]
+    assert report.cases["negative"] == [len(negatives) - 1, 1]
+    assert report.actions == positives + 1  # the accepts and one bulk action for every negative
+    certified = store.get_decision(expression.id, spilled.id)
+    assert certified.status is DecisionStatus.NEGATIVE and certified.author == "simulator"

@@ -144,8 +144,8 @@ def test_model_page_prelabels_with_masks_snapped_to_edges_when_asked(page_app, d
     resources.forget_project()
     synthetic = [g for g in demo_project.store.list_groups() if g.name.startswith("synthetic")]
     at = page_app("model").run()
-    assert at.checkbox(key="model_refine").value is True  # the demo project's setting
-    reports, seen = [], set()
+    assert at.checkbox(key="model_refine").value is False  # the default: prelabel_refine unset
+    reports, seen = [], {j.id for j in resources.job_runner().jobs()}  # earlier tests' jobs
     for group, refine in zip(synthetic, (False, True)):
         at.selectbox(key="model_group").select(group.id).run()
         checkbox = at.checkbox(key="model_refine")

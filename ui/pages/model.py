@@ -24,7 +24,8 @@ def render() -> None:
         "Snap proposed masks to image edges with the click segmenter",
         value=refine_default(project), key="model_refine",
         help="GRSer finds the objects; its masks are coarse (stride 4). The segmenter redraws "
-             "each one along the image's edges, and the embeddings it computes are the editor's.",
+             "each one along the image's edges, and the embeddings it computes are the editor's. "
+             "Best with SAM: the weight-free segmenter helps on clean scenes, not on photos.",
     )
     runner = resources.job_runner()
     for offer in offers(project):
