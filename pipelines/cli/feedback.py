@@ -195,6 +195,9 @@ def simulate(
         help="Annotate the next N groups with undecided pairs (0 = all).")] = 0,
     max_clicks: Annotated[int, typer.Option(help="Clicks per object before finishing by hand.")] = 20,
     accept_iou: Annotated[float, typer.Option(help="Accept a proposal at this IoU with the truth.")] = 0.9,
+    masked_negatives_in_bulk: Annotated[bool, typer.Option(
+        "--masked-negatives-in-bulk", help="Leave negatives the model gave masks to for the bulk "
+                                           "'All remaining negative' (default: 1 action each).")] = False,
 ) -> None:
     """Simulated annotator: accept good proposals, correct the rest with clicks; print the cost."""
     from pipelines.simulate import (
@@ -216,9 +219,11 @@ def simulate(
         chosen = next_groups(project, groups) if groups else None
         with _Bar("simulated annotation") as bar:
             report = simulate_annotation(project, truth, group_ids=chosen, max_clicks=max_clicks,
-                                         accept_iou=accept_iou, progress=bar)
+                                         accept_iou=accept_iou, progress=bar,
+                                         masked_negatives_in_bulk=masked_negatives_in_bulk)
     except SimulationError as exc:
         _fail(str(exc))
     console.print(report.summary())
     console.print(f"actions per pair {report.actions_per_pair:.3f}; clicks per object "
                   f"{report.clicks_per_object:.2f}; accepted as proposed {report.accepted_share:.1%}")
+    console.print(f"where the actions went (pairs/actions): {report.breakdown()}")

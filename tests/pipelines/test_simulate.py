@@ -198,3 +198,23 @@ def test_masked_negatives_can_go_into_the_bulk_confirmation(project):
     assert report.actions == positives + 1  # the accepts and one bulk action for every negative
     certified = store.get_decision(expression.id, spilled.id)
     assert certified.status is DecisionStatus.NEGATIVE and certified.author == "simulator"
+
+
+def test_simulate_command_sets_up_then_annotates_and_says_where_the_actions_went(project):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    root = str(project.root)
+    project.store.engine.dispose()
+    runner = CliRunner()
+    out = runner.invoke(app, ["simulate", root, "--init"])
+    assert out.exit_code == 0 and "12 pairs reset to unseen" in out.output, out.output
+    out = runner.invoke(app, ["simulate", root, "--groups", "1", "--masked-negatives-in-bulk"],
+                        env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "6 pairs" in out.output and "where the actions went" in out.output
+    assert "missed" in out.output and "negative" in out.output  # nothing was proposed
+    with Project.open(project.root) as reopened:
+        decided = [g.decided for g in reopened.store.group_progress()]
+    assert sorted(decided) == [0, 6]
