@@ -44,14 +44,20 @@ def test_init_saves_truth_and_resets_every_pair_with_an_audit_trail(project):
         init_simulation(project)
 
 
-def test_annotator_accepts_good_proposals_corrects_bad_ones_and_counts_actions(project):
-    store = project.store
+def _first_expression(project):
+    """Simulation set up; the truth, the first expression, its images, positives and negatives."""
     init_simulation(project)
     truth = load_truth(truth_path(project))
-    expression = store.list_expressions()[0]
-    images = store.list_images(expression.group_id)
+    expression = project.store.list_expressions()[0]
+    images = project.store.list_images(expression.group_id)
     positives = [i for i in images if truth[(expression.id, i.id)]]
     negatives = [i for i in images if not truth[(expression.id, i.id)]]
+    return truth, expression, images, positives, negatives
+
+
+def test_annotator_accepts_good_proposals_corrects_bad_ones_and_counts_actions(project):
+    store = project.store
+    truth, expression, images, positives, negatives = _first_expression(project)
     assert len(positives) >= 2 and len(negatives) >= 2
     good, missed = positives[0], positives[1]
     spilled, absent = negatives[0], negatives[1]
@@ -178,11 +184,7 @@ def test_a_good_instance_among_others_needs_no_click():
 
 def test_masked_negatives_can_go_into_the_bulk_confirmation(project):
     store = project.store
-    init_simulation(project)
-    truth = load_truth(truth_path(project))
-    expression = store.list_expressions()[0]
-    images = store.list_images(expression.group_id)
-    negatives = [i for i in images if not truth[(expression.id, i.id)]]
+    truth, expression, images, _, negatives = _first_expression(project)
     spilled = negatives[0]
     full = rle_ops.encode(np.ones((spilled.height, spilled.width), bool))
     store.propose(expression.id, spilled.id, [full], score=0.0, model_version="m")
