@@ -100,7 +100,7 @@ def prelabel(
                 project, checkpoint=checkpoint, group_id=_group_id(project, group),
                 expression_id=expression, group_size=group_size, batch_size=batch_size,
                 device=device, progress=bar, embeddings=embeddings, refine=refine)
-    except (NoCheckpoint, ModelError, ValueError) as exc:
+    except (NoCheckpoint, ModelError, ValueError, FileNotFoundError) as exc:  # a missing SAM file
         _fail(str(exc))
     console.print(report.summary())
     console.print(f"throughput: {report.images_per_s:.1f} images/s on {device} "
@@ -180,7 +180,7 @@ def round_cmd(
                                max_steps=max_steps, holdout_fraction=holdout, device=device,
                                base_model=base_model, prelabel=not no_prelabel, seed=seed,
                                refine=refine)
-    except (RoundError, ModelError, TrainConfigError, ValueError) as exc:
+    except (RoundError, ModelError, TrainConfigError, ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
     console.print(result.summary())
 

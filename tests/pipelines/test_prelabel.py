@@ -176,3 +176,18 @@ def test_refined_proposals_follow_the_object_outlines_better(tmp_path):
     cache = EmbeddingCache(tmp_path / "p" / "cache" / "embeddings")
     hits = [h for h in hashes if cache.get(segmenter_id, h) is not None]
     assert cache.stats.disk_hits == len(hits) >= 5
+
+
+def test_prelabel_refine_with_a_missing_sam_checkpoint_is_a_clear_error_and_writes_nothing(
+        project, checkpoint):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    project.settings.sam_checkpoint = "/nowhere/sam_vit_b.pth"
+    project.save_settings()
+    project.store.engine.dispose()
+    out = CliRunner().invoke(app, ["prelabel", str(project.root), "--checkpoint", str(checkpoint),
+                                   "--refine"])
+    assert out.exit_code == 1 and "sam_vit_b.pth" in out.output and "Traceback" not in out.output
+    assert all(d.status is DecisionStatus.UNSEEN for d in _statuses(project.store).values())
