@@ -1,6 +1,6 @@
 """The feedback loop on a synthetic project, on CPU: annotation cost after each round.
 
-    .venv/bin/python bench/bench_feedback.py                  # 3 rounds of 48 groups from a RES model, ~9 min
+    .venv/bin/python bench/bench_feedback.py                  # 3 rounds of 48 groups from a RES model, ~12 min
     .venv/bin/python bench/bench_feedback.py --start demo --lr 3e-4   # from the bundled demo model
 
 A synthetic project (``pipelines.synth``, complete truth) is set up for simulation (truth copied
@@ -15,9 +15,9 @@ evaluation -> register -> pre-label the rest if better) and the annotator takes 
 groups. Printed per round: the held-out bar-mIoU of the child and its parent; actions per pair on
 a probe (the same reserved groups after every round, annotated on a throw-away copy) costed two
 ways: each masked negative certified on its own (1 action each, the protocol's default) and
-masked negatives left to the sweep's "All remaining negative" (``masked_negatives_in_bulk``); the
-same for the next batch annotated for real; clicks per object, the share accepted as proposed, and
-where the probe's actions go.
+masked negatives left to the sweep's "All remaining negative" (``masked_negatives_in_bulk``);
+actions per pair (the default costing), clicks per object and the share accepted as proposed of
+the next batch, annotated for real; and where the probe's actions go.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labeler import mask_ops
+from labeler.clicks import iou
 from labeler.segmenter import Embedding, Prompts, Segmenter
 
 
@@ -50,11 +51,6 @@ class RefineOutcome:
     merged: int = 0  # instances folded into another one
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
-
-
 def refine_prompts(mask: np.ndarray, settings: RefineSettings = RefineSettings()) -> Prompts | None:
     """The box (padded, inside the image) and innermost click an annotator would give for ``mask``;
     None for an empty mask."""
@@ -81,7 +77,7 @@ def refine_instance(segmenter: Segmenter, embedding: Embedding, mask: np.ndarray
     refined = np.asarray(segmenter.predict(embedding, prompts).mask, dtype=bool)
     if refined.shape != mask.shape:
         raise ValueError(f"segmenter returned a {refined.shape} mask for a {mask.shape} instance")
-    if not refined.any() or _iou(refined, mask) < settings.min_agreement:
+    if not refined.any() or iou(refined, mask) < settings.min_agreement:
         return mask, False
     return refined, True
 
@@ -95,7 +91,7 @@ def refine_instances(segmenter: Segmenter, embedding: Embedding, masks: Sequence
         outcome.replaced += replaced
         outcome.kept += not replaced
         for k, other in enumerate(outcome.masks):
-            if _iou(other, refined) >= settings.merge_iou:
+            if iou(other, refined) >= settings.merge_iou:
                 outcome.masks[k] = other | refined
                 outcome.merged += 1
                 break

@@ -10,8 +10,9 @@ plays a careful annotator over chosen groups, writing through the store as autho
 - otherwise it is corrected in the app's editing engine
   (:class:`~labeler.image_editor.ImageEditor`), starting from the proposal: a proposed instance
   that is one of the true objects (IoU >= 0.5, matched one to one) is kept, any other is deleted
-  (1 action each; when none is kept, "Delete all" removes them in 1 action); then each true object gets clicks at the centre of the largest error region
-  (positive on a miss, negative on a spill; :func:`labeler.clicks.next_click`) until its IoU >= 0.9,
+  (1 action each; when none is kept, "Delete all" removes them in 1 action); then each true object
+  gets clicks at the centre of the largest error region (positive on a miss, negative on a spill;
+  :func:`labeler.clicks.next_click`) until its IoU >= 0.9,
   at most 20 clicks, each 1 action. On a kept instance the clicks correct its mask (opening it to
   edit, when it is not the one open, is 1 action); an object the model missed is segmented as a
   new one. An object still short after 20 clicks is finished by hand (1 brush action, the true
