@@ -38,7 +38,7 @@ from labeler.classic_segmenter import ClassicSegmenter  # noqa: E402
 from labeler.clicks import clicks_to_reach, next_click, simulate  # noqa: E402
 from labeler.geometry import Transform, longest_side_shape  # noqa: E402
 from labeler.segmenter import Prompts, SegmentResult  # noqa: E402
-from pipelines.embedding_cache import EmbeddingCache, image_hash  # noqa: E402
+from pipelines.click_models.embedding_cache import EmbeddingCache, image_hash  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data"
 MIN_AREA = 1500

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labeler import masks  # noqa: E402
+from labeler import rle  # noqa: E402
 from labeler.project import Project  # noqa: E402
 
 HEIGHT, WIDTH = 480, 640
@@ -51,7 +51,7 @@ def mask_pool(rng: np.random.Generator, size: int) -> list[dict]:
         if rng.random() < 0.2:
             y0, x0 = rng.integers(0, HEIGHT - 30), rng.integers(0, WIDTH - 30)
             m[y0 : y0 + 25, x0 : x0 + 25] = True
-        pool.append(masks.encode(m))
+        pool.append(rle.encode(m))
     return pool
 
 
@@ -162,7 +162,7 @@ def main() -> None:
                 print(f"export {name:9s} {elapsed:6.2f} s  ({size:.1f} MiB)")
             print(f"all four formats incl. reading the store once: {total:.2f} s")
             if args.import_images:
-                from pipelines.imports import import_snapshot, read_source
+                from pipelines.intake.imports import import_snapshot, read_source
 
                 for name in ("coco", "d3"):
                     started = time.perf_counter()

@@ -3,12 +3,12 @@
     .venv/bin/python bench/bench_feedback.py                  # 3 rounds of 48 groups from a RES model, ~12 min
     .venv/bin/python bench/bench_feedback.py --start demo --lr 3e-4   # from the bundled demo model
 
-A synthetic project (``pipelines.synth``, complete truth) is set up for simulation (truth copied
+A synthetic project (``pipelines.training.synth``, complete truth) is set up for simulation (truth copied
 aside, every pair reset to unseen). Round 0: a tiny GRSer trained the RES way on 48 other
 synthetic groups (``--start res``, the default: a single-image model that never saw a negative,
 so it says "present" everywhere, the starting point the paper argues against), the bundled demo
 checkpoint (``--start demo``: trained GRES-style on 120 other groups) or an untrained one
-(``--start untrained``) pre-labels, and the simulated annotator (``pipelines.simulate``, the app's
+(``--start untrained``) pre-labels, and the simulated annotator (``pipelines.loop.simulate``, the app's
 click segmenter, proposals snapped to edges) annotates the first K groups from its proposals.
 Then each round runs ``run_round`` (snapshot -> fine-tune from the current model -> held-out
 evaluation -> register -> pre-label the rest if better) and the annotator takes the next K
@@ -33,10 +33,10 @@ def res_parent(out: Path, seed: int, image_size: int, threads: int, groups: int 
     """A tiny GRSer trained the RES way (all-positive groups of other synthetic scenes, no
     negatives): like a single-image model it says "present" everywhere, which certified negatives
     correct."""
-    from pipelines.datasets.base import GresGroup
-    from pipelines.datasets.load import load_groups
-    from pipelines.train import train
-    from pipelines.train_config import TrainConfig
+    from pipelines.training.datasets.base import GresGroup
+    from pipelines.training.datasets.load import load_groups
+    from pipelines.training.train import train
+    from pipelines.training.config import TrainConfig
 
     groups = [GresGroup(g.name, g.expression, tuple(g.positives))
               for g in load_groups(f"synth:{seed + 1}:{groups}:12:100:1:{image_size}") if g.positives]
@@ -52,7 +52,7 @@ def probe_cost(project, truth, segmenter, group_ids, masked_negatives_in_bulk=Fa
     import shutil
 
     from labeler.project import Project
-    from pipelines.simulate import simulate_annotation
+    from pipelines.loop.simulate import simulate_annotation
 
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "copy"
@@ -95,9 +95,9 @@ def main() -> None:
 
     from labeler.project import Project
     from model import build_grser, save_checkpoint
-    from pipelines.feedback import run_round
-    from pipelines.prelabel import prelabel_project
-    from pipelines.simulate import (
+    from pipelines.loop.feedback import run_round
+    from pipelines.loop.prelabel import prelabel_project
+    from pipelines.loop.simulate import (
         FloodFillSegmenter,
         default_segmenter,
         init_simulation,
@@ -106,8 +106,8 @@ def main() -> None:
         simulate_annotation,
         truth_path,
     )
-    from pipelines.synth import make_group
-    from pipelines.synth_project import write_project
+    from pipelines.training.synth import make_group
+    from pipelines.training.synth_project import write_project
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -126,7 +126,7 @@ def main() -> None:
         if args.start == "res":
             start = res_parent(root / "res", args.seed, args.image_size, args.threads)
         elif args.start == "demo":
-            from pipelines.demo import DEMO_CHECKPOINT
+            from pipelines.services.demo import DEMO_CHECKPOINT
 
             start = DEMO_CHECKPOINT
         else:

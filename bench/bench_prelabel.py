@@ -25,10 +25,10 @@ def run(model_name: str, device: str, groups: int, images: int, batch: int, grou
 
     from labeler.project import Project
     from model import build_grser, save_checkpoint
-    from pipelines.prelabel import prelabel_project
-    from pipelines.simulate import reset_decisions
-    from pipelines.synth import make_group
-    from pipelines.synth_project import write_project
+    from pipelines.loop.prelabel import prelabel_project
+    from pipelines.loop.simulate import reset_decisions
+    from pipelines.training.synth import make_group
+    from pipelines.training.synth_project import write_project
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "p"

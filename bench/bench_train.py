@@ -19,9 +19,9 @@ def bench(model_name: str, device: str, amp: str, batch: int, group_size: int, s
           warmup: int, mirror: bool, compile_model: bool) -> dict:
     from model.build import build_grser
     from model.losses import grser_loss
-    from pipelines.batching import ItemCache, collate
-    from pipelines.datasets.load import load_groups
-    from pipelines.sampler import batches, sample_epoch
+    from pipelines.training.batching import ItemCache, collate
+    from pipelines.training.datasets.load import load_groups
+    from pipelines.training.sampler import batches, sample_epoch
 
     model = build_grser(model_name, load_pretrained=False, group_size=group_size,
                         use_mirror=mirror).to(device)

@@ -37,11 +37,11 @@ from PIL import Image, ImageEnhance, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labeler import masks
+from labeler import rle
 from labeler.project import Project
-from pipelines.demo import skimage_data_dir
-from pipelines.ingest import IngestItem, ingest_items
-from pipelines.ui_server import launch_chromium, running_app
+from pipelines.services.demo import skimage_data_dir
+from pipelines.intake.ingest import IngestItem, ingest_items
+from pipelines.services.ui_server import launch_chromium, running_app
 
 PHOTOS = [
     "astronaut.png",
@@ -101,7 +101,7 @@ def build_group_project(root: Path, n: int = 100, seed: int = 0) -> Project:
             m[
                 image.height // 4 : 3 * image.height // 4, image.width // 4 : 3 * image.width // 4
             ] = True
-            instances = [masks.encode(m)]
+            instances = [rle.encode(m)]
         store.propose(expr.id, image.id, instances, score=score, model_version="bench")
     return project
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labeler import masks
+from labeler import rle
 from labeler.project import Project
 
 GROUPS, IMAGES, EXPRESSIONS = 106, 10_578, 316
@@ -26,7 +26,7 @@ def _mask_bank(rng: np.random.Generator, n: int = 64) -> list[dict]:
         y, x = rng.integers(0, H - 20), rng.integers(0, W - 24)
         m[y : y + 18, x : x + 22] = True
         m[y + 6 : y + 10, x + 8 : x + 12] = False  # a hole
-        bank.append(masks.encode(m))
+        bank.append(rle.encode(m))
     return bank
 
 

@@ -26,7 +26,7 @@ from exports.instances import (
 )
 from exports.snapshot import Incomplete, Snapshot, selected_expressions
 from exports.validate import load_json
-from labeler import masks
+from labeler import rle
 
 INSTANCES_FILE = "instances.json"
 EXPRESSIONS_FILE = "expressions.json"
@@ -56,8 +56,8 @@ def build_predictions(snapshot: Snapshot, of_group: dict[int, int]) -> list[dict
                     {
                         "image_id": decision.image_id,
                         "category_id": of_group[expression.group_id],
-                        "segmentation": masks.normalize(instance.rle),
-                        "bbox": masks.bbox(instance.rle),
+                        "segmentation": rle.normalize(instance.rle),
+                        "bbox": rle.bbox(instance.rle),
                         "score": float(decision.score if decision.score is not None else 1.0),
                         "grd_expression_id": expression.id,
                         "grd_expression": texts[expression.id].text,

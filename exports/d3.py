@@ -47,7 +47,7 @@ from exports.validate import (
     require,
     segmentation_to_rle,
 )
-from labeler import masks, safe_pickle
+from labeler import rle, safe_pickle
 from labeler.domain import (
     DecisionStatus,
     Expression,
@@ -60,8 +60,8 @@ from labeler.domain import (
 FILES = ("images", "annotations", "sentences", "groups")
 
 
-def _d3_rle(rle: dict) -> dict:
-    norm = masks.normalize(rle)
+def _d3_rle(encoded: dict) -> dict:
+    norm = rle.normalize(encoded)
     return {"size": list(norm["size"]), "counts": norm["counts"].encode("ascii")}
 
 
@@ -116,8 +116,8 @@ def build_d3(snapshot: Snapshot, *, incomplete: Incomplete = "omit") -> dict[str
         for decision in positives:
             iid = image_ids[decision.image_id]
             for instance in decision.instances:
-                rle = masks.normalize(instance.rle)
-                key = (iid, rle["counts"])
+                encoded = rle.normalize(instance.rle)
+                key = (iid, encoded["counts"])
                 if key not in by_key:
                     aid = by_key[key] = len(annotations) + 1
                     area, bbox = area_bbox(instance)
@@ -126,7 +126,7 @@ def build_d3(snapshot: Snapshot, *, incomplete: Incomplete = "omit") -> dict[str
                         "image_id": iid,
                         "group_id": gid,
                         "sent_id": [],
-                        "segmentation": [_d3_rle(rle)],
+                        "segmentation": [_d3_rle(encoded)],
                         "area": [area],
                         "bbox": np.asarray([bbox], dtype=np.float64),
                         "iscrowd": 0,

@@ -32,7 +32,7 @@ from exports.validate import (
     segmentation_to_rle,
     unique_ids,
 )
-from labeler import masks
+from labeler import rle
 from labeler.domain import RLE, Group, ImageRecord, Instance
 
 FALLBACK_CATEGORY = "object"
@@ -63,7 +63,7 @@ def area_bbox(instance: Instance) -> tuple[int, list[float]]:
     """Pixel area and ``[x, y, w, h]`` box; the store has them already, a file may not."""
     if instance.area > 0:
         return int(instance.area), [float(v) for v in instance.bbox]
-    return masks.area(instance.rle), masks.bbox(instance.rle)
+    return rle.area(instance.rle), rle.bbox(instance.rle)
 
 
 def annotation_index(
@@ -76,8 +76,8 @@ def annotation_index(
         for decision in snapshot.positives(expression.id):
             ids = []
             for instance in decision.instances:
-                rle = masks.normalize(instance.rle)
-                key = (decision.image_id, rle["counts"])
+                encoded = rle.normalize(instance.rle)
+                key = (decision.image_id, encoded["counts"])
                 if key not in index.by_key:
                     area, bbox = area_bbox(instance)
                     ann_id = len(index.annotations) + 1
@@ -87,7 +87,7 @@ def annotation_index(
                             "id": ann_id,
                             "image_id": decision.image_id,
                             "category_id": of_group[expression.group_id],
-                            "segmentation": rle,
+                            "segmentation": encoded,
                             "area": area,
                             "bbox": bbox,
                             "iscrowd": 0,

@@ -23,7 +23,7 @@ from exports import atomic
 from exports.refs import PairCollector, RefsBuild, iter_refs, open_refs, write_refs_files
 from exports.snapshot import Incomplete, Snapshot
 from exports.validate import as_int, as_int_list, error, load_json
-from labeler import masks, safe_pickle
+from labeler import rle, safe_pickle
 from labeler.domain import Instance
 
 
@@ -50,7 +50,7 @@ def build_refcoco(
                 target = unions[parts]
             else:
                 image = build.images[decision.image_id]
-                rle = masks.union(
+                encoded = rle.union(
                     [by_id[p]["segmentation"] for p in parts], image.height, image.width
                 )
                 target = unions[parts] = len(index.annotations) + 1
@@ -58,9 +58,9 @@ def build_refcoco(
                     {
                         **by_id[parts[0]],
                         "id": target,
-                        "segmentation": rle,
-                        "area": masks.area(rle),
-                        "bbox": masks.bbox(rle),
+                        "segmentation": encoded,
+                        "area": rle.area(encoded),
+                        "bbox": rle.bbox(encoded),
                         "grd_parts": list(parts),
                     }
                 )
@@ -118,8 +118,8 @@ def _target(parsed, ann_id: int, image_id: int, file: Path, where: str) -> tuple
         parsed.resolve(part, image_id, parsed.file, f"annotation {ann_id}")
         instances.append(Instance(parsed.rle(part, where)))
     image = parsed.images[image_id]
-    union = masks.union([i.rle for i in instances], image.height, image.width)
-    if masks.normalize(union)["counts"] != parsed.rle(ann_id, where)["counts"]:
+    union = rle.union([i.rle for i in instances], image.height, image.width)
+    if rle.normalize(union)["counts"] != parsed.rle(ann_id, where)["counts"]:
         raise error(
             parsed.file, f"annotation {ann_id}", "its mask is not the union of its grd_parts"
         )

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from labeler import masks
+from labeler import rle
 from labeler.domain import RLE
 from labeler.errors import ImportFormatError, InvalidMask
 
@@ -123,7 +123,7 @@ def _polygons_to_rle(polygons: list, height: int, width: int, file, where) -> RL
                 file, where, f"polygon lies outside the image ({height} x {width}): out of bounds"
             )
         clean.append([float(v) for v in poly])
-    return masks.normalize(cocomask.merge(cocomask.frPyObjects(clean, height, width)))
+    return rle.normalize(cocomask.merge(cocomask.frPyObjects(clean, height, width)))
 
 
 def segmentation_to_rle(
@@ -133,21 +133,21 @@ def segmentation_to_rle(
     polygons) -> one validated, non-empty RLE of an ``height x width`` image."""
     try:
         if isinstance(segmentation, dict):
-            rle = segmentation
+            encoded = segmentation
         elif (
             isinstance(segmentation, (list, tuple))
             and segmentation
             and all(isinstance(part, dict) for part in segmentation)
         ):
-            parts = [masks.validate_rle(part, height, width) for part in segmentation]
-            rle = parts[0] if len(parts) == 1 else masks.union(parts, height, width)
+            parts = [rle.validate_rle(part, height, width) for part in segmentation]
+            encoded = parts[0] if len(parts) == 1 else rle.union(parts, height, width)
         elif isinstance(segmentation, (list, tuple)) and segmentation:
-            rle = _polygons_to_rle(list(segmentation), height, width, file, where)
+            encoded = _polygons_to_rle(list(segmentation), height, width, file, where)
         else:
             raise error(
                 file, where, f"segmentation must be an RLE or polygons, got {segmentation!r:.60}"
             )
-        return masks.validate_rle(rle, height, width)
+        return rle.validate_rle(encoded, height, width)
     except InvalidMask as exc:
         raise error(file, where, str(exc)) from None
 

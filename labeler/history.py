@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from labeler import mask_ops
-from labeler import masks as rle_masks
+from labeler import rle
 from labeler.errors import NotFound
 
 RLE = dict
@@ -53,11 +53,11 @@ def apply(instances: list[np.ndarray], command: Command) -> None:
     """Replay ``command`` on a list of masks, in place."""
     for ch in command.changes:
         if ch.kind == "insert":
-            instances.insert(ch.index, _frozen(rle_masks.decode(ch.after)))
+            instances.insert(ch.index, _frozen(rle.decode(ch.after)))
         elif ch.kind == "delete":
             instances.pop(ch.index)
         else:
-            instances[ch.index] = _frozen(rle_masks.decode(ch.after))
+            instances[ch.index] = _frozen(rle.decode(ch.after))
 
 
 def revert(instances: list[np.ndarray], command: Command) -> None:
@@ -66,9 +66,9 @@ def revert(instances: list[np.ndarray], command: Command) -> None:
         if ch.kind == "insert":
             instances.pop(ch.index)
         elif ch.kind == "delete":
-            instances.insert(ch.index, _frozen(rle_masks.decode(ch.before)))
+            instances.insert(ch.index, _frozen(rle.decode(ch.before)))
         else:
-            instances[ch.index] = _frozen(rle_masks.decode(ch.before))
+            instances[ch.index] = _frozen(rle.decode(ch.before))
 
 
 class EditSession:
@@ -102,7 +102,7 @@ class EditSession:
 
     def rles(self, drop_empty: bool = True) -> list[RLE]:
         """Current instances as COCO RLEs, empty ones left out unless ``drop_empty=False``."""
-        return [rle_masks.encode(m) for m in self._instances if m.any() or not drop_empty]
+        return [rle.encode(m) for m in self._instances if m.any() or not drop_empty]
 
     @property
     def can_undo(self) -> bool:
@@ -154,7 +154,7 @@ class EditSession:
         """Append a new instance; returns its index."""
         m = mask_ops.as_mask(mask, self.size)
         idx = len(self._instances)
-        self._commit("add instance", [Change("insert", idx, None, rle_masks.encode(m))])
+        self._commit("add instance", [Change("insert", idx, None, rle.encode(m))])
         return idx
 
     def delete_instance(self, index: int) -> None:
@@ -200,9 +200,9 @@ class EditSession:
         parts = mask_ops.split_components(self._get(index), min_area=min_area)
         if len(parts) <= 1:
             return [index]
-        changes = [Change("replace", index, self._rle(index), rle_masks.encode(parts[0]))]
+        changes = [Change("replace", index, self._rle(index), rle.encode(parts[0]))]
         changes += [
-            Change("insert", index + k, None, rle_masks.encode(p)) for k, p in enumerate(parts[1:], 1)
+            Change("insert", index + k, None, rle.encode(p)) for k, p in enumerate(parts[1:], 1)
         ]
         self._commit("split", changes)
         return list(range(index, index + len(parts)))
@@ -217,7 +217,7 @@ class EditSession:
         if len(idx) == 1:
             return idx[0]
         union = mask_ops.merge([self._instances[i] for i in idx])
-        changes = [Change("replace", idx[0], self._rle(idx[0]), rle_masks.encode(union))]
+        changes = [Change("replace", idx[0], self._rle(idx[0]), rle.encode(union))]
         changes += [Change("delete", i, self._rle(i), None) for i in reversed(idx[1:])]
         self._commit("merge", changes)
         return idx[0]
@@ -232,7 +232,7 @@ class EditSession:
         return self._instances[index]
 
     def _rle(self, index: int) -> RLE:
-        return rle_masks.encode(self._instances[index])
+        return rle.encode(self._instances[index])
 
     def _region(self, region) -> np.ndarray:
         return mask_ops.as_mask(region, self.size)
@@ -240,7 +240,7 @@ class EditSession:
     def _replace(self, index: int, new: np.ndarray, label: str) -> None:
         if np.array_equal(self._get(index), new):
             return  # nothing changed: nothing to undo
-        self._commit(label, [Change("replace", index, self._rle(index), rle_masks.encode(new))])
+        self._commit(label, [Change("replace", index, self._rle(index), rle.encode(new))])
 
     def _commit(self, label: str, changes: list[Change]) -> None:
         cmd = Command(label, tuple(changes))

@@ -1,7 +1,7 @@
 """Pure operations on instance masks: ``H x W`` bool arrays (or COCO RLEs) in, bool arrays out.
 
 Every function accepts a mask either as an array (non-zero = object) or as a COCO RLE dict and
-returns a fresh ``H x W`` bool array; encode with :func:`labeler.masks.encode` at the edge. Nothing
+returns a fresh ``H x W`` bool array; encode with :func:`labeler.rle.encode` at the edge. Nothing
 here fills holes or drops islands unless asked (``clean`` is off by default), so a meticulous
 annotator's holes survive every edit.
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from labeler import masks as rle_masks
+from labeler import rle
 from labeler.errors import InvalidMask
 
 
@@ -25,7 +25,7 @@ from labeler.errors import InvalidMask
 def as_mask(mask, size: tuple[int, int] | None = None) -> np.ndarray:
     """An array or RLE as an ``H x W`` bool array (a copy); checks the size when given."""
     if isinstance(mask, dict):
-        out = rle_masks.decode(mask)
+        out = rle.decode(mask)
     else:
         out = np.asarray(mask)
         if out.ndim != 2:

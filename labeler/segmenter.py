@@ -11,7 +11,7 @@ The contract (structural, so ``model/`` can implement it without importing the l
 
 A segmenter object holds no per-image state, so one instance can serve every user at once.
 Backends: SAM (``model.sam_segmenter``, through ``segment_anything``) and the weight-free
-:class:`~labeler.classic_segmenter.ClassicSegmenter` (OpenCV), chosen by ``pipelines.segmenters``.
+:class:`~labeler.classic_segmenter.ClassicSegmenter` (OpenCV), chosen by ``pipelines.click_models.segmenters``.
 """
 
 from __future__ import annotations

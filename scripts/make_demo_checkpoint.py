@@ -3,8 +3,8 @@
     nice .venv/bin/python scripts/make_demo_checkpoint.py            # ~6-8 min on 2 quiet CPU cores
 
 The ``tiny`` variant (random init, a few MB) trained with the project's own pipeline
-(``pipelines.train``) on synthetic groups like the demo's synthetic ones (``DEMO_SYNTH`` in
-``pipelines/demo.py``: level-1 colour-and-shape scenes), evaluated on held-out synthetic groups.
+(``pipelines.training.train``) on synthetic groups like the demo's synthetic ones (``DEMO_SYNTH`` in
+``pipelines/services/demo.py``: level-1 colour-and-shape scenes), evaluated on held-out synthetic groups.
 The weights are then slimmed (no optimizer state) and written next to a JSON summary.
 """
 
@@ -30,11 +30,11 @@ def main() -> None:
 
     import torch
 
-    from pipelines.demo import DEMO_SYNTH
-    from pipelines.evaluate import format_table
-    from pipelines.feedback import slim_copy
-    from pipelines.train import train
-    from pipelines.train_config import TrainConfig
+    from pipelines.services.demo import DEMO_SYNTH
+    from pipelines.training.evaluate import format_table
+    from pipelines.loop.feedback import slim_copy
+    from pipelines.training.train import train
+    from pipelines.training.config import TrainConfig
 
     torch.set_num_threads(args.threads)
     seed, level, size = DEMO_SYNTH["seed"], DEMO_SYNTH["level"], DEMO_SYNTH["image_size"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeler import masks
+from labeler import rle
 from labeler.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -87,4 +87,4 @@ def populated(store):
 
 @pytest.fixture
 def ring_rle():
-    return masks.encode(ring_mask())
+    return rle.encode(ring_mask())

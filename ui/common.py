@@ -22,7 +22,7 @@ def require_project() -> Project:
             f"project (bundled sample photos) in `{folder}`."
         )
         if st.button("Create the demo project here", type="primary"):
-            from pipelines.demo import build_demo
+            from pipelines.services.demo import build_demo
 
             with st.spinner("Building the demo project ..."):
                 build_demo(folder).close()

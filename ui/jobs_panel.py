@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipelines.jobs import JobState
+from pipelines.services.jobs import JobState
 from ui import resources
 
 _ICONS = {

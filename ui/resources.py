@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from labeler import masks, render
+from labeler import rle, render
 from labeler.geometry import Transform, display_size
 from labeler.images import load_rgb
 from labeler.project import Project
 from labeler.segmenter import Embedding, Segmenter
-from pipelines.jobs import JobRunner
+from pipelines.services.jobs import JobRunner
 
 PROJECT_ENV = "GRD_PROJECT"
 DEFAULT_PROJECT = "demo_project"
@@ -83,7 +83,7 @@ UI_TORCH_THREADS = 1
 
 @st.cache_resource(show_spinner="Loading the segmenter ...")
 def _segmenter(checkpoint: str, model_type: str, mtime: float, cache_dir: str) -> Segmenter:
-    from pipelines.segmenters import load_segmenter
+    from pipelines.click_models.segmenters import load_segmenter
 
     segmenter = load_segmenter(checkpoint or None, model_type=model_type, cache_dir=cache_dir)
     if "torch" in sys.modules:  # only SAM brings torch in; the fallback never does
@@ -106,8 +106,8 @@ def segmenter() -> Segmenter:
 
 def embedding(image) -> Embedding:
     """The segmenter's embedding of an ``ImageRecord``: memory, then disk, else computed once
-    (``pipelines.embedding_cache``, shared with the background jobs that precompute it)."""
-    from pipelines.embedding_cache import cached_embedding, shared_cache
+    (``pipelines.click_models.embedding_cache``, shared with the background jobs that precompute it)."""
+    from pipelines.click_models.embedding_cache import cached_embedding, shared_cache
 
     seg, cache_dir = segmenter(), project().cache_dir
     path = project().image_path(image)
@@ -137,7 +137,7 @@ def _with_masks(small: np.ndarray, rles) -> np.ndarray:
     if not rles:
         return small
     to_thumb = Transform.resize(tuple(rles[0]["size"]), small.shape[:2])
-    return render.overlay(small, [to_thumb.mask(masks.decode(r)) for r in rles])
+    return render.overlay(small, [to_thumb.mask(rle.decode(r)) for r in rles])
 
 
 class _Renderings:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from labeler import masks
+from labeler import rle
 from labeler.domain import (
     RLE,
     AuditEntry,
@@ -44,16 +44,16 @@ def _snapshot(decision: ExpressionDecision) -> dict:
 
 def _instance_rows(decision_id: int, rles: Sequence[RLE]) -> list[dict]:
     rows = []
-    for ordinal, rle in enumerate(rles):
-        x, y, w, h = masks.bbox(rle)
+    for ordinal, encoded in enumerate(rles):
+        x, y, w, h = rle.bbox(encoded)
         rows.append(
             dict(
                 decision_id=decision_id,
                 ordinal=ordinal,
-                height=rle["size"][0],
-                width=rle["size"][1],
-                counts=rle["counts"],
-                area=masks.area(rle),
+                height=encoded["size"][0],
+                width=encoded["size"][1],
+                counts=encoded["counts"],
+                area=rle.area(encoded),
                 bbox_x=x,
                 bbox_y=y,
                 bbox_w=w,
@@ -81,7 +81,7 @@ def checked_masks(
         raise InvalidMask("a positive decision needs at least one instance mask")
     if status in (DecisionStatus.NEGATIVE, DecisionStatus.UNSEEN) and instances:
         raise InvalidMask(f"a {status.value} decision cannot carry masks")
-    return [masks.validate_rle(rle, height, width) for rle in instances]
+    return [rle.validate_rle(encoded, height, width) for encoded in instances]
 
 
 class DecisionsMixin(CatalogMixin):

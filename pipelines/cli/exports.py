@@ -152,7 +152,7 @@ def import_(
 ) -> None:
     """Import a dataset into a project: everything is checked first, and nothing is written unless
     all of it is valid."""
-    from pipelines.imports import import_snapshot, read_source
+    from pipelines.intake.imports import import_snapshot, read_source
 
     project = open_project(directory)
     image_root = images or (source if source.is_dir() else source.parent)

@@ -91,7 +91,7 @@ def prelabel(
 ) -> None:
     """Propose masks / absence for every pair without a human decision (resumable)."""
     from model.errors import ModelError
-    from pipelines.prelabel import NoCheckpoint, prelabel_project
+    from pipelines.loop.prelabel import NoCheckpoint, prelabel_project
 
     project = _open(directory)
     try:
@@ -170,8 +170,8 @@ def round_cmd(
 ) -> None:
     """One feedback round: snapshot, fine-tune, evaluate on held-out groups, register, pre-label."""
     from model.errors import ModelError
-    from pipelines.feedback import RoundError, run_round
-    from pipelines.train_config import TrainConfigError
+    from pipelines.loop.feedback import RoundError, run_round
+    from pipelines.training.config import TrainConfigError
 
     project = _open(directory)
     try:
@@ -200,7 +200,7 @@ def simulate(
                                            "'All remaining negative' (default: 1 action each).")] = False,
 ) -> None:
     """Simulated annotator: accept good proposals, correct the rest with clicks; print the cost."""
-    from pipelines.simulate import (
+    from pipelines.loop.simulate import (
         SimulationError,
         init_simulation,
         load_truth,

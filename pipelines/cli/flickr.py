@@ -45,7 +45,7 @@ def api_key(settings: dict[str, Any]) -> str:
 
 
 def make_client(settings: dict[str, Any], key: str):
-    from pipelines.flickr import DEFAULT_API_URL, DEFAULT_STATIC_URL, FlickrClient
+    from pipelines.flickr.client import DEFAULT_API_URL, DEFAULT_STATIC_URL, FlickrClient
 
     numbers = {
         name: float(settings[name])
@@ -67,7 +67,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _summary(results) -> Table:
-    from pipelines import flickr_ingest as fi
+    from pipelines.flickr import ingest as fi
 
     table = Table(title="Flickr groups")
     columns = ("group", "images", "added", "in project already", "near dup.", "same pixels",
@@ -106,11 +106,11 @@ def flickr_command(
 
     Re-running the same command continues where the last run stopped, without duplicates.
     """
-    from pipelines.flickr import FlickrAPIError, FlickrError, FlickrKeyError
-    from pipelines.flickr_groups import SearchOptions, build_search_groups, group_name, ingest_listed
-    from pipelines.flickr_ingest import FAILED, PhotoIngester
-    from pipelines.flickr_licenses import LICENSES, parse_licenses
-    from pipelines.flickr_sources import read_listed
+    from pipelines.flickr.client import FlickrAPIError, FlickrError, FlickrKeyError
+    from pipelines.flickr.groups import SearchOptions, build_search_groups, group_name, ingest_listed
+    from pipelines.flickr.ingest import FAILED, PhotoIngester
+    from pipelines.flickr.licenses import LICENSES, parse_licenses
+    from pipelines.flickr.sources import read_listed
 
     targets, scenes = [t for t in target or [] if t.strip()], [s for s in scene or [] if s.strip()]
     if source is None and (not targets or not scenes):
@@ -139,7 +139,7 @@ def flickr_command(
         )
 
     handler = RichHandler(console=err, show_path=False, show_time=False)
-    flickr_log = logging.getLogger("pipelines.flickr")
+    flickr_log = logging.getLogger("pipelines.flickr.client")
     flickr_log.addHandler(handler)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[note]}"), console=err, transient=False)

@@ -51,7 +51,7 @@ def ingest(
     scene: Annotated[str, typer.Option(help="Scene keyword of the group, e.g. 'beach'.")] = "",
 ) -> None:
     """Add images to a project. Bad files are skipped with a reason; exit code 1 if any were."""
-    from pipelines.ingest import ingest_items, source_items
+    from pipelines.intake.ingest import ingest_items, source_items
 
     project = open_project(directory)
     try:
@@ -157,7 +157,7 @@ def demo(
     prelabel: Annotated[bool, typer.Option(help="Pre-label with the bundled demo checkpoint.")] = True,
 ) -> None:
     """Create the demo project (bundled photos and synthetic scenes, with expressions)."""
-    from pipelines.demo import build_demo
+    from pipelines.services.demo import build_demo
 
     project = build_demo(directory, prelabel=prelabel, log=console.print)
     console.print(f"demo project ready in {directory}: {project.store.counts()}")

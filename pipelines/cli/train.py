@@ -44,8 +44,8 @@ def synth(
     from rich.progress import Progress
 
     from labeler.errors import LabelerError
-    from pipelines.synth import make_group
-    from pipelines.synth_project import write_project
+    from pipelines.training.synth import make_group
+    from pipelines.training.synth_project import write_project
 
     if groups < 1 or images_per_group < 2 or level not in (1, 2, 3) or image_size < 32:
         _fail("need --groups >= 1, --images-per-group >= 2, --level 1..3, --image-size >= 32")
@@ -75,10 +75,10 @@ def train_cmd(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Train GRSer (resumes from OUT_DIR/checkpoints/last.pt). Multi-GPU: torchrun ... grd train."""
-    from pipelines.datasets.load import DataSpecError
-    from pipelines.evaluate import format_table
-    from pipelines.train import train
-    from pipelines.train_config import TrainConfigError, load_train_config
+    from pipelines.training.datasets.load import DataSpecError
+    from pipelines.training.evaluate import format_table
+    from pipelines.training.train import train
+    from pipelines.training.config import TrainConfigError, load_train_config
 
     try:
         cfg = load_train_config(config, overrides or [])
@@ -110,8 +110,8 @@ def evaluate(
     """Score a checkpoint: mIoU, bar-mIoU, R_neg, gIoU/cIoU/N-acc/T-acc, MAE/F_max/S/E."""
     from model.checkpoint import load_checkpoint
     from model.errors import ModelError
-    from pipelines.datasets.load import DataSpecError, load_groups
-    from pipelines.evaluate import evaluate_groups, format_table, write_report
+    from pipelines.training.datasets.load import DataSpecError, load_groups
+    from pipelines.training.evaluate import evaluate_groups, format_table, write_report
 
     try:
         model, meta = load_checkpoint(checkpoint, map_location=device)
@@ -139,9 +139,9 @@ def ablate(
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Train the switches of the paper's Tables 4-6 and print the table in the paper's layout."""
-    from pipelines.ablate import format_ablation_table, run_table
-    from pipelines.datasets.load import DataSpecError
-    from pipelines.train_config import TrainConfigError, load_train_config
+    from pipelines.training.ablate import format_ablation_table, run_table
+    from pipelines.training.datasets.load import DataSpecError
+    from pipelines.training.config import TrainConfigError, load_train_config
 
     try:
         cfg = load_train_config(config, overrides or [])

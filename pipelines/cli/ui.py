@@ -23,7 +23,7 @@ def ui(
     ] = "127.0.0.1",
 ) -> None:
     """Start the Streamlit annotation app on a project (Ctrl+C stops it)."""
-    from pipelines.ui_server import streamlit_command
+    from pipelines.services.ui_server import streamlit_command
 
     if not (directory / "project.json").exists():
         typer.echo(

@@ -54,7 +54,7 @@ def _byte_progress(description: str) -> Progress:
 @weights_app.command("list")
 def weights_list(weights_dir: WeightsDir = None) -> None:
     """The known checkpoints, their official URLs, sizes and sha256, and which are here."""
-    from pipelines.weights import KNOWN, WeightsError, WeightsRegistry
+    from pipelines.click_models.weights import KNOWN, WeightsError, WeightsRegistry
 
     registry = WeightsRegistry(weights_dir)
     try:
@@ -83,7 +83,7 @@ def weights_add(
     weights_dir: WeightsDir = None,
 ) -> None:
     """Verify a file's sha256 against the published checkpoints and register it."""
-    from pipelines.weights import WeightsError, WeightsRegistry
+    from pipelines.click_models.weights import WeightsError, WeightsRegistry
 
     if not file.is_file():
         _fail(f"{file} does not exist", code=2)
@@ -104,7 +104,7 @@ def weights_download(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 10.0,
 ) -> None:
     """Download a known checkpoint (resumable), verify its sha256 and register it."""
-    from pipelines.weights import WeightsError, WeightsRegistry
+    from pipelines.click_models.weights import WeightsError, WeightsRegistry
 
     registry = WeightsRegistry(weights_dir)
     try:
@@ -133,8 +133,8 @@ def embed(
     from labeler.errors import LabelerError
     from labeler.images import load_rgb
     from labeler.project import Project
-    from pipelines.embedding_cache import EmbeddingCache
-    from pipelines.segmenters import project_segmenter
+    from pipelines.click_models.embedding_cache import EmbeddingCache
+    from pipelines.click_models.segmenters import project_segmenter
 
     try:
         project = Project.open(directory)

@@ -21,10 +21,10 @@ import pytest
 from PIL import Image
 
 from exports.snapshot import snapshot_from_store
-from labeler import masks
+from labeler import rle
 from labeler.images import normalize_image
 from labeler.project import Project
-from pipelines.ingest import store_image_file
+from pipelines.intake.ingest import store_image_file
 
 
 def _png(seed: int, height: int, width: int) -> bytes:
@@ -85,7 +85,7 @@ def make_small_project(root: Path) -> SmallProject:
     e_fris = store.add_expression(dogs.id, "the frisbee")
     e_cat = store.add_expression(cats.id, "a cat")
 
-    holed = masks.encode(ring(48, 64, (4, 4, 30, 30), 5))
+    holed = rle.encode(ring(48, 64, (4, 4, 30, 30), 5))
     second = np.zeros((48, 64), bool)
     second[30:45, 40:60] = True
     two_parts = np.zeros((48, 64), bool)
@@ -97,15 +97,15 @@ def make_small_project(root: Path) -> SmallProject:
     def save(e, i, status, rles=(), author="ann"):
         store.save_decision(e.id, i.id, status, list(rles), author=author, expected_revision=0)
 
-    save(e_dogs, i1, "positive", [holed, masks.encode(second)])
-    save(e_dogs, i2, "positive", [masks.encode(two_parts)], author="bob")
+    save(e_dogs, i1, "positive", [holed, rle.encode(second)])
+    save(e_dogs, i2, "positive", [rle.encode(two_parts)], author="bob")
     save(e_dogs, i3, "negative", author="bob")
     save(e_ball, i1, "positive", [holed])
     save(e_ball, i2, "negative")
     save(e_ball, i3, "negative")
     save(e_fris, i1, "negative")
-    store.propose(e_fris.id, i2.id, [masks.encode(second)], score=0.7, model_version="grser-test")
-    save(e_cat, i4, "positive", [masks.encode(cat)], author="cy")
+    store.propose(e_fris.id, i2.id, [rle.encode(second)], score=0.7, model_version="grser-test")
+    save(e_cat, i4, "positive", [rle.encode(cat)], author="cy")
     save(e_cat, i5, "negative", author="cy")
     project.close()
     ids = {
@@ -147,7 +147,7 @@ def canonical(snapshot, *, positives_only: bool = False) -> dict:
                 continue
             pairs[image_key(iid)] = (
                 d.status.value,
-                tuple(masks.normalize(i.rle)["counts"] for i in d.instances),
+                tuple(rle.normalize(i.rle)["counts"] for i in d.instances),
             )
         if pairs or not positives_only:
             out[(groups[expression.group_id], expression.text)] = pairs

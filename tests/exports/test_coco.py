@@ -11,7 +11,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from exports.coco import build_coco_dict, read_coco, write_coco
-from labeler import masks
+from labeler import rle
 from tests.exports.conftest import canonical
 
 
@@ -36,7 +36,7 @@ def test_pycocotools_loads_it_and_masks_are_pixel_equal(exported, snapshot, smal
     for image_id in entry["positive_image_ids"]:
         ann_ids = [a for a in entry["ann_ids"] if coco.anns[a]["image_id"] == image_id]
         got = [coco.annToMask(coco.anns[a]).astype(bool) for a in ann_ids]
-        want = [masks.decode(i.rle) for i in snapshot.decisions[e_dogs][image_id].instances]
+        want = [rle.decode(i.rle) for i in snapshot.decisions[e_dogs][image_id].instances]
         assert len(got) == len(want) >= 1
         for g, w in zip(got, want, strict=True):
             assert np.array_equal(g, w)

@@ -10,7 +10,7 @@ import pytest
 from d_cube import D3
 
 from exports.d3 import build_d3, read_d3, write_d3
-from labeler import masks
+from labeler import rle
 from labeler.errors import ImportFormatError
 from labeler.safe_pickle import UnsafePickle
 from tests.exports.conftest import canonical
@@ -39,8 +39,8 @@ def test_d_cube_sees_the_same_pairs_and_masks(exported, snapshot, small_project)
                     d3.get_anno_ids(img_ids=[d3_image[image.id]], sent_ids=[sent["id"]])
                 )
                 decision = snapshot.decisions[expression.id][image.id]
-                got = sorted(masks.encode(d3.get_mask([a])["mask"] > 0)["counts"] for a in anns)
-                want = sorted(masks.normalize(i.rle)["counts"] for i in decision.instances)
+                got = sorted(rle.encode(d3.get_mask([a])["mask"] > 0)["counts"] for a in anns)
+                want = sorted(rle.normalize(i.rle)["counts"] for i in decision.instances)
                 assert got == want  # a negative is an image without annotations of the sentence
                 checked += 1
     assert checked == 8  # 2 complete dog expressions x 3 images + 1 cat expression x 2 images

@@ -10,7 +10,7 @@ from pycocotools import mask as cocomask
 
 from exports.grefcoco import read_grefcoco
 from exports.refcoco import read_refcoco
-from labeler import masks
+from labeler import rle
 from labeler.errors import ImportFormatError
 
 SQUARE = [10.0, 10.0, 30.0, 10.0, 30.0, 30.0, 10.0, 30.0]
@@ -70,8 +70,8 @@ def test_grefcoco_from_elsewhere(tmp_path):
     by_text = {e.text: e for e in snapshot.expressions}
     two = snapshot.decisions[by_text["Two people"].id][7]
     polygon = cocomask.decode(cocomask.merge(cocomask.frPyObjects([SQUARE], 40, 50))).astype(bool)
-    assert np.array_equal(masks.decode(two.instances[0].rle), polygon)
-    assert masks.area(two.instances[1].rle) == 50
+    assert np.array_equal(rle.decode(two.instances[0].rle), polygon)
+    assert rle.area(two.instances[1].rle) == 50
     # "two people" on image 8 is another group, so another expression: a certified negative there
     assert snapshot.decisions[by_text["two people"].id][8].status.value == "negative"
 

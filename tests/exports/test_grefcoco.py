@@ -9,7 +9,7 @@ import pytest
 from pycocotools import mask as cocomask
 
 from exports.grefcoco import build_grefcoco, read_grefcoco, write_grefcoco
-from labeler import masks
+from labeler import rle
 from labeler.errors import ImportFormatError
 from tests.exports.conftest import canonical
 
@@ -60,8 +60,8 @@ def test_refs_load_like_grefcoco(exported, snapshot):
             continue
         for image in snapshot.images_of(expression.group_id):
             decision = snapshot.decisions[expression.id][image.id]
-            expected[(texts[expression.id], image.id)] = masks.decode(
-                masks.union([i.rle for i in decision.instances], image.height, image.width)
+            expected[(texts[expression.id], image.id)] = rle.decode(
+                rle.union([i.rle for i in decision.instances], image.height, image.width)
             )
     assert pairs.keys() == expected.keys()
     for key, mask in expected.items():

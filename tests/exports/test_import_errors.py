@@ -12,7 +12,7 @@ from exports.grefcoco import write_grefcoco
 from exports.snapshot import snapshot_from_store
 from labeler.errors import ImportFormatError
 from labeler.project import Project
-from pipelines.imports import import_snapshot, read_source
+from pipelines.intake.imports import import_snapshot, read_source
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from pycocotools import mask as cocomask
 
 from exports.refcoco import build_refcoco, read_refcoco, write_refcoco
-from labeler import masks
+from labeler import rle
 from labeler.errors import ImportFormatError
 from tests.exports.conftest import canonical
 
@@ -38,7 +38,7 @@ def test_refs_point_at_one_annotation_whose_mask_is_the_pair_target(exported, sn
         assert ann["image_id"] == ref["image_id"] and ref["category_id"] == ann["category_id"]
         decision = positives[(ref["sentences"][0]["raw"], ref["image_id"])]
         h, w = ann["segmentation"]["size"]
-        want = masks.decode(masks.union([i.rle for i in decision.instances], h, w))
+        want = rle.decode(rle.union([i.rle for i in decision.instances], h, w))
         assert np.array_equal(cocomask.decode(ann["segmentation"]).astype(bool), want)
 
 

@@ -9,10 +9,10 @@ from exports.d3 import write_d3
 from exports.grefcoco import write_grefcoco
 from exports.refcoco import write_refcoco
 from exports.snapshot import snapshot_from_store
-from labeler import masks
+from labeler import rle
 from labeler.errors import ImportFormatError
 from labeler.project import Project
-from pipelines.imports import import_snapshot, read_source
+from pipelines.intake.imports import import_snapshot, read_source
 from tests.exports.conftest import canonical
 
 WRITERS = {"coco": write_coco, "d3": write_d3, "grefcoco": write_grefcoco, "refcoco": write_refcoco}
@@ -47,10 +47,10 @@ def test_round_trip_through_a_new_project(fmt, small_project, tmp_path):
     # explicitly: the ring with its hole and the second dog come back pixel for pixel
     dogs = next(e for e in copy.expressions if e.text == "the dogs")
     first_image = min((i for i in copy.images if i.group_id == dogs.group_id), key=lambda i: i.id)
-    got = [masks.decode(i.rle) for i in copy.decisions[dogs.id][first_image.id].instances]
+    got = [rle.decode(i.rle) for i in copy.decisions[dogs.id][first_image.id].instances]
     source = next(e for e in original.expressions if e.text == "the dogs")
     want = [
-        masks.decode(i.rle)
+        rle.decode(i.rle)
         for i in original.decisions[source.id][small_project.ids["images"][0]].instances
     ]
     assert len(got) == 2 and all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
@@ -104,7 +104,7 @@ def test_a_conflicting_human_decision_stops_the_import_before_any_write(small_pr
             cat.id,
             cat_negative.image_id,
             "positive",
-            [masks.encode(np.ones((30, 40), bool))],
+            [rle.encode(np.ones((30, 40), bool))],
             author="zoe",
             expected_revision=cat_negative.revision,
         )

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from labeler import masks
+from labeler import rle
 from labeler.errors import NotFound
 from labeler.history import EditSession
 
@@ -25,7 +25,7 @@ def same(a, b):
 
 
 def fresh():
-    return EditSession([box(2, 2, 10, 10), masks.encode(box(15, 20, 25, 35))], H, W)
+    return EditSession([box(2, 2, 10, 10), rle.encode(box(15, 20, 25, 35))], H, W)
 
 
 # name -> (setup, edit): the edit under test runs on the state the setup leaves.
@@ -80,8 +80,8 @@ def test_holes_survive_the_log():
     s.undo()
     s.redo()
     assert not s.instances[0][10:12, 10:12].any() and s.instances[0].sum() == 1200 - 4
-    (rle,) = s.rles()
-    assert masks.area(rle) == 1196
+    (encoded,) = s.rles()
+    assert rle.area(encoded) == 1196
 
 
 def test_new_edit_drops_redo_branch_and_noops_are_not_logged():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeler import mask_ops, masks
+from labeler import mask_ops, rle
 from labeler.domain import DecisionStatus
 from labeler.image_editor import ImageEditor
 from labeler.segmenter import Prompts, SegmentResult
@@ -81,7 +81,7 @@ def test_box_then_new_object_gives_two_instances_saved_as_one_positive(world):
     assert saved.status is DecisionStatus.POSITIVE and saved.revision == 1
     stored = store.get_decision(expr.id, image.id)
     assert len(stored.instances) == 2 and stored.author == "ann"
-    assert masks.area(stored.instances[0].rle) == 100
+    assert rle.area(stored.instances[0].rle) == 100
     assert not ed.dirty and ed.base_revision == 1
 
 
@@ -94,7 +94,7 @@ def test_eraser_hole_survives_the_next_click_and_undo_restores_prompts(world):
     ed.click(seg, emb, 10.5, 10.5, positive=True)  # refine: box and point, hole kept
     assert not ed.instances[0][20, 25] and ed.instances[0][10, 10]
     stored = ed.confirm(store, author="ann")
-    hole = masks.decode(stored.instances[0].rle)
+    hole = rle.decode(stored.instances[0].rle)
     assert hole[10, 10] and not hole[20, 25] and hole[20, 10]
     assert ed.undo() == "click"
     assert ed.prompts.points == () and ed.prompts.box is not None and len(ed.prompts.strokes) == 1
@@ -138,18 +138,18 @@ def test_concurrent_save_shows_both_versions_and_either_can_win(world):
     ed.click(seg, emb, 40.5, 20.5, positive=True)
     assert ed.confirm(store, author="ann") is None
     c = ed.conflict
-    assert c.theirs.author == "bob" and masks.area(c.theirs.instances[0].rle) == 100
-    assert len(c.mine) == 1 and masks.decode(c.mine[0])[20, 40]
+    assert c.theirs.author == "bob" and rle.area(c.theirs.instances[0].rle) == 100
+    assert len(c.mine) == 1 and rle.decode(c.mine[0])[20, 40]
     assert store.get_decision(expr.id, image.id).author == "bob"  # not overwritten
     saved = ed.keep_mine(store, author="ann")
     assert saved.revision == 2 and ed.conflict is None
-    assert masks.decode(store.get_decision(expr.id, image.id).instances[0].rle)[20, 40]
+    assert rle.decode(store.get_decision(expr.id, image.id).instances[0].rle)[20, 40]
     # the other way round: bob now conflicts and takes ann's version
     other.stroke([(3, 3)], radius=2)
     assert other.confirm(store, author="bob") is None
     other.take_theirs()
     assert other.base_revision == 2 and not other.dirty
-    assert masks.decode(other.session.rles()[0])[20, 40]
+    assert rle.decode(other.session.rles()[0])[20, 40]
 
 
 def test_reload_if_stale_follows_newer_saves_only_when_clean(world):
@@ -170,7 +170,7 @@ def propose_box(store, expr, image, box=(5, 5, 30, 25)):
     m = np.zeros((H, W), bool)
     x0, y0, x1, y1 = box
     m[y0:y1, x0:x1] = True
-    store.propose(expr.id, image.id, [masks.encode(m)], score=0.8, model_version="m1")
+    store.propose(expr.id, image.id, [rle.encode(m)], score=0.8, model_version="m1")
     return m
 
 
@@ -193,7 +193,7 @@ def test_clicks_on_a_proposal_correct_it_instead_of_replacing_it(world):
     assert ed.prompts.points == ((40.5, 15.5), (8.5, 8.5)) and ed.prompts.labels == (1, 0)
     saved = ed.confirm(store, author="ann")
     assert saved.status is DecisionStatus.POSITIVE and len(saved.instances) == 1
-    assert masks.area(saved.instances[0].rle) == int(got.sum())
+    assert rle.area(saved.instances[0].rle) == int(got.sum())
     assert ed.undo() == "subtract region" and ed.instances[0][8, 8]
     assert ed.prompts.points == ((40.5, 15.5),)
     assert ed.undo() == "add region"
@@ -261,7 +261,7 @@ def test_a_segmenter_that_takes_a_mask_as_prior_refines_the_proposal_with_the_cl
     group = store.create_group("g")
     record = store.add_image(group.id, "images/a.png", 96, 96, "h")[0]
     expr = store.add_expression(group.id, "the red disc")
-    store.propose(expr.id, record.id, [masks.encode(spill)], score=0.5, model_version="m1")
+    store.propose(expr.id, record.id, [rle.encode(spill)], score=0.5, model_version="m1")
     segmenter = ClassicSegmenter()
     embedding = segmenter.embed(image)
     ed = editor_for(store, expr, record)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from labeler import masks
+from labeler import rle
 from labeler.errors import InvalidMask
 from tests.conftest import ring_mask
 
@@ -9,11 +9,11 @@ from tests.conftest import ring_mask
 def test_rle_round_trip_keeps_holes_and_parts():
     m = ring_mask()
     m[35:38, 50:55] = True  # a second, separate part
-    rle = masks.encode(m)
-    assert isinstance(rle["counts"], str)
-    assert np.array_equal(masks.decode(rle), m)
-    assert masks.area(rle) == int(m.sum())
-    assert masks.bbox(rle) == [10.0, 5.0, 45.0, 33.0]
+    encoded = rle.encode(m)
+    assert isinstance(encoded["counts"], str)
+    assert np.array_equal(rle.decode(encoded), m)
+    assert rle.area(encoded) == int(m.sum())
+    assert rle.bbox(encoded) == [10.0, 5.0, 45.0, 33.0]
 
 
 def test_uncompressed_counts_are_accepted():
@@ -29,23 +29,23 @@ def test_uncompressed_counts_are_accepted():
             runs.append(count)
             current, count = v, 1
     runs.append(count)
-    rle = {"size": list(m.shape), "counts": runs}
-    assert np.array_equal(masks.decode(rle), m)
-    assert masks.validate_rle(rle, *m.shape) == masks.encode(m)
-    assert cm.area(cm.frPyObjects(rle, *m.shape)) == m.sum()
+    encoded = {"size": list(m.shape), "counts": runs}
+    assert np.array_equal(rle.decode(encoded), m)
+    assert rle.validate_rle(encoded, *m.shape) == rle.encode(m)
+    assert cm.area(cm.frPyObjects(encoded, *m.shape)) == m.sum()
 
 
 def test_iou_and_union():
     a = np.zeros((10, 10), bool); a[:5] = True
     b = np.zeros((10, 10), bool); b[:, :5] = True
-    ra, rb = masks.encode(a), masks.encode(b)
-    assert masks.iou(ra, rb) == pytest.approx(25 / 75)
-    assert np.array_equal(masks.decode(masks.union([ra, rb], 10, 10)), a | b)
-    assert masks.area(masks.union([], 10, 10)) == 0
+    ra, rb = rle.encode(a), rle.encode(b)
+    assert rle.iou(ra, rb) == pytest.approx(25 / 75)
+    assert np.array_equal(rle.decode(rle.union([ra, rb], 10, 10)), a | b)
+    assert rle.area(rle.union([], 10, 10)) == 0
 
 
 @pytest.mark.parametrize(
-    "rle, message",
+    "encoded, message",
     [
         ("not a dict", "COCO RLE"),
         ({"size": [40, 60]}, "COCO RLE"),
@@ -55,6 +55,6 @@ def test_iou_and_union():
         ({"size": [40, 60], "counts": [2400]}, "empty"),
     ],
 )
-def test_validate_rle_names_the_problem(rle, message):
+def test_validate_rle_names_the_problem(encoded, message):
     with pytest.raises(InvalidMask, match=message):
-        masks.validate_rle(rle, 40, 60)
+        rle.validate_rle(encoded, 40, 60)

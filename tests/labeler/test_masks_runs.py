@@ -1,10 +1,10 @@
-"""``masks.run_lengths`` reads compressed COCO counts exactly, so ``validate_rle`` refuses corrupt
+"""``rle.run_lengths`` reads compressed COCO counts exactly, so ``validate_rle`` refuses corrupt
 strings that pycocotools would otherwise decode into uninitialised memory."""
 
 import numpy as np
 import pytest
 
-from labeler import masks
+from labeler import rle
 from labeler.errors import InvalidMask
 
 
@@ -21,10 +21,10 @@ def test_run_lengths_match_the_mask(seed):
     rng = np.random.default_rng(seed)
     h, w = rng.integers(1, 90, 2)
     mask = rng.random((h, w)) < rng.random()
-    assert masks.run_lengths(masks.encode(mask)["counts"]) == _runs(mask)
+    assert rle.run_lengths(rle.encode(mask)["counts"]) == _runs(mask)
 
 
 @pytest.mark.parametrize("counts", ["~~~~~~~~", "zzzzzzzzzz", "abc", "0`h9"])
 def test_corrupt_counts_are_refused(counts):
     with pytest.raises(InvalidMask, match="do not decode"):
-        masks.validate_rle({"size": [48, 64], "counts": counts}, 48, 64)
+        rle.validate_rle({"size": [48, 64], "counts": counts}, 48, 64)

@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from labeler import masks
+from labeler import rle
 from labeler.domain import DecisionStatus
 from labeler.errors import DuplicateName, InvalidMask, NotFound, StaleRevision
 from labeler.store import Store, last_batch
@@ -49,13 +49,13 @@ def test_decision_lifecycle_and_audit(populated, ring_rle):
     assert proposal.status is DecisionStatus.PROPOSED and proposal.proposes_presence
     second = np.zeros((40, 60), bool)
     second[32:38, 2:8] = True
-    saved = store.save_decision(dog.id, img.id, "positive", [ring_rle, masks.encode(second)],
+    saved = store.save_decision(dog.id, img.id, "positive", [ring_rle, rle.encode(second)],
                                 author="ann", expected_revision=proposal.revision)
     assert saved.revision == 2
     loaded = store.get_decision(dog.id, img.id)
     assert loaded.status is DecisionStatus.POSITIVE and loaded.author == "ann"
-    assert np.array_equal(masks.decode(loaded.instances[0].rle), ring_mask())
-    assert np.array_equal(masks.decode(loaded.instances[1].rle), second)
+    assert np.array_equal(rle.decode(loaded.instances[0].rle), ring_mask())
+    assert np.array_equal(rle.decode(loaded.instances[1].rle), second)
     assert loaded.instances[0].area == ring_mask().sum()
     # A model never overwrites a person.
     assert store.propose(dog.id, img.id, [], score=-1.0, model_version="grser-v2") is None
@@ -74,10 +74,10 @@ def test_invalid_decisions_are_refused_and_nothing_changes(populated, ring_rle):
         store.save_decision(dog.id, images[0].id, "negative", [ring_rle], author="a", expected_revision=0)
     with pytest.raises(InvalidMask, match="empty"):
         store.save_decision(dog.id, images[0].id, "positive",
-                            [masks.encode(np.zeros((40, 60), bool))], author="a", expected_revision=0)
+                            [rle.encode(np.zeros((40, 60), bool))], author="a", expected_revision=0)
     with pytest.raises(InvalidMask, match="out of bounds"):
         store.save_decision(dog.id, images[0].id, "positive",
-                            [masks.encode(np.ones((80, 60), bool))], author="a", expected_revision=0)
+                            [rle.encode(np.ones((80, 60), bool))], author="a", expected_revision=0)
     other = store.create_group("cat x sofa")
     stray, _ = store.add_image(other.id, "x.png", 60, 40, "hx")
     with pytest.raises(NotFound):

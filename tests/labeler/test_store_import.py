@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from labeler import masks
+from labeler import rle
 from labeler.errors import InvalidMask, NotFound, StaleRevision
 
 # ``store`` is the shared fixture of tests/conftest.py: SQLite and PostgreSQL.
@@ -18,7 +18,7 @@ def _setup(store):
     m = np.zeros((6, 8), bool)
     m[1:4, 2:6] = True
     m[2, 3] = False
-    return e, images, stranger, masks.encode(m)
+    return e, images, stranger, rle.encode(m)
 
 
 def test_inserts_all_rows_with_audit_and_undo(store):
@@ -56,13 +56,13 @@ def test_an_existing_pair_rolls_everything_back(store):
     "case", ["other group", "negative with mask", "positive without", "bad size"]
 )
 def test_rows_are_checked_before_any_write(store, case):
-    e, images, stranger, rle = _setup(store)
+    e, images, stranger, encoded = _setup(store)
     row = {
         "other group": (e.id, stranger.id, "negative", [], "a"),
-        "negative with mask": (e.id, images[1].id, "negative", [rle], "a"),
+        "negative with mask": (e.id, images[1].id, "negative", [encoded], "a"),
         "positive without": (e.id, images[1].id, "positive", [], "a"),
-        "bad size": (e.id, images[1].id, "positive", [masks.encode(np.ones((5, 8), bool))], "a"),
+        "bad size": (e.id, images[1].id, "positive", [rle.encode(np.ones((5, 8), bool))], "a"),
     }[case]
     with pytest.raises((NotFound, InvalidMask)):
-        store.import_decisions([(e.id, images[0].id, "positive", [rle], "a"), row])
+        store.import_decisions([(e.id, images[0].id, "positive", [encoded], "a"), row])
     assert store.counts()["decisions"] == 0

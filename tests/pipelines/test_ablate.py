@@ -3,8 +3,8 @@
 import pytest
 
 from model.config import GRSerConfig
-from pipelines.ablate import TABLES, format_ablation_table, run_table, slug, variant_config
-from pipelines.train_config import TrainConfig
+from pipelines.training.ablate import TABLES, format_ablation_table, run_table, slug, variant_config
+from pipelines.training.config import TrainConfig
 
 
 def test_every_row_is_a_valid_model_config():

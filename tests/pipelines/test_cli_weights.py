@@ -10,10 +10,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from labeler.project import Project
-from pipelines import weights as W
+from pipelines.click_models import weights as W
 from pipelines.cli import app
-from pipelines.embedding_cache import EmbeddingCache
-from pipelines.segmenters import load_segmenter
+from pipelines.click_models.embedding_cache import EmbeddingCache
+from pipelines.click_models.segmenters import load_segmenter
 
 runner = CliRunner()
 

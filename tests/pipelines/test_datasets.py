@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labeler import masks as rle_ops
+from labeler import rle
 from labeler.project import Project
 from labeler.safe_pickle import UnsafePickle
-from pipelines.datasets.d3 import d3_groups
-from pipelines.datasets.refcoco import refcoco_groups
-from pipelines.datasets.store import store_groups
-from pipelines.datasets.synth import synth_groups
-from pipelines.sampler import sample_epoch
-from pipelines.synth import make_dataset
-from pipelines.synth_project import write_project
+from pipelines.training.datasets.d3 import d3_groups
+from pipelines.training.datasets.refcoco import refcoco_groups
+from pipelines.training.datasets.store import store_groups
+from pipelines.training.datasets.synth import synth_groups
+from pipelines.training.sampler import sample_epoch
+from pipelines.training.synth import make_dataset
+from pipelines.training.synth_project import write_project
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def _write_d3(root, sentences_extra=None):
     m1[2:8, 3:9] = True
     m2 = np.zeros((h, w), bool)
     m2[10:15, 10:20] = True
-    enc = lambda m: {"size": [h, w], "counts": rle_ops.encode(m)["counts"].encode()}  # noqa: E731
+    enc = lambda m: {"size": [h, w], "counts": rle.encode(m)["counts"].encode()}  # noqa: E731
     images = {i: {"id": i, "file_name": f"g/{i}.jpg", "height": h, "width": w, "anno_id": a}
               for i, a in ((0, [0, 1]), (1, [2]), (2, []))}
     annotations = {

@@ -25,10 +25,10 @@ def _res_parent(tmp_path):
     """A tiny GRSer trained on all-positive groups (RES setting) of other synthetic scenes."""
     import torch
 
-    from pipelines.datasets.base import GresGroup
-    from pipelines.datasets.load import load_groups
-    from pipelines.train import train
-    from pipelines.train_config import TrainConfig
+    from pipelines.training.datasets.base import GresGroup
+    from pipelines.training.datasets.load import load_groups
+    from pipelines.training.train import train
+    from pipelines.training.config import TrainConfig
 
     torch.manual_seed(0)
     groups = [GresGroup(g.name, g.expression, tuple(g.positives))
@@ -41,17 +41,17 @@ def _res_parent(tmp_path):
 
 def test_prelabel_correct_round_registers_a_better_child(tmp_path):
     from pipelines.cli import app
-    from pipelines.feedback import run_round
-    from pipelines.prelabel import prelabel_project
-    from pipelines.simulate import (
+    from pipelines.loop.feedback import run_round
+    from pipelines.loop.prelabel import prelabel_project
+    from pipelines.loop.simulate import (
         FloodFillSegmenter,
         init_simulation,
         load_truth,
         simulate_annotation,
         truth_path,
     )
-    from pipelines.synth import make_group
-    from pipelines.synth_project import write_project
+    from pipelines.training.synth import make_group
+    from pipelines.training.synth_project import write_project
 
     write_project(tmp_path / "p", (make_group(0, i, images_per_group=8, image_size=64,
                                               expressions_per_group=2, level=1) for i in range(6)), 0)

@@ -14,18 +14,18 @@ from typer.testing import CliRunner
 
 from labeler.project import Project
 from pipelines.cli import app
-from pipelines.flickr import (
+from pipelines.flickr.client import (
     FlickrClient,
     FlickrKeyError,
     FlickrNetworkError,
     FlickrUnavailable,
     PhotoUnavailable,
 )
-from pipelines.flickr_groups import SearchOptions, build_search_groups, load_state, search_query
-from pipelines.flickr_ingest import PhotoIngester
-from pipelines.flickr_licenses import LICENSES, parse_licenses
-from pipelines.flickr_photos import photo_id_from_url
-from pipelines.near_duplicates import PhashIndex, phash_hex
+from pipelines.flickr.groups import SearchOptions, build_search_groups, load_state, search_query
+from pipelines.flickr.ingest import PhotoIngester
+from pipelines.flickr.licenses import LICENSES, parse_licenses
+from pipelines.flickr.photos import photo_id_from_url
+from pipelines.flickr.near_duplicates import PhashIndex, phash_hex
 from tests.pipelines.fake_flickr import GOOD_KEY, FakeFlickr, FakePhoto, jpeg, scene_image
 
 runner = CliRunner()
@@ -443,7 +443,7 @@ def test_export_attribution_names_author_license_and_page(tmp_path, fake, monkey
 
 
 def test_paging_stops_at_flickrs_result_cap(tmp_path, fake, monkeypatch):
-    import pipelines.flickr_groups as groups
+    import pipelines.flickr.groups as groups
 
     monkeypatch.setattr(groups, "MAX_SEARCH_RESULTS", 4)  # Flickr's is 4,000; same logic
     root = make_project(tmp_path / "p", fake)

@@ -10,7 +10,7 @@ from PIL import Image
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import load_rgb, normalize_image
 from labeler.project import Project
-from pipelines.ingest import ingest_items, manifest_items, source_items
+from pipelines.intake.ingest import ingest_items, manifest_items, source_items
 
 
 def _png(arr, mode=None) -> bytes:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pipelines.jobs import JobNotFound, JobRunner, JobState
+from pipelines.services.jobs import JobNotFound, JobRunner, JobState
 
 
 @pytest.fixture

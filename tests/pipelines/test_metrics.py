@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from pipelines.metrics import (
+from pipelines.training.metrics import (
     GresEvaluator,
     bar_iou,
     cosod_metrics,

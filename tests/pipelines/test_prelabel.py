@@ -6,8 +6,8 @@ import pytest
 
 from labeler.domain import DecisionStatus
 from labeler.project import Project
-from pipelines.prelabel import NoCheckpoint, plan_chunks, prelabel_project
-from pipelines.simulate import reset_decisions
+from pipelines.loop.prelabel import NoCheckpoint, plan_chunks, prelabel_project
+from pipelines.loop.simulate import reset_decisions
 
 
 def test_plan_chunks_covers_every_image_once_and_tops_up_with_context():
@@ -35,8 +35,8 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture
 def project(tmp_path):
-    from pipelines.synth import make_group
-    from pipelines.synth_project import write_project
+    from pipelines.training.synth import make_group
+    from pipelines.training.synth_project import write_project
 
     groups = (make_group(0, i, images_per_group=5, image_size=64, expressions_per_group=2, level=1)
               for i in range(2))
@@ -75,8 +75,8 @@ def test_prelabel_proposes_undecided_pairs_and_never_touches_human_ones(project,
     assert record.name == report.model_version and (project.root / record.path).exists()
     assert report.images_per_s > 0
     # the Model page's button runs the same function as a background job, on the current model
-    from pipelines.jobs import JobRunner
-    from pipelines.model_jobs import offers
+    from pipelines.services.jobs import JobRunner
+    from pipelines.services.model_jobs import offers
 
     offer = {o.key: o for o in offers(project)}
     assert offer["prelabel"].fn is not None and offer["feedback"].fn is not None
@@ -126,7 +126,7 @@ def test_prelabel_refuses_missing_or_bad_checkpoints(project, checkpoint):
 
 def _proposal_ious(project, truth):
     """IoU with the truth of every proposal that put masks on a true positive."""
-    from labeler import masks as rle_ops
+    from labeler import rle
     from labeler.clicks import iou
 
     store, out = project.store, []
@@ -135,7 +135,7 @@ def _proposal_ious(project, truth):
         for image_id, d in store.decisions_for_expression(expression.id).items():
             true_rles, image = truth[(expression.id, image_id)], images[image_id]
             if d.status is DecisionStatus.PROPOSED and d.instances and true_rles:
-                union = lambda rles: rle_ops.decode(rle_ops.union(rles, image.height, image.width))
+                union = lambda rles: rle.decode(rle.union(rles, image.height, image.width))
                 out.append(iou(union([i.rle for i in d.instances]), union(true_rles)))
     return out
 
@@ -145,12 +145,12 @@ def test_refined_proposals_follow_the_object_outlines_better(tmp_path):
     the edges by the classic click segmenter, are closer to the truth, pair for pair."""
     import numpy as np
 
-    from pipelines.demo import DEMO_CHECKPOINT
-    from pipelines.embedding_cache import EmbeddingCache
-    from pipelines.segmenters import project_segmenter
-    from pipelines.simulate import init_simulation, load_truth, reset_decisions, truth_path
-    from pipelines.synth import make_group
-    from pipelines.synth_project import write_project
+    from pipelines.services.demo import DEMO_CHECKPOINT
+    from pipelines.click_models.embedding_cache import EmbeddingCache
+    from pipelines.click_models.segmenters import project_segmenter
+    from pipelines.loop.simulate import init_simulation, load_truth, reset_decisions, truth_path
+    from pipelines.training.synth import make_group
+    from pipelines.training.synth_project import write_project
 
     groups = (make_group(3, i, images_per_group=8, image_size=96, expressions_per_group=2, level=1)
               for i in range(3))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labeler.errors import DuplicateName, NotFound
-from pipelines.feedback import HOLDOUT_SETTING, dataset_snapshot, split_holdout
+from pipelines.loop.feedback import HOLDOUT_SETTING, dataset_snapshot, split_holdout
 
 
 def test_registry_records_lineage_and_one_current(store):

@@ -7,8 +7,8 @@ import pytest
 
 from labeler.classic_segmenter import ClassicSegmenter
 from labeler.segmenter import Prompts, Segmenter
-from pipelines import segmenters
-from pipelines.segmenters import load_segmenter
+from pipelines.click_models import segmenters
+from pipelines.click_models.segmenters import load_segmenter
 
 
 def test_no_checkpoint_means_the_fallback():
@@ -34,7 +34,7 @@ def test_checkpoint_path_or_registered_name_builds_sam(tmp_path, monkeypatch):
     ckpt.write_bytes(b"x")
     assert load_segmenter(str(ckpt), model_type="vit_l") == "sam"
     assert built == [("vit_l", ckpt)]
-    from pipelines.weights import KnownWeights, WeightsRegistry
+    from pipelines.click_models.weights import KnownWeights, WeightsRegistry
     import hashlib
 
     spec = KnownWeights("sam_vit_b", "vit_b", "http://x.invalid/a.pth", 1, hashlib.sha256(b"x").hexdigest())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeler import masks as rle_ops
+from labeler import rle
 from labeler.domain import DecisionStatus
 from labeler.project import Project
-from pipelines.simulate import (
+from pipelines.loop.simulate import (
     FloodFillSegmenter,
     SimulationError,
     init_simulation,
@@ -20,8 +20,8 @@ from pipelines.simulate import (
 
 @pytest.fixture
 def project(tmp_path):
-    from pipelines.synth import make_group
-    from pipelines.synth_project import write_project
+    from pipelines.training.synth import make_group
+    from pipelines.training.synth_project import write_project
 
     groups = (make_group(3, i, images_per_group=6, image_size=64, expressions_per_group=1, level=1)
               for i in range(2))
@@ -61,7 +61,7 @@ def test_annotator_accepts_good_proposals_corrects_bad_ones_and_counts_actions(p
     assert len(positives) >= 2 and len(negatives) >= 2
     good, missed = positives[0], positives[1]
     spilled, absent = negatives[0], negatives[1]
-    full = rle_ops.encode(np.ones((spilled.height, spilled.width), bool))
+    full = rle.encode(np.ones((spilled.height, spilled.width), bool))
     for image, rles in ((good, truth[(expression.id, good.id)]), (missed, []),
                         (spilled, [full]), (absent, [])):
         store.propose(expression.id, image.id, rles, score=0.0, model_version="m")
@@ -73,8 +73,8 @@ def test_annotator_accepts_good_proposals_corrects_bad_ones_and_counts_actions(p
         gt = truth[(expression.id, image.id)]
         assert (d.status is DecisionStatus.POSITIVE) == bool(gt)
         if gt:
-            got = rle_ops.union([i.rle for i in d.instances], image.height, image.width)
-            assert rle_ops.iou(got, rle_ops.union(gt, image.height, image.width)) >= 0.9
+            got = rle.union([i.rle for i in d.instances], image.height, image.width)
+            assert rle.iou(got, rle.union(gt, image.height, image.width)) >= 0.9
     assert report.pairs == len(images)
     # accepted as proposed: the good mask and the correctly proposed absence (in the bulk action)
     assert report.accepted == 2
@@ -115,7 +115,7 @@ def test_correction_starts_from_the_proposal_keeping_what_matches():
     kept, not redrawn) and segments B as a new object."""
     from labeler.domain import ExpressionDecision, Instance
     from labeler.image_editor import ImageEditor
-    from pipelines.simulate import SimReport, correct_with_clicks, keep_matching_instances
+    from pipelines.loop.simulate import SimReport, correct_with_clicks, keep_matching_instances
 
     image = np.zeros((40, 60, 3), np.uint8)
     image[5:20, 5:35] = (220, 30, 30)
@@ -126,7 +126,7 @@ def test_correction_starts_from_the_proposal_keeping_what_matches():
     partial_a[:, 25:] = False
     blob[30:38, 2:10] = True
     proposal = ExpressionDecision(1, 1, DecisionStatus.PROPOSED, tuple(
-        Instance(rle_ops.encode(m)) for m in (blob, partial_a)))
+        Instance(rle.encode(m)) for m in (blob, partial_a)))
     editor = ImageEditor(proposal, 40, 60)
     report = SimReport()
     seg = FloodFillSegmenter()
@@ -147,7 +147,7 @@ def test_correction_starts_from_the_proposal_keeping_what_matches():
 def test_a_proposal_that_is_all_wrong_goes_in_one_delete_all():
     from labeler.domain import ExpressionDecision, Instance
     from labeler.image_editor import ImageEditor
-    from pipelines.simulate import SimReport, keep_matching_instances
+    from pipelines.loop.simulate import SimReport, keep_matching_instances
 
     truth, blobs = np.zeros((20, 20), bool), []
     truth[2:8, 2:8] = True
@@ -156,19 +156,19 @@ def test_a_proposal_that_is_all_wrong_goes_in_one_delete_all():
         blob[12:14, x:x + 2] = True
         blobs.append(blob)
     proposal = ExpressionDecision(1, 1, DecisionStatus.PROPOSED,
-                                  tuple(Instance(rle_ops.encode(m)) for m in blobs))
+                                  tuple(Instance(rle.encode(m)) for m in blobs))
     editor, report = ImageEditor(proposal, 20, 20), SimReport()
     assert keep_matching_instances(editor, [truth], report) == [None]
     assert editor.instances == () and report.actions == 1
     # one wrong blob beside a kept instance is deleted on its own
     proposal = ExpressionDecision(1, 1, DecisionStatus.PROPOSED,
-                                  tuple(Instance(rle_ops.encode(m)) for m in (truth, *blobs[:2])))
+                                  tuple(Instance(rle.encode(m)) for m in (truth, *blobs[:2])))
     editor, report = ImageEditor(proposal, 20, 20), SimReport()
     assert keep_matching_instances(editor, [truth], report) == [0] and report.actions == 2
 
 
 def test_a_good_instance_among_others_needs_no_click():
-    from pipelines.simulate import match_objects
+    from pipelines.loop.simulate import match_objects
 
     a, b = np.zeros((10, 10), bool), np.zeros((10, 10), bool)
     a[:5], b[6:] = True, True
@@ -186,7 +186,7 @@ def test_masked_negatives_can_go_into_the_bulk_confirmation(project):
     store = project.store
     truth, expression, images, _, negatives = _first_expression(project)
     spilled = negatives[0]
-    full = rle_ops.encode(np.ones((spilled.height, spilled.width), bool))
+    full = rle.encode(np.ones((spilled.height, spilled.width), bool))
     store.propose(expression.id, spilled.id, [full], score=0.0, model_version="m")
     for image in images:  # every positive proposed right: accepted, 1 action each
         if truth[(expression.id, image.id)]:

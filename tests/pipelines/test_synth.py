@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from pipelines.synth import (
+from pipelines.training.synth import (
     Referent,
     make_dataset,
     make_group,
     referent_status,
 )
-from pipelines.synth_render import SynthObject, render, shape_mask
+from pipelines.training.synth_render import SynthObject, render, shape_mask
 
 
 def obj(shape="circle", colour="red", size="large", texture="plain", cx=50, cy=50, r=15):

@@ -6,8 +6,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from pipelines.train import lr_at, train
-from pipelines.train_config import TrainConfig, TrainConfigError, load_train_config
+from pipelines.training.train import lr_at, train
+from pipelines.training.config import TrainConfig, TrainConfigError, load_train_config
 
 DATA = "synth:0:2:4:0:1:64"  # 2 image groups x 4 images, level 1, 64 px: 6 expressions
 
@@ -134,8 +134,8 @@ def test_torchrun_ddp_two_cpu_processes(tmp_path):
 def test_evaluation_without_presence_rule_follows_the_mask(bias, r_neg, t_acc):
     """apply_presence=False (the w/o-triplet setting): positive iff the mask is non-empty."""
     from model.build import build_grser
-    from pipelines.datasets.load import load_groups
-    from pipelines.evaluate import evaluate_groups
+    from pipelines.training.datasets.load import load_groups
+    from pipelines.training.evaluate import evaluate_groups
 
     torch.manual_seed(0)
     model = build_grser("tiny", apply_presence=False)

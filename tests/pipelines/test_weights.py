@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pipelines import weights as W
+from pipelines.click_models import weights as W
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB of known bytes
 

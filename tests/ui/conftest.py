@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeler import masks
+from labeler import rle
 from labeler.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ def centre_box_rle(image, fraction: float = 0.4) -> dict:
     m[
         image.height // 2 - h : image.height // 2 + h, image.width // 2 - w : image.width // 2 + w
     ] = True
-    return masks.encode(m)
+    return rle.encode(m)
 
 
 def add_proposals(
@@ -44,7 +44,7 @@ def add_proposals(
 def demo_template(tmp_path_factory) -> Path:
     """The demo project without its pre-labels (every pair unseen: tests add what they need),
     built once per session and copied per test."""
-    from pipelines.demo import build_demo
+    from pipelines.services.demo import build_demo
 
     root = tmp_path_factory.mktemp("demo_template") / "demo"
     build_demo(root, prelabel=False).close()

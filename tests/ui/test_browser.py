@@ -11,7 +11,7 @@ import pytest
 
 from labeler.domain import DecisionStatus
 from labeler.project import Project
-from pipelines.ui_server import CHROMIUM, launch_chromium, running_app
+from pipelines.services.ui_server import CHROMIUM, launch_chromium, running_app
 from tests.ui.conftest import ARTIFACTS
 
 pytestmark = [
@@ -30,7 +30,7 @@ def served(tmp_path_factory):
     real Streamlit process, and a Chromium."""
     from playwright.sync_api import sync_playwright
 
-    from pipelines.demo import build_demo
+    from pipelines.services.demo import build_demo
 
     root = tmp_path_factory.mktemp("browser") / "demo"
     build_demo(root).close()
@@ -105,7 +105,7 @@ def test_click_on_an_image_shows_a_mask_and_confirm_saves_it(served):
 
 
 def test_box_then_brush_and_eraser_make_a_second_object_with_a_hole(served):
-    from labeler import masks
+    from labeler import rle
 
     app, page, root = served
     _group, expr, images = first_group(root)
@@ -153,7 +153,7 @@ def test_box_then_brush_and_eraser_make_a_second_object_with_a_hole(served):
     page.get_by_text("Saved as positive").first.wait_for()
     saved = decisions(root, expr.id)[images[1]]
     assert saved.status is DecisionStatus.POSITIVE and saved.author == "ann"
-    painted = masks.decode(saved.instances[-1].rle)
+    painted = rle.decode(saved.instances[-1].rle)
     assert painted.shape == (image.height, image.width)
     y = int(image.height * 0.88)
     assert painted[y, int(image.width * 0.6)] and painted[y, int(image.width * 0.85)]

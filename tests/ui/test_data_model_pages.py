@@ -9,7 +9,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from pipelines.jobs import JobState
+from pipelines.services.jobs import JobState
 from ui import resources
 
 
@@ -77,10 +77,10 @@ def test_export_tab_builds_a_coco_file_pycocotools_reads(page_app, demo_project,
     image = store.list_images(group.id)[0]
     m = np.zeros((image.height, image.width), bool)
     m[10:40, 20:60] = True
-    from labeler import masks
+    from labeler import rle
 
     store.save_decision(
-        expr.id, image.id, "positive", [masks.encode(m)], author="ann", expected_revision=0
+        expr.id, image.id, "positive", [rle.encode(m)], author="ann", expected_revision=0
     )
     store.confirm_negatives(expr.id, None, author="ann")
     at = page_app("data").run()
@@ -101,7 +101,7 @@ def test_export_tab_builds_a_coco_file_pycocotools_reads(page_app, demo_project,
 def test_model_page_says_why_prelabel_cannot_run_and_runs_it_once_configured(
     page_app, demo_project
 ):
-    from pipelines.demo import DEMO_CHECKPOINT
+    from pipelines.services.demo import DEMO_CHECKPOINT
 
     at = page_app("model").run()
     assert not at.exception
@@ -137,7 +137,7 @@ def test_model_page_says_why_prelabel_cannot_run_and_runs_it_once_configured(
 
 
 def test_model_page_prelabels_with_masks_snapped_to_edges_when_asked(page_app, demo_project):
-    from pipelines.demo import DEMO_CHECKPOINT
+    from pipelines.services.demo import DEMO_CHECKPOINT
 
     demo_project.settings.extra["grser_checkpoint"] = str(DEMO_CHECKPOINT)
     demo_project.save_settings()

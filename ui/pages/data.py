@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from labeler.errors import LabelerError
-from pipelines import uploads
+from pipelines.intake import uploads
 from ui import common, resources, state
 from ui.jobs_panel import jobs_panel
 
@@ -106,7 +106,7 @@ def _expressions(project) -> None:
 
 # ---- export ---------------------------------------------------------------------------------------
 def _export(project) -> None:
-    from pipelines import downloads
+    from pipelines.intake import downloads
 
     st.write("Download what is decided so far. Model proposals are never exported as truth.")
     incomplete = st.radio(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipelines.model_jobs import offers
-from pipelines.prelabel import refine_default
+from pipelines.services.model_jobs import offers
+from pipelines.loop.prelabel import refine_default
 from ui import common, resources
 from ui.jobs_panel import jobs_panel
 

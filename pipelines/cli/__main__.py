@@ -1,0 +1,5 @@
+"""`python -m pipelines.cli` runs the `grd` command (handy from a checkout or a worktree)."""
+
+from pipelines.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Click models: SAM-family weights on disk, building the active segmenter, the embedding cache."""

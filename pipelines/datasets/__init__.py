@@ -1,9 +1,0 @@
-"""GRES dataset readers: the project store, D³ / GRD, RefCOCO family + gRefCOCO, synthetic scenes.
-
-Each reader returns ``list[GresGroup]`` (``pipelines.datasets.base``); ``load_groups`` picks one by
-the form of its path.
-"""
-
-from pipelines.datasets.base import GresGroup, GresItem, summarize
-
-__all__ = ["GresGroup", "GresItem", "summarize"]

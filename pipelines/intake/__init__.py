@@ -1,0 +1,1 @@
+"""Getting images into a project: folders, manifests, uploads, URL downloads, foreign datasets."""

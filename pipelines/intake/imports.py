@@ -1,0 +1,261 @@
+"""Import a COCO (+ expression file), D³, gRefCOCO or RefCOCO dataset: all or nothing.
+
+    snapshot = read_source("d3", "GRD/annotations")
+    report = import_snapshot(project, snapshot, image_root="GRD/images", author="import")
+
+Everything is checked before anything is written: the readers (``exports.*``) check structure,
+ids, RLE and mask bounds; ``import_snapshot`` then decodes every image file (it must exist, decode,
+and have the size the file declares), checks the project for conflicting decisions, and only then
+writes groups, images, expressions and, in one transaction, every decision (one undoable batch).
+Any problem raises ``ImportFormatError`` naming the file, the record and the problem; image files
+copied before the problem was found are removed again.
+
+An import may extend a project: groups are matched by name, images by content within a group,
+expressions by text. A pair a person already decided differently is a conflict (an error); a pair
+that is unseen or only proposed gets the imported decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from exports.snapshot import Snapshot
+from labeler.domain import DecisionStatus
+from labeler.errors import ImportFormatError, InvalidImage
+from labeler.images import normalize_image
+from labeler.project import Project
+from pipelines.intake.ingest import store_image_file
+
+FORMATS = ("coco", "d3", "grefcoco", "refcoco")
+Progress = Callable[[Iterable], Iterator]
+
+
+def read_source(fmt: str, source: str | Path, *, expressions: str | Path | None = None) -> Snapshot:
+    """Parse and check an import source of format ``fmt`` (see ``FORMATS``)."""
+    if fmt == "coco":
+        from exports.coco import read_coco
+
+        return read_coco(source, expressions)
+    if fmt == "d3":
+        from exports.d3 import read_d3
+
+        return read_d3(source)
+    if fmt == "grefcoco":
+        from exports.grefcoco import read_grefcoco
+
+        return read_grefcoco(source)
+    if fmt == "refcoco":
+        from exports.refcoco import read_refcoco
+
+        return read_refcoco(source)
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+@dataclass
+class ImportReport:
+    groups_created: int = 0
+    images_added: int = 0
+    images_present: int = 0
+    expressions_added: int = 0
+    decisions_written: int = 0
+    decisions_unchanged: int = 0
+    batch_id: str | None = None
+    image_ids: dict[int, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"{self.groups_created} groups, {self.images_added} images "
+            f"({self.images_present} already present), {self.expressions_added} expressions, "
+            f"{self.decisions_written} decisions imported ({self.decisions_unchanged} unchanged)"
+        )
+
+
+@dataclass(frozen=True)
+class _StoredImage:
+    rel: str
+    content_hash: str
+
+
+def _store_images(
+    project: Project, snapshot: Snapshot, root: Path, progress: Progress | None, created: list[Path]
+) -> dict[int, _StoredImage]:
+    """Decode and store every image file; ``created`` collects files that did not exist before."""
+    stored: dict[int, _StoredImage] = {}
+    seen: dict[tuple[int, str], int] = {}
+    images = sorted(snapshot.images, key=lambda i: i.id)
+    for image in progress(images) if progress else images:
+        where = f"{root / image.file}: image {image.id}"
+        path = root / image.file
+        try:
+            image_data = normalize_image(
+                path.read_bytes(), max_pixels=project.settings.max_image_pixels, name=str(path)
+            )
+        except FileNotFoundError:
+            raise ImportFormatError(f"{where}: no such image file under {root}") from None
+        except (OSError, InvalidImage) as exc:
+            raise ImportFormatError(f"{where}: {exc}") from None
+        if (image_data.width, image_data.height) != (image.width, image.height):
+            raise ImportFormatError(
+                f"{where}: the file is {image_data.width} x {image_data.height} pixels but the "
+                f"annotation says {image.width} x {image.height}, so its masks would not fit"
+            )
+        if image.content_hash and image.content_hash != image_data.content_hash:
+            raise ImportFormatError(
+                f"{where}: the pixels differ from the annotated image (content hash mismatch)"
+            )
+        key = (image.group_id, image_data.content_hash)
+        if key in seen:
+            raise ImportFormatError(f"{where}: same picture as image {seen[key]} of the same group")
+        seen[key] = image.id
+        target = project.root / "images" / image_data.content_hash[:2]
+        target = target / f"{image_data.content_hash}{image_data.extension}"
+        existed = target.exists()
+        rel = store_image_file(
+            project, image_data.data, image_data.content_hash, image_data.extension
+        )
+        if not existed:
+            created.append(target)
+        stored[image.id] = _StoredImage(rel, image_data.content_hash)
+    return stored
+
+
+def _plan_decisions(
+    project: Project,
+    snapshot: Snapshot,
+    expression_ids: dict[int, int | None],
+    image_ids: dict[int, int | None],
+    author: str,
+):
+    """Split the imported decisions (source ids) into new pairs and overwrites of existing pairs
+    that nobody decided; a pair a person decided differently is a conflict."""
+    new, overwrite, unchanged = [], [], 0
+    for expression in snapshot.expressions:
+        eid = expression_ids[expression.id]
+        current = project.store.decisions_for_expression(eid) if eid is not None else {}
+        for image_id, decision in sorted(snapshot.decisions.get(expression.id, {}).items()):
+            if not decision.is_human:
+                continue  # model proposals are not truth; they are never imported
+            row = (
+                expression.id,
+                image_id,
+                decision.status,
+                [i.rle for i in decision.instances],
+                decision.author or author,
+            )
+            iid = image_ids[image_id]
+            old = current.get(iid) if iid is not None else None
+            if old is None or (old.status is DecisionStatus.UNSEEN and old.revision == 0):
+                new.append(row)
+            elif old.is_human:
+                if old.status is not decision.status or [
+                    i.rle["counts"] for i in old.instances
+                ] != [i.rle["counts"] for i in decision.instances]:
+                    raise ImportFormatError(
+                        f"{snapshot.name}: expression {expression.text!r}, image {image_id}: the "
+                        f"project already has a different decision ({old.status.value} by "
+                        f"{old.author or 'someone'}); resolve it in the project or leave it out"
+                    )
+                unchanged += 1
+            else:
+                overwrite.append((row, old.revision))
+    return new, overwrite, unchanged
+
+
+def _match_existing(project: Project, snapshot: Snapshot, stored: dict[int, _StoredImage]):
+    """Source id -> id of the same group / image / expression already in the project (or None)."""
+    store = project.store
+    by_name = {g.name: g.id for g in store.list_groups()}
+    groups = {g.id: by_name.get(g.name) for g in snapshot.groups}
+    images: dict[int, int | None] = {}
+    for image in snapshot.images:
+        gid = groups[image.group_id]
+        found = store.image_by_hash(gid, stored[image.id].content_hash) if gid is not None else None
+        images[image.id] = found.id if found else None
+    texts: dict[int, dict[str, int]] = {}
+    expressions: dict[int, int | None] = {}
+    for expression in snapshot.expressions:
+        gid = groups[expression.group_id]
+        if gid is not None and gid not in texts:
+            texts[gid] = {e.text: e.id for e in store.list_expressions(gid)}
+        expressions[expression.id] = texts[gid].get(expression.text) if gid is not None else None
+    return groups, images, expressions
+
+
+def import_snapshot(
+    project: Project,
+    snapshot: Snapshot,
+    image_root: str | Path,
+    *,
+    author: str = "import",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Write a checked ``Snapshot`` into ``project`` (all or nothing, see the module docstring).
+
+    ``image_root``: the folder that image ``file`` paths are relative to. ``author`` names the
+    decisions whose file does not say who confirmed them.
+    """
+    store = project.store
+    report = ImportReport()
+    created: list[Path] = []
+    try:
+        stored = _store_images(project, snapshot, Path(image_root), progress, created)
+        groups, images, expressions = _match_existing(project, snapshot, stored)
+        new, overwrite, report.decisions_unchanged = _plan_decisions(
+            project, snapshot, expressions, images, author
+        )
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+
+    for group in snapshot.groups:
+        if groups[group.id] is None:
+            groups[group.id] = store.create_group(
+                group.name, group.target_keyword, group.scene_keyword, dict(group.meta)
+            ).id
+            report.groups_created += 1
+    for image in sorted(snapshot.images, key=lambda i: i.id):
+        if images[image.id] is None:
+            record, added = store.add_image(
+                groups[image.group_id],
+                stored[image.id].rel,
+                image.width,
+                image.height,
+                stored[image.id].content_hash,
+                source_url=image.source_url,
+                owner=image.owner,
+                license=image.license,
+                meta=dict(image.meta),
+            )
+            images[image.id] = record.id
+            report.images_added += int(added)
+        else:
+            report.images_present += 1
+    for expression in snapshot.expressions:
+        if expressions[expression.id] is None:
+            expressions[expression.id] = store.add_expression(
+                groups[expression.group_id], expression.text, expression.created_by
+            ).id
+            report.expressions_added += 1
+
+    def resolve(row):
+        return (expressions[row[0]], images[row[1]], *row[2:])
+
+    report.batch_id = store.import_decisions([resolve(r) for r in new], action="import")
+    for row, revision in overwrite:
+        eid, iid, status, rles, who = resolve(row)
+        store.save_decision(
+            eid,
+            iid,
+            status,
+            rles,
+            author=who,
+            expected_revision=revision,
+            action="import",
+            batch_id=report.batch_id,
+        )
+    report.decisions_written = len(new) + len(overwrite)
+    report.image_ids = {k: v for k, v in images.items() if v is not None}
+    return report

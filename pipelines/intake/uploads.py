@@ -1,0 +1,99 @@
+"""Ingest from the browser: uploaded files (images or a manifest) and server paths, as jobs.
+
+The UI hands over names and bytes; everything else is ``pipelines.intake.ingest``. Each ``*_job``
+function has the :mod:`pipelines.services.jobs` signature (``progress`` first) and returns a one-line summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+from labeler.errors import ImportFormatError
+from labeler.project import Project
+from pipelines.intake.ingest import (
+    IMAGE_SUFFIXES,
+    MANIFEST_SUFFIXES,
+    IngestItem,
+    IngestReport,
+    ingest_items,
+    manifest_items,
+    source_items,
+)
+
+Upload = tuple[str, bytes]  # (file name, content)
+
+
+def _safe_name(name: str) -> str:
+    return Path(name).name or "upload"
+
+
+def upload_items(
+    project: Project, files: Sequence[Upload], group: str, target: str = "", scene: str = ""
+) -> list[IngestItem]:
+    """Items of uploaded files: images join ``group``; a CSV / JSON manifest is read as one
+    (its rows name URLs or absolute paths; ``group`` is the default for rows without one)."""
+    items: list[IngestItem] = []
+    for name, data in files:
+        suffix = Path(name).suffix.lower()
+        if suffix in MANIFEST_SUFFIXES:
+            folder = project.cache_dir / "uploads"
+            folder.mkdir(exist_ok=True)
+            path = folder / _safe_name(name)
+            path.write_bytes(data)
+            items += manifest_items(path, group or None, target, scene)
+        elif suffix in IMAGE_SUFFIXES:
+            if not group.strip():
+                raise ImportFormatError(f"{name}: uploaded images need a group name")
+            items.append(
+                IngestItem(
+                    source=_safe_name(name),
+                    group=group.strip(),
+                    target=target,
+                    scene=scene,
+                    meta={"original_name": _safe_name(name)},
+                    read=(lambda d=data: d),
+                )
+            )
+        else:
+            raise ImportFormatError(f"{name}: not an image or a .csv / .json manifest")
+    return items
+
+
+def _reporting(progress: Callable, total: int) -> Callable[[Iterable], Iterator]:
+    def wrap(items: Iterable) -> Iterator:
+        for k, item in enumerate(items):
+            progress(k / max(total, 1), f"image {k + 1} of {total}")
+            yield item
+
+    return wrap
+
+
+def run_ingest(progress: Callable, project: Project, items: list[IngestItem]) -> IngestReport:
+    """Job: ingest ``items`` with progress; the report lists what was skipped and why."""
+    report = ingest_items(project, items, progress=_reporting(progress, len(items)))
+    progress(1.0, report.summary())
+    return report
+
+
+def ingest_uploads_job(
+    progress: Callable,
+    project: Project,
+    files: Sequence[Upload],
+    group: str,
+    target: str = "",
+    scene: str = "",
+) -> IngestReport:
+    return run_ingest(progress, project, upload_items(project, files, group, target, scene))
+
+
+def ingest_path_job(
+    progress: Callable,
+    project: Project,
+    source: str,
+    group: str | None = None,
+    target: str = "",
+    scene: str = "",
+) -> IngestReport:
+    """Job: a folder, manifest or image on the server's disk (as ``grd ingest`` does)."""
+    return run_ingest(progress, project, source_items(source, group or None, target, scene))

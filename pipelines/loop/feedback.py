@@ -1,0 +1,251 @@
+"""The feedback loop: corrections train the next model, the next model proposes better.
+
+    result = run_round(project)          # grd round DIR, or the "Feedback round" button
+
+One round: snapshot the human decisions (which pairs, at which revision) -> training groups from
+the complete expressions (certified negatives included), minus a held-out split of image groups
+that is never trained on -> fine-tune the current model -> evaluate child and parent on the same
+held-out split -> register the child with its config, snapshot, report and parent -> if its
+bar-mIoU beats the parent's, make it current and pre-label what is still undecided with it.
+
+The held-out split is chosen once per image group and remembered in the store (setting
+``feedback.holdout_groups``), so a group never moves from evaluation into training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labeler.domain import DecisionStatus
+from labeler.project import Project
+from labeler.store import ModelRecord
+
+Progress = Callable[..., None]
+HOLDOUT_SETTING = "feedback.holdout_groups"
+MODELS_DIR = "models"
+
+
+class RoundError(ValueError):
+    """A round cannot run (no complete expressions, nothing held out, ...); the message says why."""
+
+
+@dataclass
+class RoundResult:
+    model: ModelRecord
+    parent: ModelRecord | None
+    improved: bool
+    report: dict
+    parent_report: dict
+    prelabel: Any = None
+    train_groups: list[str] = field(default_factory=list)
+    holdout_groups: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parent = self.parent.name if self.parent else "none"
+        text = (f"{self.model.name} (parent {parent}): held-out bar-mIoU "
+                f"{self.report.get('bar_miou', float('nan')):.4f} vs parent "
+                f"{self.parent_report.get('bar_miou', float('nan')):.4f}; "
+                + ("now current" if self.improved else "not better: the current model stays"))
+        if self.prelabel is not None:
+            text += f"; {self.prelabel.summary()}"
+        return text
+
+
+# ------------------------------------------------------------------------------- data snapshot
+def dataset_snapshot(store) -> dict:
+    """Every human decision of every complete expression, by revision, with a hash and counts."""
+    pairs, positives, negatives, expressions = [], 0, 0, 0
+    for progress in store.expression_progress():
+        if not progress.complete:
+            continue
+        expressions += 1
+        for image_id, d in sorted(store.decisions_for_expression(progress.expression_id).items()):
+            pairs.append([progress.expression_id, image_id, d.revision])
+            positives += d.status is DecisionStatus.POSITIVE
+            negatives += d.status is DecisionStatus.NEGATIVE
+    digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
+    return {"pairs": pairs, "hash": digest, "expressions": expressions, "positives": positives,
+            "negatives": negatives}
+
+
+def split_holdout(store, names: Sequence[str], fraction: float = 0.2) -> set[str]:
+    """The held-out image groups among ``names``; remembered, so a group's side never changes.
+
+    Groups seen for the first time go to the held-out side by a hash of their name (stable across
+    machines); if nothing is held out yet, the group with the lowest hash is.
+    """
+    known = dict(store.get_setting(HOLDOUT_SETTING, None) or {})
+    new = sorted((n for n in names if n not in known), key=lambda n: zlib.crc32(n.encode()))
+    for name in new:
+        known[name] = (zlib.crc32(name.encode()) % 1000) < fraction * 1000
+    if new and not any(known[n] for n in names):
+        known[new[0]] = True  # something must be held out
+    if len(names) > 1 and all(known[n] for n in names):
+        for name in reversed(new):  # ... and something trained on (only new groups may move)
+            if sum(known[n] for n in names) > 1:
+                known[name] = False
+                break
+    store.set_setting(HOLDOUT_SETTING, known)
+    return {n for n in names if known.get(n)}
+
+
+# ------------------------------------------------------------------------------- registry helpers
+def slim_copy(source: str | Path, target: Path, **meta: Any) -> Path:
+    """Weights + config only (no optimizer state): what the registry keeps."""
+    from model.checkpoint import load_checkpoint, save_checkpoint
+
+    model, old = load_checkpoint(source)
+    kept = {k: old[k] for k in ("epoch", "step") if k in old}
+    return save_checkpoint(target, model, model.config, **kept, **meta)
+
+
+def _relative(project: Project, path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(project.root.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def register_checkpoint(project: Project, checkpoint: str | Path, *, round_index: int = 0,
+                        parent_id: int | None = None, dataset: dict | None = None,
+                        report: dict | None = None, train_config: dict | None = None,
+                        make_current: bool = False) -> ModelRecord:
+    """Copy a checkpoint into ``DIR/models/`` (slimmed) and register it as ``grser-r<k>-<sha8>``."""
+    from model.checkpoint import read_checkpoint
+
+    folder = project.root / MODELS_DIR
+    folder.mkdir(exist_ok=True)
+    tmp = slim_copy(checkpoint, folder / ".incoming.pt")
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
+    name = f"grser-r{round_index}-{digest}"
+    for record in project.store.list_models():
+        if record.name == name:
+            tmp.unlink()
+            return record
+    path = folder / f"{name}.pt"
+    tmp.replace(path)
+    config = {"model": read_checkpoint(path)["config"], "train": train_config or {}}
+    return project.store.register_model(
+        name, _relative(project, path), config=config, dataset=dataset or {},
+        report=_clean(report or {}), parent_id=parent_id, make_current=make_current)
+
+
+def _clean(report: dict) -> dict:
+    """JSON-safe: NaN -> None, non-plain values dropped."""
+    out = {}
+    for key, value in report.items():
+        if isinstance(value, float) and math.isnan(value):
+            out[key] = None
+        elif isinstance(value, (str, int, float, bool, type(None), list, dict)):
+            out[key] = value
+    return out
+
+
+def ensure_current(project: Project) -> ModelRecord | None:
+    """The current model; a ``grser_checkpoint`` from project.json is registered as round 0 first."""
+    current = project.store.current_model()
+    if current is not None:
+        return current
+    configured = project.settings.extra.get("grser_checkpoint")
+    if not configured:
+        return None
+    path = Path(configured)
+    path = path if path.is_absolute() or path.exists() else project.root / path
+    return register_checkpoint(project, path, round_index=0, make_current=True,
+                               report={"note": "imported from project.json grser_checkpoint"})
+
+
+# ------------------------------------------------------------------------------- the round
+def run_round(
+    project: Project, *, progress: Progress | None = None, epochs: int = 5, lr: float = 1e-3,
+    batch_size: int = 4, max_steps: int = 0, holdout_fraction: float = 0.2, device: str = "cpu",
+    base_model: str = "tiny", prelabel: bool = True, prelabel_batch_size: int = 4,
+    train_overrides: dict | None = None, seed: int = 0, log: Callable[[str], None] = lambda _: None,
+    refine: bool | None = None, segmenter: Any = None, **_: Any,
+) -> RoundResult:
+    """Snapshot, fine-tune from the current model, evaluate, register, pre-label if better.
+
+    Without any model yet the round trains ``base_model`` from its initial weights (the parent is
+    then none and the child becomes current). ``train_overrides`` are ``TrainConfig`` fields.
+    ``refine`` / ``segmenter`` go to the pre-labeling (``pipelines.loop.prelabel.prelabel_project``).
+    """
+    from model.checkpoint import load_checkpoint
+    from pipelines.training.datasets.store import store_groups
+    from pipelines.training.evaluate import evaluate_groups
+    from pipelines.loop.prelabel import prelabel_project
+    from pipelines.training.train import train
+    from pipelines.training.config import TrainConfig
+
+    def step(fraction: float, message: str) -> None:
+        log(message)
+        if progress is not None:
+            progress(fraction, message)
+
+    store = project.store
+    step(0.0, "snapshot of the corrections")
+    snapshot = dataset_snapshot(store)
+    groups = store_groups(project.root)
+    names = sorted({g.name for g in groups if g.positives})
+    if len(names) < 2:
+        raise RoundError(f"need complete expressions (with a positive) in at least 2 image groups, "
+                         f"found {len(names)}: annotate more before a round")
+    held = split_holdout(store, names, holdout_fraction)
+    if held == set(names):
+        raise RoundError("every complete group is held out for evaluation; annotate another group")
+    train_set = [g for g in groups if g.name not in held]
+    eval_set = [g for g in groups if g.name in held]
+    parent = ensure_current(project)
+    round_index = len(store.list_models())
+    out_dir = project.root / MODELS_DIR / "runs" / f"round-{round_index:03d}-{snapshot['hash'][:8]}"
+    if out_dir.exists():
+        shutil.rmtree(out_dir)  # a crashed attempt of this very round: start it over
+    cfg_fields = dict(
+        model=(parent.config.get("model", {}).get("name", base_model) if parent else base_model),
+        init_checkpoint=str(project.root / parent.path) if parent else "",
+        epochs=epochs, lr=lr, batch_size=batch_size, max_steps=max_steps, out_dir=str(out_dir),
+        seed=seed, resume=False, device=device, tensorboard=False, eval_every=0, log_every=10,
+    )
+    cfg_fields.update(train_overrides or {})
+    cfg = TrainConfig(**cfg_fields)
+    step(0.05, f"fine-tuning on {len(train_set)} expressions of {len(names) - len(held)} groups "
+               f"({len(held)} groups, {len(eval_set)} expressions held out)")
+    train(cfg, progress=False, train_groups=train_set, val_groups=[])
+    step(0.6, "evaluating on the held-out groups")
+    child_model, _ = load_checkpoint(out_dir / "checkpoints" / "final.pt", map_location=device)
+    report = evaluate_groups(child_model, eval_set, device=device, seed=seed)
+    if parent is not None:
+        parent_model, _ = load_checkpoint(project.root / parent.path, map_location=device)
+        parent_report = evaluate_groups(parent_model, eval_set, device=device, seed=seed)
+    else:
+        parent_report = {}
+    improved = parent is None or report["bar_miou"] > parent_report["bar_miou"]
+    full_report = dict(_clean(report), parent_bar_miou=parent_report.get("bar_miou"),
+                       holdout_groups=sorted(held), train_groups=sorted(set(names) - held))
+    step(0.7, "registering the new model")
+    record = register_checkpoint(
+        project, out_dir / "checkpoints" / "final.pt", round_index=round_index,
+        parent_id=parent.id if parent else None, dataset=snapshot, report=full_report,
+        train_config=cfg.to_dict(), make_current=improved)
+    shutil.rmtree(out_dir, ignore_errors=True)  # the registry keeps the slim copy
+    result = RoundResult(record, parent, improved, report, parent_report,
+                         train_groups=sorted(set(names) - held), holdout_groups=sorted(held))
+    if improved and prelabel:
+        def sub(fraction: float, message: str = "") -> None:
+            if progress is not None:
+                progress(0.75 + 0.25 * fraction, message)
+
+        result.prelabel = prelabel_project(
+            project, checkpoint=project.root / record.path, model_version=record.name,
+            device=device, batch_size=prelabel_batch_size, progress=sub, refine=refine,
+            segmenter=segmenter)
+    step(1.0, result.summary())
+    return result
+

@@ -1,0 +1,1 @@
+"""GRSer training: config, datasets, sampling, batching, the training loop, evaluation, metrics, synthetic data."""
