@@ -7,11 +7,12 @@ DEMO ?= demo_project
 PORT ?= 8501
 STAMP = $(VENV)/.installed
 
-.PHONY: run test install browser demo bench
+.PHONY: run test lint install browser demo bench
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
@@ -31,7 +32,11 @@ browser:
 	      || echo "chromium could not be installed: browser tests will skip"; \
 	  else echo "not root: install Debian's chromium for the browser tests"; fi; }
 
-test: $(STAMP) browser
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(STAMP) browser lint
 	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)

