@@ -63,7 +63,9 @@ def load_instances(name: str) -> tuple[dict[int, np.ndarray], list[tuple[int, np
             continue
         im = images[ann["image_id"]]
         if im["id"] not in photos:
-            photos[im["id"]] = cv2.cvtColor(cv2.imread(str(folder / im["file_name"])), cv2.COLOR_BGR2RGB)
+            photos[im["id"]] = cv2.cvtColor(
+                cv2.imread(str(folder / im["file_name"])), cv2.COLOR_BGR2RGB
+            )
         h, w = im["height"], im["width"]
         seg = ann["segmentation"]
         rle = cocomask.merge(cocomask.frPyObjects(seg, h, w)) if isinstance(seg, list) else seg
@@ -105,12 +107,19 @@ def click_prompts(masks: list[np.ndarray], n: int) -> list[Prompts]:
         elif kind == 1:
             ring = cv2.dilate(gt.astype(np.uint8), np.ones((41, 41), np.uint8)).astype(bool)
             neg = next_click(gt, ring)  # the centre of the spill: a negative click
-            out.append(Prompts(points=((first.x, first.y), (neg.x, neg.y)), labels=(1, int(neg.positive))))
+            out.append(
+                Prompts(points=((first.x, first.y), (neg.x, neg.y)), labels=(1, int(neg.positive)))
+            )
         else:
             half = gt.copy()
-            half[:, int(first.x):] = False
+            half[:, int(first.x) :] = False
             second = next_click(gt, half)
-            out.append(Prompts(points=((first.x, first.y), (second.x, second.y)), labels=(1, int(second.positive))))
+            out.append(
+                Prompts(
+                    points=((first.x, first.y), (second.x, second.y)),
+                    labels=(1, int(second.positive)),
+                )
+            )
         k += 1
     return out
 
@@ -145,7 +154,9 @@ class PlainGrabCut:
             cv2.circle(gc, (int(x), int(y)), 3, int(v), -1)
         bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
         cv2.setRNGSeed(0)  # repeatable, like the classic segmenter
-        cv2.grabCut(np.ascontiguousarray(img[..., ::-1]), gc, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(
+            np.ascontiguousarray(img[..., ::-1]), gc, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK
+        )
         mask = np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD))
         return SegmentResult(mask, None, 0.0)
 
@@ -157,8 +168,9 @@ def stats_ms(samples: list[float]) -> str:
     return f"median {statistics.median(ms):7.1f} ms   p95 {p95:7.1f} ms   (n={len(ms)})"
 
 
-def latency(name: str, seg, image: np.ndarray, prompts: list[Prompts], embed_runs: int,
-            embedding=None):
+def latency(
+    name: str, seg, image: np.ndarray, prompts: list[Prompts], embed_runs: int, embedding=None
+):
     """Print embedding and click times; returns the embedding as the disk cache serves it.
     With ``embedding`` given (the same weights' embedding), only clicks are timed."""
     times = []
@@ -183,8 +195,10 @@ def latency(name: str, seg, image: np.ndarray, prompts: list[Prompts], embed_run
         seg.predict(emb, p)
         clicks.append(time.perf_counter() - t)
     if times:
-        print(f"  {name:<28} embed {statistics.median(times):7.2f} s (x{embed_runs})   "
-              f"disk-cache load {1000 * load:6.1f} ms")
+        print(
+            f"  {name:<28} embed {statistics.median(times):7.2f} s (x{embed_runs})   "
+            f"disk-cache load {1000 * load:6.1f} ms"
+        )
         name = ""
     print(f"  {name:<28} click -> mask  {stats_ms(clicks)}")
     return emb
@@ -207,7 +221,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2, help="torch threads for SAM on CPU")
     ap.add_argument("--clicks", type=int, default=24, help="clicks timed per backend (>= 20)")
-    ap.add_argument("--max-clicks", type=int, default=20, help="clicks per object in the quality run")
+    ap.add_argument(
+        "--max-clicks", type=int, default=20, help="clicks per object in the quality run"
+    )
     ap.add_argument("--skip-sam", action="store_true")
     ap.add_argument("--quality-only", action="store_true")
     ap.add_argument("--latency-only", action="store_true")
@@ -217,8 +233,10 @@ def main() -> None:
     if not args.quality_only:
         image, masks = photo_1024()
         prompts = click_prompts(masks, max(args.clicks, 20))
-        print(f"latency at {image.shape[1]} x {image.shape[0]} px, {len(prompts)} clicks "
-              f"(1-3 points each)")
+        print(
+            f"latency at {image.shape[1]} x {image.shape[0]} px, {len(prompts)} clicks "
+            f"(1-3 points each)"
+        )
         print(" CPU")
         latency("classic (OpenCV)", classic, image, prompts, embed_runs=3)
         if not args.skip_sam:
@@ -235,7 +253,9 @@ def main() -> None:
             for threads in (1, 2):  # the app's editor runs its torch ops on one thread
                 torch.set_num_threads(threads)
                 eager = SamSegmenter(sam.sam, sam.model_id)  # same weights, clicks in PyTorch
-                latency(f"  PyTorch decoder, {threads} thr.", eager, image, prompts, 0, embedding=emb)
+                latency(
+                    f"  PyTorch decoder, {threads} thr.", eager, image, prompts, 0, embedding=emb
+                )
             torch.set_num_threads(args.threads)
             if torch.cuda.is_available():
                 print(f" GPU ({torch.cuda.get_device_name()})")

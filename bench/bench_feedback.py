@@ -28,21 +28,34 @@ import time
 from pathlib import Path
 
 
-def res_parent(out: Path, seed: int, image_size: int, threads: int, groups: int = 48,
-               epochs: int = 8) -> Path:
+def res_parent(
+    out: Path, seed: int, image_size: int, threads: int, groups: int = 48, epochs: int = 8
+) -> Path:
     """A tiny GRSer trained the RES way (all-positive groups of other synthetic scenes, no
     negatives): like a single-image model it says "present" everywhere, which certified negatives
     correct."""
+    from pipelines.training.config import TrainConfig
     from pipelines.training.datasets.base import GresGroup
     from pipelines.training.datasets.load import load_groups
     from pipelines.training.train import train
-    from pipelines.training.config import TrainConfig
 
-    groups = [GresGroup(g.name, g.expression, tuple(g.positives))
-              for g in load_groups(f"synth:{seed + 1}:{groups}:12:100:1:{image_size}") if g.positives]
-    cfg = TrainConfig(model="tiny", model_overrides={"image_size": image_size, "use_mirror": False},
-                      epochs=epochs, batch_size=2, lr=1e-3, out_dir=str(out), resume=False,
-                      tensorboard=False, num_threads=threads, cross_group_negatives=False)
+    groups = [
+        GresGroup(g.name, g.expression, tuple(g.positives))
+        for g in load_groups(f"synth:{seed + 1}:{groups}:12:100:1:{image_size}")
+        if g.positives
+    ]
+    cfg = TrainConfig(
+        model="tiny",
+        model_overrides={"image_size": image_size, "use_mirror": False},
+        epochs=epochs,
+        batch_size=2,
+        lr=1e-3,
+        out_dir=str(out),
+        resume=False,
+        tensorboard=False,
+        num_threads=threads,
+        cross_group_negatives=False,
+    )
     train(cfg, progress=False, train_groups=groups, val_groups=[])
     return out / "checkpoints" / "final.pt"
 
@@ -59,12 +72,19 @@ def probe_cost(project, truth, segmenter, group_ids, masked_negatives_in_bulk=Fa
         project.store.engine.dispose()  # let SQLite fold its WAL in before the files are copied
         shutil.copytree(project.root, copy, ignore=shutil.ignore_patterns("models", "res"))
         with Project.open(copy) as twin:
-            return simulate_annotation(twin, truth, segmenter, group_ids=group_ids,
-                                       masked_negatives_in_bulk=masked_negatives_in_bulk)
+            return simulate_annotation(
+                twin,
+                truth,
+                segmenter,
+                group_ids=group_ids,
+                masked_negatives_in_bulk=masked_negatives_in_bulk,
+            )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=3)
     # Rounds of fewer groups did not beat the demo model at all (24 x 2 expressions: every child
     # below its parent on the held-out groups); 48 x 3 did.
@@ -72,22 +92,38 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=12)
     parser.add_argument("--expressions", type=int, default=3, help="expressions per group")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=1e-3,
-                        help="fine-tuning rate (from the demo model 1e-3 forgot: use 3e-4 there)")
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=1e-3,
+        help="fine-tuning rate (from the demo model 1e-3 forgot: use 3e-4 there)",
+    )
     parser.add_argument("--batch-size", type=int, default=2, help="groups per training step")
     parser.add_argument("--level", type=int, default=1)
     parser.add_argument("--image-size", type=int, default=96, help="the demo model's size")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--start", choices=("res", "untrained", "demo"), default="res",
-                        help="round-0 model: briefly RES-trained (says present everywhere), untrained,"
-                             " or the demo checkpoint (96 px, trained on other synthetic groups)")
+    parser.add_argument(
+        "--start",
+        choices=("res", "untrained", "demo"),
+        default="res",
+        help="round-0 model: briefly RES-trained (says present everywhere), untrained,"
+        " or the demo checkpoint (96 px, trained on other synthetic groups)",
+    )
     parser.add_argument("--probe-groups", type=int, default=12)
-    parser.add_argument("--segmenter", choices=("project", "floodfill"), default="project",
-                        help="the simulated annotator's click segmenter: the app's own (SAM when "
-                             "configured, else the classic one) or a colour flood fill")
-    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
-                        help="snap proposals to image edges with the same segmenter")
+    parser.add_argument(
+        "--segmenter",
+        choices=("project", "floodfill"),
+        default="project",
+        help="the simulated annotator's click segmenter: the app's own (SAM when "
+        "configured, else the classic one) or a colour flood fill",
+    )
+    parser.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="snap proposals to image edges with the same segmenter",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep the project in this folder")
     args = parser.parse_args()
 
@@ -114,15 +150,29 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     root = args.keep or Path(tmp.name) / "project"
     total_groups = args.groups_per_round * (args.rounds + 1) + args.probe_groups
-    write_project(root, (make_group(args.seed, i, images_per_group=args.images,
-                                    image_size=args.image_size, expressions_per_group=args.expressions,
-                                    level=args.level) for i in range(total_groups)), args.seed)
+    write_project(
+        root,
+        (
+            make_group(
+                args.seed,
+                i,
+                images_per_group=args.images,
+                image_size=args.image_size,
+                expressions_per_group=args.expressions,
+                level=args.level,
+            )
+            for i in range(total_groups)
+        ),
+        args.seed,
+    )
     started = time.time()
     with Project.open(root) as project:
         init_simulation(project)
         truth = load_truth(truth_path(project))
         # The same segmenter every round: only the proposals change.
-        segmenter = FloodFillSegmenter() if args.segmenter == "floodfill" else default_segmenter(project)
+        segmenter = (
+            FloodFillSegmenter() if args.segmenter == "floodfill" else default_segmenter(project)
+        )
         if args.start == "res":
             start = res_parent(root / "res", args.seed, args.image_size, args.threads)
         elif args.start == "demo":
@@ -133,30 +183,48 @@ def main() -> None:
             start = root / "untrained.pt"
             save_checkpoint(start, build_grser("tiny"))
         prelabel_project(project, checkpoint=start, refine=args.refine, segmenter=segmenter)
-        probe_ids = [g.id for g in project.store.list_groups()][-args.probe_groups:]
-        print(f"segmenter {segmenter.model_id}, proposals {'refined' if args.refine else 'as GRSer drew them'}")
-        print("probe: the same reserved groups annotated on a throw-away copy after every round "
-              "(comparable across rounds); batch: the next groups, annotated for real; "
-              "where the probe's actions go: case pairs/actions", flush=True)
-        print(f"{'round':>5} {'current model':<20} {'bar-mIoU':>9} {'parent':>7} {'probe act/pair':>14} "
-              f"{'(bulk)':>7} {'probe acc.':>10} {'batch act/pair':>14} {'clicks/object':>13} "
-              f"{'batch acc.':>10}")
+        probe_ids = [g.id for g in project.store.list_groups()][-args.probe_groups :]
+        print(
+            f"segmenter {segmenter.model_id}, proposals {'refined' if args.refine else 'as GRSer drew them'}"
+        )
+        print(
+            "probe: the same reserved groups annotated on a throw-away copy after every round "
+            "(comparable across rounds); batch: the next groups, annotated for real; "
+            "where the probe's actions go: case pairs/actions",
+            flush=True,
+        )
+        print(
+            f"{'round':>5} {'current model':<20} {'bar-mIoU':>9} {'parent':>7} {'probe act/pair':>14} "
+            f"{'(bulk)':>7} {'probe acc.':>10} {'batch act/pair':>14} {'clicks/object':>13} "
+            f"{'batch acc.':>10}"
+        )
         for r in range(args.rounds + 1):
             bar = parent_bar = float("nan")
             if r > 0:
-                result = run_round(project, epochs=args.epochs, lr=args.lr, seed=args.seed,
-                                   batch_size=args.batch_size, refine=args.refine,
-                                   segmenter=segmenter)
+                result = run_round(
+                    project,
+                    epochs=args.epochs,
+                    lr=args.lr,
+                    seed=args.seed,
+                    batch_size=args.batch_size,
+                    refine=args.refine,
+                    segmenter=segmenter,
+                )
                 bar = result.report["bar_miou"]
                 parent_bar = result.parent_report.get("bar_miou", float("nan"))
             current = project.store.current_model()
             probe = probe_cost(project, truth, segmenter, probe_ids)
-            probe_bulk = probe_cost(project, truth, segmenter, probe_ids, masked_negatives_in_bulk=True)
-            sim = simulate_annotation(project, truth, segmenter,
-                                      group_ids=next_groups(project, args.groups_per_round))
-            print(f"{r:>5} {current.name:<20} {bar:>9.4f} {parent_bar:>7.4f} {probe.actions_per_pair:>14.3f} "
-                  f"{probe_bulk.actions_per_pair:>7.3f} {probe.accepted_share:>10.1%} "
-                  f"{sim.actions_per_pair:>14.3f} {sim.clicks_per_object:>13.2f} {sim.accepted_share:>10.1%}")
+            probe_bulk = probe_cost(
+                project, truth, segmenter, probe_ids, masked_negatives_in_bulk=True
+            )
+            sim = simulate_annotation(
+                project, truth, segmenter, group_ids=next_groups(project, args.groups_per_round)
+            )
+            print(
+                f"{r:>5} {current.name:<20} {bar:>9.4f} {parent_bar:>7.4f} {probe.actions_per_pair:>14.3f} "
+                f"{probe_bulk.actions_per_pair:>7.3f} {probe.accepted_share:>10.1%} "
+                f"{sim.actions_per_pair:>14.3f} {sim.clicks_per_object:>13.2f} {sim.accepted_share:>10.1%}"
+            )
             print(f"{'':>5} probe: {probe.breakdown()}", flush=True)
     print(f"{args.rounds} rounds on CPU x{args.threads} threads in {time.time() - started:.0f} s")
     tmp.cleanup()

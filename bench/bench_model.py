@@ -72,10 +72,16 @@ def worker(name: str, device: str, threads: int, train: bool) -> dict:
     latency = (time.perf_counter() - start) / repeats
     cpu_time = (time.process_time() - cpu_start) / repeats
     result = {
-        "config": name, "device": device, "threads": threads, "params": params,
-        "group_size": cfg.group_size, "image_size": cfg.image_size,
-        "forward_s_per_group": latency, "forward_cpu_s_per_group": cpu_time,
-        "rss_before_build_mb": rss_before, "load_avg_1min": os.getloadavg()[0],
+        "config": name,
+        "device": device,
+        "threads": threads,
+        "params": params,
+        "group_size": cfg.group_size,
+        "image_size": cfg.image_size,
+        "forward_s_per_group": latency,
+        "forward_cpu_s_per_group": cpu_time,
+        "rss_before_build_mb": rss_before,
+        "load_avg_1min": os.getloadavg()[0],
     }
     if device == "cuda":
         result["peak_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20
@@ -103,14 +109,21 @@ def worker(name: str, device: str, threads: int, train: bool) -> dict:
         sync()
         result["train_step_s_per_group"] = (time.perf_counter() - start) / max(1, repeats // 2)
         key = "peak_train_mem_mb"
-        result[key] = (torch.cuda.max_memory_allocated() / 2**20 if device == "cuda"
-                       else _rss_mb())
+        result[key] = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else _rss_mb()
     return result
 
 
 def _run_worker(name: str, device: str, threads: int, train: bool) -> dict:
-    cmd = [sys.executable, __file__, "--worker", name, "--device", device,
-           "--threads", str(threads)] + (["--train"] if train else [])
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--device",
+        device,
+        "--threads",
+        str(threads),
+    ] + (["--train"] if train else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         return {"config": name, "device": device, "error": proc.stderr.strip().splitlines()[-1:]}
@@ -118,28 +131,37 @@ def _run_worker(name: str, device: str, threads: int, train: bool) -> dict:
 
 
 def _print(results: list[dict]) -> None:
-    header = (f"{'config':8} {'device':6} {'params':>10} {'N':>2} {'px':>4} {'fwd s/group':>12} "
-              f"{'fwd cpu-s':>10} {'load':>5} "
-              f"{'peak MB':>9} {'train s/group':>14} {'train peak MB':>14}")
+    header = (
+        f"{'config':8} {'device':6} {'params':>10} {'N':>2} {'px':>4} {'fwd s/group':>12} "
+        f"{'fwd cpu-s':>10} {'load':>5} "
+        f"{'peak MB':>9} {'train s/group':>14} {'train peak MB':>14}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         if "error" in r:
             print(f"{r['config']:8} {r['device']:6} ERROR {r['error']}")
             continue
-        train = (f"{r['train_step_s_per_group']:14.3f} {r['peak_train_mem_mb']:14.0f}"
-                 if "train_step_s_per_group" in r else f"{'-':>14} {'-':>14}")
-        print(f"{r['config']:8} {r['device']:6} {r['params'] / 1e6:9.2f}M {r['group_size']:2d} "
-              f"{r['image_size']:4d} {r['forward_s_per_group']:12.3f} "
-              f"{r['forward_cpu_s_per_group']:10.3f} {r['load_avg_1min']:5.1f} "
-              f"{r['peak_mem_mb']:9.0f} {train}")
+        train = (
+            f"{r['train_step_s_per_group']:14.3f} {r['peak_train_mem_mb']:14.0f}"
+            if "train_step_s_per_group" in r
+            else f"{'-':>14} {'-':>14}"
+        )
+        print(
+            f"{r['config']:8} {r['device']:6} {r['params'] / 1e6:9.2f}M {r['group_size']:2d} "
+            f"{r['image_size']:4d} {r['forward_s_per_group']:12.3f} "
+            f"{r['forward_cpu_s_per_group']:10.3f} {r['load_avg_1min']:5.1f} "
+            f"{r['peak_mem_mb']:9.0f} {train}"
+        )
     cpu = [r for r in results if r.get("device") == "cpu" and "error" not in r]
     if cpu:
-        print(f"\nCPU: {cpu[0]['threads']} torch threads; fwd cpu-s = process CPU seconds per "
-              "group (all threads; less sensitive to other load than wall time); load = 1-min "
-              f"load average during the run; peak MB = worker peak RSS (runtime "
-              f"baseline before build ~{cpu[0]['rss_before_build_mb']:.0f} MB). "
-              "GPU: torch.cuda.max_memory_allocated, bf16 autocast.")
+        print(
+            f"\nCPU: {cpu[0]['threads']} torch threads; fwd cpu-s = process CPU seconds per "
+            "group (all threads; less sensitive to other load than wall time); load = 1-min "
+            f"load average during the run; peak MB = worker peak RSS (runtime "
+            f"baseline before build ~{cpu[0]['rss_before_build_mb']:.0f} MB). "
+            "GPU: torch.cuda.max_memory_allocated, bf16 autocast."
+        )
     gpu = [r for r in results if r.get("device") == "cuda" and "gpu" in r]
     if gpu:
         print(f"GPU: {gpu[0]['gpu']}")
@@ -159,8 +181,11 @@ def main() -> None:
     import torch
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    results = [_run_worker(name, device, args.threads, args.train)
-               for device in devices for name in args.configs]
+    results = [
+        _run_worker(name, device, args.threads, args.train)
+        for device in devices
+        for name in args.configs
+    ]
     _print(results)
 
 

@@ -41,7 +41,9 @@ def main() -> None:
         grd = Path(sys.executable).parent / "grd"
         start = time.perf_counter()
         subprocess.run([str(grd), "status", str(root)], check=True, capture_output=True)
-        print(f"`grd status` whole command (process start included): {time.perf_counter() - start:.2f} s")
+        print(
+            f"`grd status` whole command (process start included): {time.perf_counter() - start:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -15,16 +15,26 @@ import time
 import torch
 
 
-def bench(model_name: str, device: str, amp: str, batch: int, group_size: int, steps: int,
-          warmup: int, mirror: bool, compile_model: bool) -> dict:
+def bench(
+    model_name: str,
+    device: str,
+    amp: str,
+    batch: int,
+    group_size: int,
+    steps: int,
+    warmup: int,
+    mirror: bool,
+    compile_model: bool,
+) -> dict:
     from model.build import build_grser
     from model.losses import grser_loss
     from pipelines.training.batching import ItemCache, collate
     from pipelines.training.datasets.load import load_groups
     from pipelines.training.sampler import batches, sample_epoch
 
-    model = build_grser(model_name, load_pretrained=False, group_size=group_size,
-                        use_mirror=mirror).to(device)
+    model = build_grser(
+        model_name, load_pretrained=False, group_size=group_size, use_mirror=mirror
+    ).to(device)
     config = model.config
     runner = torch.compile(model) if compile_model else model
     groups = load_groups(f"synth:0:{max(4, batch)}:{max(8, group_size)}:0:3:{config.image_size}")
@@ -55,13 +65,24 @@ def bench(model_name: str, device: str, amp: str, batch: int, group_size: int, s
     if dev.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    return {"model": model_name, "device": str(dev), "amp": amp, "batch": batch, "N": group_size,
-            "mirror": mirror, "steps": steps, "groups_per_s": steps * batch / seconds,
-            "images_per_s": steps * batch * group_size / seconds, "s_per_step": seconds / steps}
+    return {
+        "model": model_name,
+        "device": str(dev),
+        "amp": amp,
+        "batch": batch,
+        "N": group_size,
+        "mirror": mirror,
+        "steps": steps,
+        "groups_per_s": steps * batch / seconds,
+        "images_per_s": steps * batch * group_size / seconds,
+        "s_per_step": seconds / steps,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--amp", default="off", choices=("off", "bf16"))
@@ -75,12 +96,27 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    r = bench(args.model, args.device, args.amp, args.batch, args.group_size, args.steps,
-              args.warmup, not args.no_mirror, args.compile)
-    name = torch.cuda.get_device_name(0) if r["device"].startswith("cuda") else f"CPU x{args.threads} threads"
-    print(f"{r['model']:<8} {name:<28} amp={r['amp']:<4} B={r['batch']} N={r['N']} "
-          f"mirror={r['mirror']}: {r['groups_per_s']:.2f} groups/s, {r['images_per_s']:.1f} images/s, "
-          f"{r['s_per_step'] * 1000:.0f} ms/step")
+    r = bench(
+        args.model,
+        args.device,
+        args.amp,
+        args.batch,
+        args.group_size,
+        args.steps,
+        args.warmup,
+        not args.no_mirror,
+        args.compile,
+    )
+    name = (
+        torch.cuda.get_device_name(0)
+        if r["device"].startswith("cuda")
+        else f"CPU x{args.threads} threads"
+    )
+    print(
+        f"{r['model']:<8} {name:<28} amp={r['amp']:<4} B={r['batch']} N={r['N']} "
+        f"mirror={r['mirror']}: {r['groups_per_s']:.2f} groups/s, {r['images_per_s']:.1f} images/s, "
+        f"{r['s_per_step'] * 1000:.0f} ms/step"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labeler import rle
 from labeler.project import Project
-from pipelines.services.demo import skimage_data_dir
 from pipelines.intake.ingest import IngestItem, ingest_items
+from pipelines.services.demo import skimage_data_dir
 from pipelines.services.ui_server import launch_chromium, running_app
 
 PHOTOS = [
@@ -154,9 +154,11 @@ def _watch(page, root: str, tile: str = "") -> None:
 def _watched(page, timeout_ms: int) -> dict:
     """Wait until the watched input's result is drawn; its latencies in seconds."""
     page.wait_for_function("() => window.__grd.saved !== null", timeout=timeout_ms)
-    return page.evaluate("() => { const t = window.__grd; t.stop(); "
-                         "return {shown: t.shown === null ? null : (t.shown - t.down) / 1000, "
-                         "saved: t.saved === null ? null : (t.saved - t.down) / 1000}; }")
+    return page.evaluate(
+        "() => { const t = window.__grd; t.stop(); "
+        "return {shown: t.shown === null ? null : (t.shown - t.down) / 1000, "
+        "saved: t.saved === null ? null : (t.saved - t.down) / 1000}; }"
+    )
 
 
 def cpu_seconds(pid: int) -> float:

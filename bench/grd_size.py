@@ -44,9 +44,16 @@ def make_grd_size_project(root: Path, seed: int = 0, decided: float = 0.8) -> Pr
     for g in range(GROUPS):
         group = store.create_group(f"target{g} x scene{g}", f"target{g}", f"scene{g}")
         image_ids = [
-            store.add_image(group.id, f"images/{g}_{i}.jpg", W, H, f"{g:04d}{i:06d}",
-                            source_url=f"https://example.org/{g}/{i}", owner=f"owner{i % 37}",
-                            license="CC BY 2.0")[0].id
+            store.add_image(
+                group.id,
+                f"images/{g}_{i}.jpg",
+                W,
+                H,
+                f"{g:04d}{i:06d}",
+                source_url=f"https://example.org/{g}/{i}",
+                owner=f"owner{i % 37}",
+                license="CC BY 2.0",
+            )[0].id
             for i in range(per_group[g])
         ]
         for e in range(expr_per_group[g]):
@@ -61,6 +68,8 @@ def make_grd_size_project(root: Path, seed: int = 0, decided: float = 0.8) -> Pr
                 else:
                     rows.append((expression.id, image_id, "negative", [], f"annotator{g % 5}"))
     store.import_decisions(rows)
-    print(f"generated {IMAGES} images, {EXPRESSIONS} expressions, {len(rows)} decisions "
-          f"in {time.perf_counter() - start:.1f} s")
+    print(
+        f"generated {IMAGES} images, {EXPRESSIONS} expressions, {len(rows)} decisions "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
     return project

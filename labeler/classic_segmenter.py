@@ -86,7 +86,9 @@ class ClassicSegmenter:
         """``H x W x 3`` uint8 RGB -> working image, gradient, superpixels and their graph."""
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}")
+            raise ValueError(
+                f"expected an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}"
+            )
         h, w = image.shape[:2]
         scale = min(1.0, self.work_side / max(h, w))
         work_size = (max(1, round(h * scale)), max(1, round(w * scale)))
@@ -129,7 +131,11 @@ class ClassicSegmenter:
 
         score = 1.0
         prev = prompts.previous_logits
-        if prev is not None and np.asarray(prev).shape == work_size and (np.asarray(prev) > 0).any():
+        if (
+            prev is not None
+            and np.asarray(prev).shape == work_size
+            and (np.asarray(prev) > 0).any()
+        ):
             start = np.asarray(prev) > 0
         elif box is not None:
             start = _grabcut_box(work, box, pos, neg)
@@ -154,7 +160,9 @@ class ClassicSegmenter:
 
         def candidate(s: float) -> tuple[np.ndarray, float]:
             box = (x - s * long_side, y - s * long_side, x + s * long_side, y + s * long_side)
-            cand = _grabcut_box(work, box, pos, neg, margin=0.5, max_side=self.candidate_side, iterations=3)
+            cand = _grabcut_box(
+                work, box, pos, neg, margin=0.5, max_side=self.candidate_side, iterations=3
+            )
             cand = _keep_connected_to(cand, pos)
             return cand, max(_quality(cand, grad, quantised, pos[0]), 0.0)
 
@@ -182,7 +190,9 @@ class ClassicSegmenter:
         fits a noisy photo and a clean drawing; the prior's weight is relative to a typical edge.
         """
         typical = float(np.median(graph.contrast)) + 1e-6
-        weights = np.exp(-self.beta * graph.contrast / typical) * (graph.length / graph.length.mean())
+        weights = np.exp(-self.beta * graph.contrast / typical) * (
+            graph.length / graph.length.mean()
+        )
         return weights, self.lam * float(np.median(weights))
 
     def _refine(self, emb: Embedding, start: np.ndarray, pos, neg) -> np.ndarray:
@@ -191,7 +201,9 @@ class ClassicSegmenter:
         graph = self._graph(emb)
         if not pos and not start.any():
             return start
-        prior = np.bincount(labels.ravel(), weights=start.ravel().astype(np.float64), minlength=graph.n)
+        prior = np.bincount(
+            labels.ravel(), weights=start.ravel().astype(np.float64), minlength=graph.n
+        )
         prior /= np.maximum(graph.area, 1)
         weights, lam = self._weights(graph, emb)
         seeds = [labels[int(y), int(x)] for x, y in pos] + [labels[int(y), int(x)] for x, y in neg]
@@ -241,7 +253,9 @@ def _grabcut(bgr: np.ndarray, gc_mask: np.ndarray, iterations: int) -> np.ndarra
     cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: same input, same mask
     try:
         cv2.grabCut(bgr, gc_mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:  # a colour model cannot be fitted (e.g. too few distinct pixels): keep the init
+    except (
+        cv2.error
+    ):  # a colour model cannot be fitted (e.g. too few distinct pixels): keep the init
         pass
     return np.isin(gc_mask, _FG)
 
@@ -251,8 +265,10 @@ def _window(box, size, margin: float) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = box
     mx, my = (x1 - x0) * margin, (y1 - y0) * margin
     return (
-        int(max(np.floor(x0 - mx), 0)), int(max(np.floor(y0 - my), 0)),
-        int(min(np.ceil(x1 + mx), w)), int(min(np.ceil(y1 + my), h)),
+        int(max(np.floor(x0 - mx), 0)),
+        int(max(np.floor(y0 - my), 0)),
+        int(min(np.ceil(x1 + mx), w)),
+        int(min(np.ceil(y1 + my), h)),
     )
 
 
@@ -268,15 +284,18 @@ def _grabcut_box(
     crop_size = (cy1 - cy0, cx1 - cx0)
     to_crop = Transform.crop(size, (cx0, cy0, cx1, cy1))
     if max_side and max(crop_size) > max_side:
-        small = (max(1, round(crop_size[0] * max_side / max(crop_size))),
-                 max(1, round(crop_size[1] * max_side / max(crop_size))))
+        small = (
+            max(1, round(crop_size[0] * max_side / max(crop_size))),
+            max(1, round(crop_size[1] * max_side / max(crop_size))),
+        )
         to_crop = to_crop.then(Transform.resize(crop_size, small))
     run_size = to_crop.dst_size
     bx0, by0, bx1, by1 = _window(to_crop.box(box), run_size, 0.0)
     gc = np.full(run_size, cv2.GC_BGD, np.uint8)
     gc[by0:by1, bx0:bx1] = cv2.GC_PR_FGD
-    _seed_clicks(gc, to_crop.points(pos) if pos else [], to_crop.points(neg) if neg else [],
-                 radius=2)
+    _seed_clicks(
+        gc, to_crop.points(pos) if pos else [], to_crop.points(neg) if neg else [], radius=2
+    )
     pixels = work[cy0:cy1, cx0:cx1]
     if run_size != crop_size:
         pixels = Transform.resize(crop_size, run_size).raster(pixels)
@@ -339,7 +358,7 @@ def _quality(mask: np.ndarray, grad: np.ndarray, quantised: np.ndarray, click) -
     outline[0, :] = outline[-1, :] = outline[:, 0] = outline[:, -1] = False
     edge = float(grad[outline].mean()) / (float(grad.mean()) + 1e-6) if outline.any() else 0.0
     dist = cv2.distanceTransform(np.pad(m8, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    (c, r), = pixel_index([click], mask.shape)
+    ((c, r),) = pixel_index([click], mask.shape)
     central = float(dist[r, c]) / max(float(dist.max()), 1e-6)
     radius = max(3, int(0.3 * np.sqrt(area)))
     ring = (cv2.distanceTransform(1 - m8, cv2.DIST_L2, 3) <= radius) & ~mask

@@ -72,7 +72,9 @@ class Transform:
     def crop(cls, src_size: Size, window: tuple[int, int, int, int]) -> Transform:
         """Into the integer XYXY ``window`` of ``src`` (a crop: shift only, no scaling)."""
         x0, y0, x1, y1 = (int(v) for v in window)
-        return cls(1.0, 1.0, -float(x0), -float(y0), _check_size(src_size, "source"), (y1 - y0, x1 - x0))
+        return cls(
+            1.0, 1.0, -float(x0), -float(y0), _check_size(src_size, "source"), (y1 - y0, x1 - x0)
+        )
 
     @classmethod
     def identity(cls, size: Size) -> Transform:
@@ -82,8 +84,12 @@ class Transform:
     # ---- algebra ------------------------------------------------------------------------------
     def inverse(self) -> Transform:
         return Transform(
-            1.0 / self.sx, 1.0 / self.sy, -self.tx / self.sx, -self.ty / self.sy,
-            self.dst_size, self.src_size,
+            1.0 / self.sx,
+            1.0 / self.sy,
+            -self.tx / self.sx,
+            -self.ty / self.sy,
+            self.dst_size,
+            self.src_size,
         )
 
     def then(self, other: Transform) -> Transform:
@@ -91,9 +97,12 @@ class Transform:
         if tuple(other.src_size) != tuple(self.dst_size):
             raise ValueError(f"cannot chain: {self.dst_size} is not {other.src_size}")
         return Transform(
-            other.sx * self.sx, other.sy * self.sy,
-            other.sx * self.tx + other.tx, other.sy * self.ty + other.ty,
-            self.src_size, other.dst_size,
+            other.sx * self.sx,
+            other.sy * self.sy,
+            other.sx * self.tx + other.tx,
+            other.sy * self.ty + other.ty,
+            self.src_size,
+            other.dst_size,
         )
 
     # ---- points and boxes ---------------------------------------------------------------------
@@ -135,8 +144,12 @@ class Transform:
         if m.shape != tuple(self.src_size):
             raise ValueError(f"mask of shape {m.shape} is not in the source frame {self.src_size}")
         out = cv2.warpAffine(
-            (m != 0).astype(np.uint8), self._cv_matrix(), (self.dst_size[1], self.dst_size[0]),
-            flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+            (m != 0).astype(np.uint8),
+            self._cv_matrix(),
+            (self.dst_size[1], self.dst_size[0]),
+            flags=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
         )
         return out.astype(bool)
 
@@ -149,8 +162,12 @@ class Transform:
             # A whole-grid shrink: average pixels (as an image should be), same map as below.
             return cv2.resize(v, (self.dst_size[1], self.dst_size[0]), interpolation=cv2.INTER_AREA)
         return cv2.warpAffine(
-            v, self._cv_matrix(), (self.dst_size[1], self.dst_size[0]),
-            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill,
+            v,
+            self._cv_matrix(),
+            (self.dst_size[1], self.dst_size[0]),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=fill,
         )
 
 
@@ -222,7 +239,9 @@ class Frames:
         """Frames for an ``original`` ``(H, W)`` image shown in ``canvas`` (default: same size)."""
         original = _check_size(original, "original")
         to_canvas = (
-            Transform.identity(original) if canvas is None else fit_transform(original, canvas, letterbox)
+            Transform.identity(original)
+            if canvas is None
+            else fit_transform(original, canvas, letterbox)
         )
         return cls(to_canvas, Transform.resize(original, longest_side_shape(original, model_side)))
 

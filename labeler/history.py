@@ -18,8 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from labeler import mask_ops
-from labeler import rle
+from labeler import mask_ops, rle
 from labeler.errors import NotFound
 
 RLE = dict
@@ -80,7 +79,9 @@ class EditSession:
         max_history: commands kept for undo; the oldest are forgotten first.
     """
 
-    def __init__(self, instances: Iterable = (), height: int = 0, width: int = 0, max_history: int = 500):
+    def __init__(
+        self, instances: Iterable = (), height: int = 0, width: int = 0, max_history: int = 500
+    ):
         if height <= 0 or width <= 0:
             raise ValueError(f"an edit session needs the image size, got {height} x {width}")
         self.size = (int(height), int(width))
@@ -174,12 +175,16 @@ class EditSession:
         self._replace(index, mask_ops.as_mask(mask, self.size), label)
 
     def add_region(self, index: int, region) -> None:
-        self._replace(index, mask_ops.add_region(self._get(index), self._region(region)), "add region")
+        self._replace(
+            index, mask_ops.add_region(self._get(index), self._region(region)), "add region"
+        )
 
     def subtract_region(self, index: int, region) -> None:
         """Cut ``region`` out of one instance (holes)."""
         self._replace(
-            index, mask_ops.subtract_region(self._get(index), self._region(region)), "subtract region"
+            index,
+            mask_ops.subtract_region(self._get(index), self._region(region)),
+            "subtract region",
         )
 
     def brush(self, index: int, points, radius: float, erase: bool = False) -> None:

@@ -69,7 +69,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if mode != "RGB" else img
 
 
-def normalize_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image") -> NormalizedImage:
+def normalize_image(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image"
+) -> NormalizedImage:
     """Decode, check and normalise one image file's bytes. Raises ``InvalidImage`` naming the problem."""
     if not data:
         raise InvalidImage(f"{name}: empty file (0 bytes)")
@@ -107,11 +109,19 @@ def normalize_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: 
 
     keep_original = not oriented and original_mode == "RGB" and fmt in ("JPEG", "PNG")
     if keep_original:
-        return NormalizedImage(data, ".jpg" if fmt == "JPEG" else ".png", rgb.shape[1], rgb.shape[0],
-                               digest, original_mode)
+        return NormalizedImage(
+            data,
+            ".jpg" if fmt == "JPEG" else ".png",
+            rgb.shape[1],
+            rgb.shape[0],
+            digest,
+            original_mode,
+        )
     buffer = io.BytesIO()
     rgb_img.save(buffer, format="PNG", optimize=False, compress_level=3)
-    return NormalizedImage(buffer.getvalue(), ".png", rgb.shape[1], rgb.shape[0], digest, original_mode)
+    return NormalizedImage(
+        buffer.getvalue(), ".png", rgb.shape[1], rgb.shape[0], digest, original_mode
+    )
 
 
 def load_rgb(path) -> np.ndarray:

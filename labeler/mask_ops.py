@@ -21,7 +21,6 @@ from labeler import rle
 from labeler.errors import InvalidMask
 
 
-
 def as_mask(mask, size: tuple[int, int] | None = None) -> np.ndarray:
     """An array or RLE as an ``H x W`` bool array (a copy); checks the size when given."""
     if isinstance(mask, dict):

@@ -1,9 +1,9 @@
 """A project folder: settings (``project.json``), the database, and the normalised images.
 
-    DIR/project.json      name, database URL (default: the SQLite file below), SAM checkpoint, ...
-    DIR/project.db        SQLite database (WAL) unless ``database_url`` points elsewhere
-    DIR/images/ab/<sha>.png|jpg   normalised images, content-addressed
-    DIR/cache/            embeddings and other derived data, safe to delete
+DIR/project.json      name, database URL (default: the SQLite file below), SAM checkpoint, ...
+DIR/project.db        SQLite database (WAL) unless ``database_url`` points elsewhere
+DIR/images/ab/<sha>.png|jpg   normalised images, content-addressed
+DIR/cache/            embeddings and other derived data, safe to delete
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ class Project:
         root = Path(root)
         path = root / SETTINGS_FILE
         if not path.exists():
-            raise ProjectError(f"{root} is not a project folder (no {SETTINGS_FILE}); run `grd init {root}`")
+            raise ProjectError(
+                f"{root} is not a project folder (no {SETTINGS_FILE}); run `grd init {root}`"
+            )
         try:
             settings = ProjectSettings.from_dict(json.loads(path.read_text()))
         except (json.JSONDecodeError, TypeError) as exc:

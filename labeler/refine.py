@@ -29,12 +29,12 @@ from labeler.segmenter import Embedding, Prompts, Segmenter
 @dataclass(frozen=True)
 class RefineSettings:
     """Args:
-        pad_fraction: the prompt box grows by this share of the coarse mask's larger side on each
-            side (a coarse mask is often a little small; the segmenter never leaves the box).
-        min_pad: ... and by at least this many pixels.
-        min_agreement: the segmenter's mask replaces the coarse one only at this IoU or more;
-            below, it found something else (a neighbour, the background) and the coarse mask stays.
-        merge_iou: refined instances this similar are one object (a blob the model split in two).
+    pad_fraction: the prompt box grows by this share of the coarse mask's larger side on each
+        side (a coarse mask is often a little small; the segmenter never leaves the box).
+    min_pad: ... and by at least this many pixels.
+    min_agreement: the segmenter's mask replaces the coarse one only at this IoU or more;
+        below, it found something else (a neighbour, the background) and the coarse mask stays.
+    merge_iou: refined instances this similar are one object (a blob the model split in two).
     """
 
     pad_fraction: float = 0.15
@@ -62,12 +62,19 @@ def refine_prompts(mask: np.ndarray, settings: RefineSettings = RefineSettings()
     pad = max(settings.min_pad, settings.pad_fraction * max(x1 - x0, y1 - y0))
     h, w = mask.shape
     x, y = mask_ops.innermost_pixel(mask)
-    return Prompts(points=((x + 0.5, y + 0.5),), labels=(1,),
-                   box=(max(0.0, x0 - pad), max(0.0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)))
+    return Prompts(
+        points=((x + 0.5, y + 0.5),),
+        labels=(1,),
+        box=(max(0.0, x0 - pad), max(0.0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)),
+    )
 
 
-def refine_instance(segmenter: Segmenter, embedding: Embedding, mask: np.ndarray,
-                    settings: RefineSettings = RefineSettings()) -> tuple[np.ndarray, bool]:
+def refine_instance(
+    segmenter: Segmenter,
+    embedding: Embedding,
+    mask: np.ndarray,
+    settings: RefineSettings = RefineSettings(),
+) -> tuple[np.ndarray, bool]:
     """``(mask, replaced)``: the segmenter's mask for the coarse instance when it agrees, else the
     coarse mask unchanged."""
     mask = mask_ops.as_mask(mask)
@@ -82,8 +89,12 @@ def refine_instance(segmenter: Segmenter, embedding: Embedding, mask: np.ndarray
     return refined, True
 
 
-def refine_instances(segmenter: Segmenter, embedding: Embedding, masks: Sequence[np.ndarray],
-                     settings: RefineSettings = RefineSettings()) -> RefineOutcome:
+def refine_instances(
+    segmenter: Segmenter,
+    embedding: Embedding,
+    masks: Sequence[np.ndarray],
+    settings: RefineSettings = RefineSettings(),
+) -> RefineOutcome:
     """Refine every instance of one (expression, image) proposal; duplicates are merged."""
     outcome = RefineOutcome()
     for mask in masks:

@@ -28,7 +28,10 @@ def encode(mask: np.ndarray) -> RLE:
     if mask.ndim != 2:
         raise InvalidMask(f"a mask must be 2-D (H x W), got shape {mask.shape}")
     rle = cocomask.encode(np.asfortranarray(mask != 0, dtype=np.uint8))
-    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
+    return {
+        "size": [int(rle["size"][0]), int(rle["size"][1])],
+        "counts": rle["counts"].decode("ascii"),
+    }
 
 
 def _coco(rle: RLE) -> dict:
@@ -125,7 +128,9 @@ def validate_rle(rle: Any, height: int, width: int) -> RLE:
         or len(size) != 2
         or not all(isinstance(v, int) and v > 0 for v in size)
     ):
-        raise InvalidMask(f"RLE 'size' must be [height, width] with positive integers, got {size!r}")
+        raise InvalidMask(
+            f"RLE 'size' must be [height, width] with positive integers, got {size!r}"
+        )
     if [int(size[0]), int(size[1])] != [height, width]:
         raise InvalidMask(
             f"mask size {list(size)} does not match the image ({height} x {width}): out of bounds"

@@ -29,8 +29,20 @@ _NUMPY_GLOBALS = {
 # Plain builtins that pickle protocol 0/1 may name as globals for ordinary containers.
 _BUILTIN_GLOBALS = {
     ("builtins", name)
-    for name in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray",
-                 "int", "float", "bool", "complex")
+    for name in (
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "str",
+        "bytes",
+        "bytearray",
+        "int",
+        "float",
+        "bool",
+        "complex",
+    )
 } | {("copyreg", "_reconstructor"), ("_codecs", "encode")}  # protocol <= 2 spells bytes this way
 
 

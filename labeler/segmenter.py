@@ -47,7 +47,9 @@ class Prompts:
         if len(self.points) != len(self.labels):
             raise ValueError(f"{len(self.points)} points but {len(self.labels)} labels")
         if any(v not in (0, 1) for v in self.labels):
-            raise ValueError(f"point labels must be 1 (object) or 0 (background), got {self.labels}")
+            raise ValueError(
+                f"point labels must be 1 (object) or 0 (background), got {self.labels}"
+            )
         if self.box is not None:
             x0, y0, x1, y1 = (float(v) for v in self.box)
             if not (x1 > x0 and y1 > y0):

@@ -51,7 +51,9 @@ def superpixels(rgb: np.ndarray, grad: np.ndarray, step: int = 10) -> np.ndarray
     cv2.watershed(np.ascontiguousarray(smooth[..., ::-1]), markers)
     lines = markers <= 0  # watershed lines: give each line pixel a neighbouring region
     if lines.any():
-        grown = cv2.dilate(np.where(lines, 0, markers).astype(np.float32), np.ones((3, 3), np.uint8))
+        grown = cv2.dilate(
+            np.where(lines, 0, markers).astype(np.float32), np.ones((3, 3), np.uint8)
+        )
         markers[lines] = grown.astype(np.int32)[lines]
     markers[markers <= 0] = 1
     _, dense = np.unique(markers, return_inverse=True)
@@ -79,7 +81,10 @@ def region_graph(labels: np.ndarray, grad: np.ndarray) -> RegionGraph:
     a = np.concatenate([labels[:, :-1].ravel(), labels[:-1, :].ravel()]).astype(np.int64)
     b = np.concatenate([labels[:, 1:].ravel(), labels[1:, :].ravel()]).astype(np.int64)
     g = np.concatenate(
-        [np.maximum(grad[:, :-1], grad[:, 1:]).ravel(), np.maximum(grad[:-1, :], grad[1:, :]).ravel()]
+        [
+            np.maximum(grad[:, :-1], grad[:, 1:]).ravel(),
+            np.maximum(grad[:-1, :], grad[1:, :]).ravel(),
+        ]
     )
     cut = a != b
     a, b, g = a[cut], b[cut], g[cut]
@@ -87,7 +92,9 @@ def region_graph(labels: np.ndarray, grad: np.ndarray) -> RegionGraph:
     length = np.bincount(inverse).astype(np.float64)
     contrast = np.bincount(inverse, weights=g) / np.maximum(length, 1)
     area = np.bincount(labels.ravel(), minlength=n).astype(np.float64)
-    return RegionGraph(n, (keys // n).astype(np.int64), (keys % n).astype(np.int64), contrast, length, area)
+    return RegionGraph(
+        n, (keys // n).astype(np.int64), (keys % n).astype(np.int64), contrast, length, area
+    )
 
 
 def random_walk(
@@ -107,7 +114,9 @@ def random_walk(
     gradients with a Jacobi preconditioner; the matrix is only ever applied, never built.
     """
     n, i, j = graph.n, graph.i, graph.j
-    degree = np.bincount(i, weights=weights, minlength=n) + np.bincount(j, weights=weights, minlength=n)
+    degree = np.bincount(i, weights=weights, minlength=n) + np.bincount(
+        j, weights=weights, minlength=n
+    )
     fixed = np.zeros(n, bool)
     fixed[seed_index] = True
     x = np.asarray(prior, dtype=np.float64).copy()
@@ -115,8 +124,10 @@ def random_walk(
     free = ~fixed
 
     def laplacian(v: np.ndarray) -> np.ndarray:
-        return degree * v - np.bincount(i, weights=weights * v[j], minlength=n) - np.bincount(
-            j, weights=weights * v[i], minlength=n
+        return (
+            degree * v
+            - np.bincount(i, weights=weights * v[j], minlength=n)
+            - np.bincount(j, weights=weights * v[i], minlength=n)
         )
 
     seeded = np.where(fixed, x, 0.0)

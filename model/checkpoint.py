@@ -26,8 +26,9 @@ FORMAT_VERSION = 1
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor)
 
 
-def save_checkpoint(path: str | os.PathLike, model: GRSer, config: GRSerConfig | None = None,
-                    **meta: Any) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike, model: GRSer, config: GRSerConfig | None = None, **meta: Any
+) -> Path:
     """Write ``model``'s weights, its config and ``meta`` to ``path`` (atomically).
 
     Args:
@@ -63,7 +64,9 @@ def save_checkpoint(path: str | os.PathLike, model: GRSer, config: GRSerConfig |
     return path
 
 
-def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def read_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
     """The raw checkpoint dict, loaded with ``weights_only=True`` and checked for the GRSer format."""
     path = Path(path)
     if not path.is_file():
@@ -75,13 +78,16 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a GRSer checkpoint")
     if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{path} has format version {payload['format_version']}; this code "
-                              f"reads up to {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"{path} has format version {payload['format_version']}; this code "
+            f"reads up to {FORMAT_VERSION}"
+        )
     return payload
 
 
-def load_checkpoint(path: str | os.PathLike,
-                    map_location: str | torch.device = "cpu") -> tuple[GRSer, dict[str, Any]]:
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> tuple[GRSer, dict[str, Any]]:
     """Rebuild the GRSer a checkpoint describes and load its weights.
 
     Returns:
@@ -100,9 +106,11 @@ def load_checkpoint(path: str | os.PathLike,
     needed = payload.get("text_encoder", {})
     found = model.text_encoder.describe()
     if needed and needed.get("vocab_size") != found["vocab_size"]:
-        raise CheckpointError(f"{path} needs a text tokenizer with {needed.get('vocab_size')} "
-                              f"tokens (source {needed.get('source')!r}); the local one has "
-                              f"{found['vocab_size']}")
+        raise CheckpointError(
+            f"{path} needs a text tokenizer with {needed.get('vocab_size')} "
+            f"tokens (source {needed.get('source')!r}); the local one has "
+            f"{found['vocab_size']}"
+        )
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as exc:
@@ -123,6 +131,8 @@ def _check_plain(value: Any, where: str) -> None:
         for i, item in enumerate(value):
             _check_plain(item, f"{where}[{i}]")
     elif not isinstance(value, _PLAIN):
-        raise CheckpointError(f"meta {where} is a {type(value).__name__}; store plain data "
-                              "(str, numbers, bool, None, tensors, lists, dicts) so "
-                              "weights_only loading works")
+        raise CheckpointError(
+            f"meta {where} is a {type(value).__name__}; store plain data "
+            "(str, numbers, bool, None, tensors, lists, dicts) so "
+            "weights_only loading works"
+        )

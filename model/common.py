@@ -18,8 +18,11 @@ def group_norm(channels: int) -> nn.GroupNorm:
 
 def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     """3x3 conv + GroupNorm + GELU, spatial size kept."""
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-                         group_norm(out_channels), nn.GELU())
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        group_norm(out_channels),
+        nn.GELU(),
+    )
 
 
 def full_precision(device: torch.device):

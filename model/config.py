@@ -62,7 +62,9 @@ class GRSerConfig:
     # --- triphasic query module and hierarchizer (Sec. 3.2, 3.3) --------------------------------
     use_tqm: bool = True  # False = "w/o TQM" ablation: only M^l is concatenated with V_n
     include_language_heatmap: bool = True  # also concatenate M^l_n next to the N vision heatmaps
-    hierarchizer_train: str = "pos+neg"  # heatmap order while training: pos+neg|pos|neg|random|identity
+    hierarchizer_train: str = (
+        "pos+neg"  # heatmap order while training: pos+neg|pos|neg|random|identity
+    )
     hierarchizer_test: str = "pos+neg"  # heatmap order at inference (Table 4 sets them separately)
 
     # --- mask predictor -------------------------------------------------------------------------
@@ -74,7 +76,9 @@ class GRSerConfig:
     use_triplet: bool = True  # False = "w/o triplet loss" ablation: Eq. 5 leaves the objective
     use_mirror: bool = True  # False = "w/o mirror training" ablation: no mirror pass, no L_ce^mirr
     mirror_weight: float = 1.0  # lambda in Eq. 6 (the paper does not publish its value)
-    mirror_on_negatives: bool = False  # mirror CE on negatives too (target all ones); paper: positives
+    mirror_on_negatives: bool = (
+        False  # mirror CE on negatives too (target all ones); paper: positives
+    )
     mirror_reencode: bool = True  # mirror pass re-runs the visual encoder fused with <no> words
 
     def __post_init__(self) -> None:
@@ -85,21 +89,34 @@ class GRSerConfig:
 
     def validate(self) -> None:
         """Raise ConfigError naming the first invalid field."""
-        positive_ints = ("group_size", "image_size", "fusion_dim", "fusion_heads", "c_v",
-                         "text_hidden_size", "text_num_layers", "text_num_heads",
-                         "text_intermediate_size", "text_max_length", "decoder_dim")
+        positive_ints = (
+            "group_size",
+            "image_size",
+            "fusion_dim",
+            "fusion_heads",
+            "c_v",
+            "text_hidden_size",
+            "text_num_layers",
+            "text_num_heads",
+            "text_intermediate_size",
+            "text_max_length",
+            "decoder_dim",
+        )
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}")
         if self.fusion_dim % self.fusion_heads:
-            raise ConfigError(f"fusion_heads ({self.fusion_heads}) must divide fusion_dim "
-                              f"({self.fusion_dim})")
+            raise ConfigError(
+                f"fusion_heads ({self.fusion_heads}) must divide fusion_dim ({self.fusion_dim})"
+            )
         if self.text_hidden_size % self.text_num_heads:
             raise ConfigError("text_num_heads must divide text_hidden_size")
         for name in ("hierarchizer_train", "hierarchizer_test"):
             if getattr(self, name) not in ORDER_MODES:
-                raise ConfigError(f"{name} must be one of {ORDER_MODES}, got {getattr(self, name)!r}")
+                raise ConfigError(
+                    f"{name} must be one of {ORDER_MODES}, got {getattr(self, name)!r}"
+                )
         if self.text_encoder_init not in TEXT_INITS:
             raise ConfigError(f"text_encoder_init must be one of {TEXT_INITS}")
         if self.text_pooling not in TEXT_POOLINGS:

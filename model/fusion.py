@@ -33,7 +33,9 @@ class PixelWordAttention(nn.Module):
         self.vis_proj = nn.Sequential(nn.Conv2d(vis_dim, vis_dim, 1), nn.GELU())
         self.mm_proj = nn.Sequential(nn.Conv2d(vis_dim, vis_dim, 1), nn.GELU())
 
-    def forward(self, vis: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, vis: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor
+    ) -> torch.Tensor:
         """Args: vis [B, C, H, W]; words [B, T, C_l]; word_mask [B, T] bool (True = real token).
 
         Returns: fused multi-modal feature F [B, C, H, W].
@@ -75,6 +77,8 @@ class StageFusion(nn.Module):
         self.pwam = PixelWordAttention(vis_dim, text_dim, attn_dim, num_heads)
         self.gate = LanguageGate(vis_dim)
 
-    def forward(self, vis: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, vis: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor
+    ) -> torch.Tensor:
         """Args: vis [B, C, H, W], words [B, T, C_l], word_mask [B, T]. Returns [B, C, H, W]."""
         return self.gate(vis, self.pwam(vis, words, word_mask))

@@ -43,10 +43,17 @@ class GRSer(nn.Module):
         text_encoder, visual_encoder, neck, tqm, hierarchizer, decoder, presence_head: the parts.
     """
 
-    def __init__(self, config: GRSerConfig, text_encoder: TextEncoder,
-                 visual_encoder: LanguageAwareEncoder, neck: VisualNeck,
-                 tqm: TriphasicQueryModule, hierarchizer: HeatmapHierarchizer,
-                 decoder: MaskDecoder, presence_head: PresenceHead) -> None:
+    def __init__(
+        self,
+        config: GRSerConfig,
+        text_encoder: TextEncoder,
+        visual_encoder: LanguageAwareEncoder,
+        neck: VisualNeck,
+        tqm: TriphasicQueryModule,
+        hierarchizer: HeatmapHierarchizer,
+        decoder: MaskDecoder,
+        presence_head: PresenceHead,
+    ) -> None:
         super().__init__()
         self.config = config
         self.text_encoder = text_encoder
@@ -56,17 +63,20 @@ class GRSer(nn.Module):
         self.hierarchizer = hierarchizer
         self.decoder = decoder
         self.presence_head = presence_head
-        self.register_buffer("pixel_mean", torch.tensor(config.pixel_mean).view(1, 3, 1, 1),
-                             persistent=False)
-        self.register_buffer("pixel_std", torch.tensor(config.pixel_std).view(1, 3, 1, 1),
-                             persistent=False)
+        self.register_buffer(
+            "pixel_mean", torch.tensor(config.pixel_mean).view(1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "pixel_std", torch.tensor(config.pixel_std).view(1, 3, 1, 1), persistent=False
+        )
 
     @property
     def device(self) -> torch.device:
         return self.pixel_mean.device
 
-    def forward(self, images: torch.Tensor, expressions: list[str],
-                mirror: bool = False) -> dict[str, torch.Tensor]:
+    def forward(
+        self, images: torch.Tensor, expressions: list[str], mirror: bool = False
+    ) -> dict[str, torch.Tensor]:
         """Segment one expression in each group of images.
 
         Args:
@@ -88,10 +98,12 @@ class GRSer(nn.Module):
             prefixed ``mirror_`` (``mirror_mask_logits`` [B, n, H, W], ``mirror_d_pos`` ...).
         """
         b, n = self._check_inputs(images, expressions)
-        texts = self.text_encoder(list(expressions) + [self.text_encoder.anti(e) for e in expressions])
+        texts = self.text_encoder(
+            list(expressions) + [self.text_encoder.anti(e) for e in expressions]
+        )
         text = self.tqm.project_text(texts.sentence[:b])
         text_anti = self.tqm.project_text(texts.sentence[b:])
-        pixels = ((images.flatten(0, 1) - self.pixel_mean) / self.pixel_std)
+        pixels = (images.flatten(0, 1) - self.pixel_mean) / self.pixel_std
         stages = self._encode_visual(pixels, texts.words[:b], texts.mask[:b], n)
         out = self._branch(stages, text, text_anti, b, n, images.shape[-2:])
         out["text"], out["text_anti"] = text, text_anti
@@ -113,21 +125,31 @@ class GRSer(nn.Module):
             raise InputError(f"images must be a [B, N, 3, H, W] tensor, got {shape}")
         b, n = images.shape[:2]
         if not 1 <= n <= self.config.group_size:
-            raise InputError(f"a group holds 1..{self.config.group_size} images, got {n}; "
-                             "split larger sets (GroupPredictor does)")
+            raise InputError(
+                f"a group holds 1..{self.config.group_size} images, got {n}; "
+                "split larger sets (GroupPredictor does)"
+            )
         if isinstance(expressions, str) or len(expressions) != b:
             raise InputError(f"need one expression per group: {b} groups, got {expressions!r}")
         return b, n
 
-    def _encode_visual(self, pixels: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor,
-                       n: int) -> list[torch.Tensor]:
+    def _encode_visual(
+        self, pixels: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor, n: int
+    ) -> list[torch.Tensor]:
         """pixels [B*n, 3, H, W]; words [B, T, C_l] -> stage features [B*n, C_i, H/r_i, W/r_i]."""
         words = words.repeat_interleave(n, dim=0)
         word_mask = word_mask.repeat_interleave(n, dim=0)
         return self.visual_encoder(pixels, words, word_mask)
 
-    def _branch(self, stages: list[torch.Tensor], text: torch.Tensor, text_anti: torch.Tensor,
-                b: int, n: int, size: torch.Size) -> dict[str, torch.Tensor]:
+    def _branch(
+        self,
+        stages: list[torch.Tensor],
+        text: torch.Tensor,
+        text_anti: torch.Tensor,
+        b: int,
+        n: int,
+        size: torch.Size,
+    ) -> dict[str, torch.Tensor]:
         """TQM, hierarchizer, decoder and distances for one role assignment of (L, L_anti)."""
         visual = self.neck(stages[-2], stages[-1])
         visual = visual.view(b, n, *visual.shape[1:])  # [B, n, C_v, h, w]
@@ -136,7 +158,8 @@ class GRSer(nn.Module):
         maps = []
         if self.config.use_tqm:
             ordered, out["heatmap_order"] = self.hierarchizer(
-                query["vision_heatmaps"], query["prototypes"], text, text_anti)
+                query["vision_heatmaps"], query["prototypes"], text, text_anti
+            )
             # Missing prototypes of a short group become zero heatmaps at the lowest priority.
             maps.append(F.pad(ordered, (0, 0, 0, 0, 0, self.config.group_size - n)))
         if self.config.include_language_heatmap or not self.config.use_tqm:
@@ -144,7 +167,9 @@ class GRSer(nn.Module):
         z = torch.cat(maps + [visual.to(maps[0].dtype)], dim=2).flatten(0, 1)  # [B*n, C_z, h, w]
         skips = stages[:-2][::-1]
         logits = self.decoder(z, skips)
-        logits = F.interpolate(logits.float(), size=tuple(size), mode="bilinear", align_corners=False)
+        logits = F.interpolate(
+            logits.float(), size=tuple(size), mode="bilinear", align_corners=False
+        )
         out["mask_logits"] = logits.view(b, n, *size)
         z_vec = self.presence_head(z).view(b, n, -1)
         with full_precision(z_vec.device):

@@ -19,8 +19,9 @@ from model.config import ORDER_MODES
 from model.errors import ConfigError
 
 
-def prototype_scores(protos: torch.Tensor, text: torch.Tensor, text_anti: torch.Tensor
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
+def prototype_scores(
+    protos: torch.Tensor, text: torch.Tensor, text_anti: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """s^pos and s^neg.
 
     Args:
@@ -46,8 +47,12 @@ def ranks(scores: torch.Tensor, descending: bool = False) -> torch.Tensor:
     return torch.argsort(order, dim=-1)
 
 
-def heatmap_order(s_pos: torch.Tensor, s_neg: torch.Tensor, mode: str = "pos+neg",
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def heatmap_order(
+    s_pos: torch.Tensor,
+    s_neg: torch.Tensor,
+    mode: str = "pos+neg",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """The permutation that re-stacks the vision heatmaps (Eq. 4 and its ablations, Table 4).
 
     Args:
@@ -104,8 +109,13 @@ class HeatmapHierarchizer(nn.Module):
         self.train_mode = train_mode
         self.test_mode = test_mode
 
-    def forward(self, heatmaps: torch.Tensor, protos: torch.Tensor, text: torch.Tensor,
-                text_anti: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        heatmaps: torch.Tensor,
+        protos: torch.Tensor,
+        text: torch.Tensor,
+        text_anti: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Args:
             heatmaps: [B, N, N, H, W] vision heatmaps; protos [B, N, C]; text, text_anti [B, C].
         Returns:

@@ -18,8 +18,9 @@ from model.config import GRSerConfig
 from model.errors import InputError
 
 
-def triplet_margin(d_pos: torch.Tensor, d_neg: torch.Tensor, positive: torch.Tensor,
-                   margin: float) -> torch.Tensor:
+def triplet_margin(
+    d_pos: torch.Tensor, d_neg: torch.Tensor, positive: torch.Tensor, margin: float
+) -> torch.Tensor:
     """Eq. 5 per image.
 
     Args:
@@ -62,8 +63,14 @@ def masked_bce(logits: torch.Tensor, targets: torch.Tensor, select: torch.Tensor
     return F.binary_cross_entropy_with_logits(logits[select].float(), targets[select].float())
 
 
-def grser_loss(outputs: dict[str, torch.Tensor], targets: torch.Tensor, positive: torch.Tensor,
-               epoch: float, total_epochs: float, config: GRSerConfig) -> dict[str, torch.Tensor]:
+def grser_loss(
+    outputs: dict[str, torch.Tensor],
+    targets: torch.Tensor,
+    positive: torch.Tensor,
+    epoch: float,
+    total_epochs: float,
+    config: GRSerConfig,
+) -> dict[str, torch.Tensor]:
     """Eq. 6.
 
     Args:
@@ -80,8 +87,9 @@ def grser_loss(outputs: dict[str, torch.Tensor], targets: torch.Tensor, positive
     """
     logits = outputs["mask_logits"]
     if targets.shape != logits.shape:
-        raise InputError(f"targets {tuple(targets.shape)} must match mask_logits "
-                         f"{tuple(logits.shape)}")
+        raise InputError(
+            f"targets {tuple(targets.shape)} must match mask_logits {tuple(logits.shape)}"
+        )
     positive = positive.to(device=logits.device, dtype=torch.bool)
     targets = targets.to(logits.device)
     ce = masked_bce(logits, targets, positive)
@@ -99,5 +107,10 @@ def grser_loss(outputs: dict[str, torch.Tensor], targets: torch.Tensor, positive
         total = total + weight * triplet
     else:
         triplet = triplet.detach()
-    return {"total": total, "ce": ce, "mirror": mirror, "triplet": triplet,
-            "triplet_weight": logits.new_tensor(weight)}
+    return {
+        "total": total,
+        "ce": ce,
+        "mirror": mirror,
+        "triplet": triplet,
+        "triplet_weight": logits.new_tensor(weight),
+    }

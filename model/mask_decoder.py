@@ -19,16 +19,18 @@ from model.common import conv_block
 
 class MaskDecoder(nn.Module):
     """Args:
-        in_channels: channels of z_n (N heatmaps [+1 language heatmap] + C_v).
-        skip_channels: channels of the shallower stages, deepest first (e.g. stride 8, stride 4).
-        dim: decoder width at stride 16; it halves at every upsampling step (never below 8),
-            which keeps the stride-4 convolutions from dominating the cost of the whole model.
+    in_channels: channels of z_n (N heatmaps [+1 language heatmap] + C_v).
+    skip_channels: channels of the shallower stages, deepest first (e.g. stride 8, stride 4).
+    dim: decoder width at stride 16; it halves at every upsampling step (never below 8),
+        which keeps the stride-4 convolutions from dominating the cost of the whole model.
     """
 
     def __init__(self, in_channels: int, skip_channels: list[int], dim: int) -> None:
         super().__init__()
         widths = [max(dim // 2**i, min(dim, 8)) for i in range(len(skip_channels) + 1)]
-        self.stem = nn.Sequential(conv_block(in_channels, widths[0]), conv_block(widths[0], widths[0]))
+        self.stem = nn.Sequential(
+            conv_block(in_channels, widths[0]), conv_block(widths[0], widths[0])
+        )
         self.steps = nn.ModuleList(
             nn.Sequential(conv_block(w_in + c, w_out), conv_block(w_out, w_out))
             for w_in, w_out, c in zip(widths[:-1], widths[1:], skip_channels)

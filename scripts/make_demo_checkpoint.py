@@ -19,7 +19,9 @@ ASSETS = Path(__file__).resolve().parents[1] / "pipelines" / "assets"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=ASSETS / "demo_grser_tiny.pt")
     parser.add_argument("--budget-s", type=float, default=1080.0, help="training time budget")
     parser.add_argument("--epochs", type=int, default=15)
@@ -30,11 +32,11 @@ def main() -> None:
 
     import torch
 
-    from pipelines.services.demo import DEMO_SYNTH
-    from pipelines.training.evaluate import format_table
     from pipelines.loop.feedback import slim_copy
-    from pipelines.training.train import train
+    from pipelines.services.demo import DEMO_SYNTH
     from pipelines.training.config import TrainConfig
+    from pipelines.training.evaluate import format_table
+    from pipelines.training.train import train
 
     torch.set_num_threads(args.threads)
     seed, level, size = DEMO_SYNTH["seed"], DEMO_SYNTH["level"], DEMO_SYNTH["image_size"]
@@ -46,18 +48,37 @@ def main() -> None:
     cfg = TrainConfig(
         data=f"synth:{seed}:{args.groups}:12:{first}:{level}:{size}",
         val_data=f"synth:{seed}:10:12:{first + args.groups}:{level}:{size}",
-        model="tiny", model_overrides={"use_mirror": False, "image_size": size},
-        epochs=args.epochs, batch_size=2, lr=1e-3, warmup_steps=20,
-        out_dir=str(args.work), resume=False, num_threads=args.threads, tensorboard=False,
-        eval_every=0, log_every=20, time_budget_s=args.budget_s, seed=0,
+        model="tiny",
+        model_overrides={"use_mirror": False, "image_size": size},
+        epochs=args.epochs,
+        batch_size=2,
+        lr=1e-3,
+        warmup_steps=20,
+        out_dir=str(args.work),
+        resume=False,
+        num_threads=args.threads,
+        tensorboard=False,
+        eval_every=0,
+        log_every=20,
+        time_budget_s=args.budget_s,
+        seed=0,
     )
     started = time.time()
     report = train(cfg, progress=True)
-    slim_copy(args.work / "checkpoints" / "final.pt", args.out, trained_on=cfg.data,
-              held_out=cfg.val_data, bar_miou=float(report.get("bar_miou", 0.0)))
-    summary = {"checkpoint": args.out.name, "bytes": args.out.stat().st_size, "train_config": cfg.to_dict(),
-               "seconds": round(time.time() - started, 1),
-               "held_out_report": {k: v for k, v in report.items() if isinstance(v, (int, float))}}
+    slim_copy(
+        args.work / "checkpoints" / "final.pt",
+        args.out,
+        trained_on=cfg.data,
+        held_out=cfg.val_data,
+        bar_miou=float(report.get("bar_miou", 0.0)),
+    )
+    summary = {
+        "checkpoint": args.out.name,
+        "bytes": args.out.stat().st_size,
+        "train_config": cfg.to_dict(),
+        "seconds": round(time.time() - started, 1),
+        "held_out_report": {k: v for k, v in report.items() if isinstance(v, (int, float))},
+    }
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     print(format_table(report))
     print(f"{args.out}: {summary['bytes'] / 1e6:.1f} MB, {summary['seconds']:.0f} s")

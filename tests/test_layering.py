@@ -13,7 +13,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
-    "labeler": {"torch", "streamlit", "model", "pipelines", "exports", "ui", "timm", "transformers"},
+    "labeler": {
+        "torch",
+        "streamlit",
+        "model",
+        "pipelines",
+        "exports",
+        "ui",
+        "timm",
+        "transformers",
+    },
     "model": {"labeler", "pipelines", "exports", "ui", "streamlit", "sqlalchemy"},
     "exports": {"torch", "streamlit", "model", "pipelines", "ui"},
     "pipelines": {"streamlit", "ui"},

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from labeler import rle, render
+from labeler import render, rle
 from labeler.geometry import Transform, display_size
 from labeler.images import load_rgb
 from labeler.project import Project

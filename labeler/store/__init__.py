@@ -1,8 +1,8 @@
 """The annotation store: SQLite by default, PostgreSQL by URL, same code.
 
-    store = Store("sqlite:///project/project.db")   # migrates to the newest schema
-    group = store.create_group("dog x beach", "dog", "beach")
-    store.save_decision(expr.id, image.id, "negative", author="ann", expected_revision=0)
+store = Store("sqlite:///project/project.db")   # migrates to the newest schema
+group = store.create_group("dog x beach", "dog", "beach")
+store.save_decision(expr.id, image.id, "negative", author="ann", expected_revision=0)
 """
 
 from __future__ import annotations

@@ -101,9 +101,7 @@ class DecisionsMixin(CatalogMixin):
             image_ids = [img.id for img in self.list_images(expression.group_id)]
         with self._read() as conn:
             found = self._load_decisions(conn, expression_id, None)
-        return {
-            iid: found.get(iid, ExpressionDecision(expression_id, iid)) for iid in image_ids
-        }
+        return {iid: found.get(iid, ExpressionDecision(expression_id, iid)) for iid in image_ids}
 
     def _load_decisions(
         self, conn: Connection, expression_id: int, image_ids: Sequence[int] | None
@@ -161,8 +159,17 @@ class DecisionsMixin(CatalogMixin):
         try:
             with self._write() as conn:
                 return self._save_locked(
-                    conn, expression_id, image_id, status, rles, author, expected_revision,
-                    score, model_version, action, batch_id,
+                    conn,
+                    expression_id,
+                    image_id,
+                    status,
+                    rles,
+                    author,
+                    expected_revision,
+                    score,
+                    model_version,
+                    action,
+                    batch_id,
                 )
         except (StaleRevision, IntegrityError) as exc:
             current = self.get_decision(expression_id, image_id)
@@ -170,9 +177,14 @@ class DecisionsMixin(CatalogMixin):
             with self._write() as conn:
                 conn.execute(
                     insert(t.audit_log).values(
-                        expression_id=expression_id, image_id=image_id, author=author,
-                        at=utcnow(), action="rejected_stale", before=_snapshot(current),
-                        after=attempt, batch_id=batch_id,
+                        expression_id=expression_id,
+                        image_id=image_id,
+                        author=author,
+                        at=utcnow(),
+                        action="rejected_stale",
+                        before=_snapshot(current),
+                        after=attempt,
+                        batch_id=batch_id,
                     )
                 )
             raise StaleRevision(
@@ -191,8 +203,18 @@ class DecisionsMixin(CatalogMixin):
         return checked_masks(status, instances, image.height, image.width)
 
     def _save_locked(
-        self, conn, expression_id, image_id, status, rles, author, expected_revision,
-        score, model_version, action, batch_id,
+        self,
+        conn,
+        expression_id,
+        image_id,
+        status,
+        rles,
+        author,
+        expected_revision,
+        score,
+        model_version,
+        action,
+        batch_id,
     ) -> ExpressionDecision:
         before = self._load_decisions(conn, expression_id, [image_id]).get(
             image_id, ExpressionDecision(expression_id, image_id)
@@ -201,8 +223,12 @@ class DecisionsMixin(CatalogMixin):
             raise StaleRevision("stale")
         now = utcnow()
         values = dict(
-            status=status.value, revision=expected_revision + 1, author=author, updated_at=now,
-            score=score, model_version=model_version,
+            status=status.value,
+            revision=expected_revision + 1,
+            author=author,
+            updated_at=now,
+            score=score,
+            model_version=model_version,
         )
         if expected_revision == 0:
             decision_id = conn.execute(
@@ -220,13 +246,26 @@ class DecisionsMixin(CatalogMixin):
         if rles:
             conn.execute(insert(t.instances), _instance_rows(decision_id, rles))
         after = ExpressionDecision(
-            expression_id, image_id, status, tuple(Instance(r) for r in rles),
-            expected_revision + 1, author, now, score, model_version,
+            expression_id,
+            image_id,
+            status,
+            tuple(Instance(r) for r in rles),
+            expected_revision + 1,
+            author,
+            now,
+            score,
+            model_version,
         )
         conn.execute(
             insert(t.audit_log).values(
-                expression_id=expression_id, image_id=image_id, author=author, at=now,
-                action=action, before=_snapshot(before), after=_snapshot(after), batch_id=batch_id,
+                expression_id=expression_id,
+                image_id=image_id,
+                author=author,
+                at=now,
+                action=action,
+                before=_snapshot(before),
+                after=_snapshot(after),
+                batch_id=batch_id,
             )
         )
         return after
@@ -250,9 +289,13 @@ class DecisionsMixin(CatalogMixin):
         rows = list(rows)
         with self._read() as conn:
             images = {
-                r.id: r for chunk in chunked(sorted({r[1] for r in rows}), 500)
-                for r in conn.execute(select(t.images.c.id, t.images.c.group_id, t.images.c.height,
-                                             t.images.c.width).where(t.images.c.id.in_(list(chunk))))
+                r.id: r
+                for chunk in chunked(sorted({r[1] for r in rows}), 500)
+                for r in conn.execute(
+                    select(
+                        t.images.c.id, t.images.c.group_id, t.images.c.height, t.images.c.width
+                    ).where(t.images.c.id.in_(list(chunk)))
+                )
             }
             groups = dict(conn.execute(select(t.expressions.c.id, t.expressions.c.group_id)).all())
         checked, now = [], utcnow()
@@ -261,35 +304,69 @@ class DecisionsMixin(CatalogMixin):
             if image is None or groups.get(eid) != image.group_id:
                 raise NotFound(f"image {iid} is not in the group of expression {eid}")
             rles = checked_masks(status, rles, image.height, image.width)
-            checked.append(ExpressionDecision(eid, iid, status, tuple(Instance(r) for r in rles),
-                                              1, author, now))
+            checked.append(
+                ExpressionDecision(
+                    eid, iid, status, tuple(Instance(r) for r in rles), 1, author, now
+                )
+            )
         with self._write() as conn:
             if not checked:
                 return batch_id
             try:
-                conn.execute(insert(t.decisions), [
-                    dict(expression_id=d.expression_id, image_id=d.image_id, status=d.status.value,
-                         revision=1, author=d.author, updated_at=now) for d in checked
-                ])
+                conn.execute(
+                    insert(t.decisions),
+                    [
+                        dict(
+                            expression_id=d.expression_id,
+                            image_id=d.image_id,
+                            status=d.status.value,
+                            revision=1,
+                            author=d.author,
+                            updated_at=now,
+                        )
+                        for d in checked
+                    ],
+                )
             except IntegrityError as exc:
-                raise StaleRevision("some of these pairs already have a decision; nothing was imported") from exc
+                raise StaleRevision(
+                    "some of these pairs already have a decision; nothing was imported"
+                ) from exc
             ids = {
                 (r.expression_id, r.image_id): r.id
-                for chunk in chunked(sorted(groups.keys() & {d.expression_id for d in checked}), 500)
-                for r in conn.execute(select(t.decisions.c.id, t.decisions.c.expression_id,
-                                             t.decisions.c.image_id)
-                                      .where(t.decisions.c.expression_id.in_(list(chunk))))
+                for chunk in chunked(
+                    sorted(groups.keys() & {d.expression_id for d in checked}), 500
+                )
+                for r in conn.execute(
+                    select(
+                        t.decisions.c.id, t.decisions.c.expression_id, t.decisions.c.image_id
+                    ).where(t.decisions.c.expression_id.in_(list(chunk)))
+                )
             }
-            instances = [row for d in checked for row in _instance_rows(
-                ids[(d.expression_id, d.image_id)], [i.rle for i in d.instances])]
+            instances = [
+                row
+                for d in checked
+                for row in _instance_rows(
+                    ids[(d.expression_id, d.image_id)], [i.rle for i in d.instances]
+                )
+            ]
             if instances:
                 conn.execute(insert(t.instances), instances)
-            conn.execute(insert(t.audit_log), [
-                dict(expression_id=d.expression_id, image_id=d.image_id, author=d.author, at=now,
-                     action=action, batch_id=batch_id, after=_snapshot(d),
-                     before=_snapshot(ExpressionDecision(d.expression_id, d.image_id)))
-                for d in checked
-            ])
+            conn.execute(
+                insert(t.audit_log),
+                [
+                    dict(
+                        expression_id=d.expression_id,
+                        image_id=d.image_id,
+                        author=d.author,
+                        at=now,
+                        action=action,
+                        batch_id=batch_id,
+                        after=_snapshot(d),
+                        before=_snapshot(ExpressionDecision(d.expression_id, d.image_id)),
+                    )
+                    for d in checked
+                ],
+            )
         return batch_id
 
     # -- model proposals ------------------------------------------------------------------------
@@ -311,9 +388,15 @@ class DecisionsMixin(CatalogMixin):
             return None
         try:
             return self.save_decision(
-                expression_id, image_id, DecisionStatus.PROPOSED, instances,
-                author=f"model:{model_version}", expected_revision=current.revision,
-                score=score, model_version=model_version, action="propose",
+                expression_id,
+                image_id,
+                DecisionStatus.PROPOSED,
+                instances,
+                author=f"model:{model_version}",
+                expected_revision=current.revision,
+                score=score,
+                model_version=model_version,
+                action="propose",
             )
         except StaleRevision as exc:  # a person saved it meanwhile: theirs wins
             if exc.current is not None and exc.current.is_human:
@@ -335,10 +418,16 @@ class DecisionsMixin(CatalogMixin):
             status = DecisionStatus.POSITIVE if decision.instances else DecisionStatus.NEGATIVE
             done.append(
                 self.save_decision(
-                    expression_id, image_id, status, [i.rle for i in decision.instances],
-                    author=author, expected_revision=decision.revision,
-                    score=decision.score, model_version=decision.model_version,
-                    action="accept_proposal", batch_id=batch_id,
+                    expression_id,
+                    image_id,
+                    status,
+                    [i.rle for i in decision.instances],
+                    author=author,
+                    expected_revision=decision.revision,
+                    score=decision.score,
+                    model_version=decision.model_version,
+                    action="accept_proposal",
+                    batch_id=batch_id,
                 )
             )
         return batch_id, done
@@ -367,14 +456,22 @@ class DecisionsMixin(CatalogMixin):
         for image_id in targets:
             decision = current.get(image_id)
             if decision is None:
-                raise NotFound(f"image {image_id} is not in the group of expression {expression_id}")
+                raise NotFound(
+                    f"image {image_id} is not in the group of expression {expression_id}"
+                )
             if decision.status is DecisionStatus.NEGATIVE:
                 continue
             expected = (expected_revisions or {}).get(image_id, decision.revision)
             done.append(
                 self.save_decision(
-                    expression_id, image_id, DecisionStatus.NEGATIVE, (), author=author,
-                    expected_revision=expected, action="confirm_negative", batch_id=batch_id,
+                    expression_id,
+                    image_id,
+                    DecisionStatus.NEGATIVE,
+                    (),
+                    author=author,
+                    expected_revision=expected,
+                    action="confirm_negative",
+                    batch_id=batch_id,
                 )
             )
         return batch_id, done
@@ -395,10 +492,16 @@ class DecisionsMixin(CatalogMixin):
             try:
                 restored.append(
                     self.save_decision(
-                        entry.expression_id, entry.image_id, before.get("status", "unseen"),
-                        before.get("instances", []), author=author,
-                        expected_revision=after.get("revision", 0), score=before.get("score"),
-                        model_version=before.get("model_version"), action="undo", batch_id=undo_id,
+                        entry.expression_id,
+                        entry.image_id,
+                        before.get("status", "unseen"),
+                        before.get("instances", []),
+                        author=author,
+                        expected_revision=after.get("revision", 0),
+                        score=before.get("score"),
+                        model_version=before.get("model_version"),
+                        action="undo",
+                        batch_id=undo_id,
                     )
                 )
             except StaleRevision as exc:
@@ -430,8 +533,17 @@ class DecisionsMixin(CatalogMixin):
         with self._read() as conn:
             rows = conn.execute(query).all()
         entries = [
-            AuditEntry(r.id, r.expression_id, r.image_id, r.author, r.at, r.action, r.before,
-                       r.after, r.batch_id)
+            AuditEntry(
+                r.id,
+                r.expression_id,
+                r.image_id,
+                r.author,
+                r.at,
+                r.action,
+                r.before,
+                r.after,
+                r.batch_id,
+            )
             for r in rows
         ]
         return sorted(entries, key=lambda e: e.id)
@@ -443,4 +555,3 @@ def last_batch(entries: Sequence[AuditEntry], author: str) -> str | None:
         if entry.batch_id and entry.author == author and entry.action != "rejected_stale":
             return entry.batch_id
     return None
-

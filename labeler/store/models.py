@@ -62,28 +62,54 @@ class ModelRecord:
 
 
 def _record(row) -> ModelRecord:
-    return ModelRecord(row.id, row.name, row.path, dict(row.config or {}), row.parent_id,
-                       dict(row.dataset or {}), dict(row.report or {}), row.created_at,
-                       bool(row.is_current))
+    return ModelRecord(
+        row.id,
+        row.name,
+        row.path,
+        dict(row.config or {}),
+        row.parent_id,
+        dict(row.dataset or {}),
+        dict(row.report or {}),
+        row.created_at,
+        bool(row.is_current),
+    )
 
 
 class ModelsMixin(CatalogMixin):
     def register_model(
-        self, name: str, path: str, *, config: dict[str, Any], dataset: dict[str, Any],
-        report: dict[str, Any], parent_id: int | None = None, make_current: bool = False,
+        self,
+        name: str,
+        path: str,
+        *,
+        config: dict[str, Any],
+        dataset: dict[str, Any],
+        report: dict[str, Any],
+        parent_id: int | None = None,
+        make_current: bool = False,
     ) -> ModelRecord:
         """Add a checkpoint to the registry (``DuplicateName`` if the name is taken)."""
         try:
             with self._write() as conn:
-                if parent_id is not None and conn.execute(
-                        select(models.c.id).where(models.c.id == parent_id)).first() is None:
+                if (
+                    parent_id is not None
+                    and conn.execute(select(models.c.id).where(models.c.id == parent_id)).first()
+                    is None
+                ):
                     raise NotFound(f"no registered model with id {parent_id}")
                 if make_current:
                     conn.execute(update(models).values(is_current=False))
-                new_id = conn.execute(insert(models).values(
-                    name=name, path=path, config=config, parent_id=parent_id, dataset=dataset,
-                    report=report, created_at=utcnow(), is_current=make_current,
-                )).inserted_primary_key[0]
+                new_id = conn.execute(
+                    insert(models).values(
+                        name=name,
+                        path=path,
+                        config=config,
+                        parent_id=parent_id,
+                        dataset=dataset,
+                        report=report,
+                        created_at=utcnow(),
+                        is_current=make_current,
+                    )
+                ).inserted_primary_key[0]
         except IntegrityError as exc:
             raise DuplicateName(f"a model named {name!r} is already registered") from exc
         return self.get_model(new_id)

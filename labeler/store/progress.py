@@ -32,9 +32,11 @@ class ProgressMixin(CatalogMixin):
                 _count_status("negative").label("negative"),
                 _count_status("proposed").label("proposed"),
             )
-            .select_from(t.expressions.outerjoin(
-                t.decisions, t.decisions.c.expression_id == t.expressions.c.id
-            ))
+            .select_from(
+                t.expressions.outerjoin(
+                    t.decisions, t.decisions.c.expression_id == t.expressions.c.id
+                )
+            )
             .group_by(t.expressions.c.id, t.expressions.c.group_id, t.expressions.c.text)
             .order_by(t.expressions.c.group_id, t.expressions.c.id)
         )

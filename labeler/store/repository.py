@@ -189,7 +189,9 @@ class CatalogMixin:
         image = self.get_image(image_id)
         with self._write() as conn:
             conn.execute(
-                update(t.images).where(t.images.c.id == image_id).values(meta={**image.meta, **meta})
+                update(t.images)
+                .where(t.images.c.id == image_id)
+                .values(meta={**image.meta, **meta})
             )
         return self.get_image(image_id)
 
@@ -226,7 +228,9 @@ class CatalogMixin:
         try:
             with self._write() as conn:
                 conn.execute(
-                    update(t.expressions).where(t.expressions.c.id == expression_id).values(text=text)
+                    update(t.expressions)
+                    .where(t.expressions.c.id == expression_id)
+                    .values(text=text)
                 )
                 conn.execute(
                     insert(t.audit_log).values(

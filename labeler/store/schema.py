@@ -66,7 +66,9 @@ decisions = Table(
     "decisions",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("expression_id", Integer, ForeignKey("expressions.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "expression_id", Integer, ForeignKey("expressions.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("image_id", Integer, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("revision", Integer, nullable=False),

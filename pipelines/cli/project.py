@@ -34,7 +34,10 @@ def init(
     directory: ProjectDir,
     name: Annotated[str | None, typer.Option(help="Project name (default: folder name).")] = None,
     database_url: Annotated[
-        str, typer.Option(help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in the folder).")
+        str,
+        typer.Option(
+            help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in the folder)."
+        ),
     ] = "",
 ) -> None:
     """Create a project folder with its database."""
@@ -45,8 +48,12 @@ def init(
 @app.command()
 def ingest(
     directory: ProjectDir,
-    source: Annotated[str, typer.Argument(help="A folder of images, a CSV/JSON manifest, or one image.")],
-    group: Annotated[str | None, typer.Option(help="Group for loose images (default: folder name).")] = None,
+    source: Annotated[
+        str, typer.Argument(help="A folder of images, a CSV/JSON manifest, or one image.")
+    ],
+    group: Annotated[
+        str | None, typer.Option(help="Group for loose images (default: folder name).")
+    ] = None,
     target: Annotated[str, typer.Option(help="Target keyword of the group, e.g. 'dog'.")] = "",
     scene: Annotated[str, typer.Option(help="Scene keyword of the group, e.g. 'beach'.")] = "",
 ) -> None:
@@ -60,7 +67,8 @@ def ingest(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from None
     report = ingest_items(
-        project, items,
+        project,
+        items,
         progress=lambda xs: track(xs, description="ingesting", console=err, transient=True),
         on_skip=lambda source, reason: err.print(f"[yellow]skipped[/yellow] {reason}"),
     )
@@ -69,7 +77,9 @@ def ingest(
         raise typer.Exit(code=1)
 
 
-expressions_app = typer.Typer(help="Add, list and edit the expressions of a group.", no_args_is_help=True)
+expressions_app = typer.Typer(
+    help="Add, list and edit the expressions of a group.", no_args_is_help=True
+)
 app.add_typer(expressions_app, name="expressions")
 
 
@@ -93,7 +103,9 @@ def expressions_add(
 
 
 @expressions_app.command("list")
-def expressions_list(directory: ProjectDir, group: Annotated[str | None, typer.Argument()] = None) -> None:
+def expressions_list(
+    directory: ProjectDir, group: Annotated[str | None, typer.Argument()] = None
+) -> None:
     """List expressions (of one group, or all)."""
     project = open_project(directory)
     gid = project.store.find_group(group).id if group else None
@@ -121,20 +133,50 @@ def expressions_edit(
 @app.command()
 def status(
     directory: ProjectDir,
-    expressions: Annotated[bool, typer.Option("--expressions", "-e", help="One row per expression.")] = False,
+    expressions: Annotated[
+        bool, typer.Option("--expressions", "-e", help="One row per expression.")
+    ] = False,
 ) -> None:
     """Progress table: decided / proposed / unseen pairs and complete expressions per group."""
     project = open_project(directory)
     store = project.store
     table = Table(title=f"{project.settings.name}")
     if expressions:
-        for col in ("id", "group", "expression", "images", "positive", "negative", "proposed", "unseen", "complete"):
+        for col in (
+            "id",
+            "group",
+            "expression",
+            "images",
+            "positive",
+            "negative",
+            "proposed",
+            "unseen",
+            "complete",
+        ):
             table.add_column(col)
         for p in store.expression_progress():
-            table.add_row(str(p.expression_id), str(p.group_id), p.text, str(p.total), str(p.positive),
-                          str(p.negative), str(p.proposed), str(p.unseen), "yes" if p.complete else "no")
+            table.add_row(
+                str(p.expression_id),
+                str(p.group_id),
+                p.text,
+                str(p.total),
+                str(p.positive),
+                str(p.negative),
+                str(p.proposed),
+                str(p.unseen),
+                "yes" if p.complete else "no",
+            )
     else:
-        for col in ("group", "images", "expressions", "pairs", "decided", "proposed", "complete expr.", "done"):
+        for col in (
+            "group",
+            "images",
+            "expressions",
+            "pairs",
+            "decided",
+            "proposed",
+            "complete expr.",
+            "done",
+        ):
             table.add_column(col)
         totals = [0, 0, 0, 0, 0, 0]
         for g in store.group_progress():
@@ -147,14 +189,17 @@ def status(
     annotators = store.annotator_progress()
     if annotators:
         console.print(
-            "annotators: " + ", ".join(f"{a.author} {a.decided} ({a.positive}+/{a.negative}-)" for a in annotators)
+            "annotators: "
+            + ", ".join(f"{a.author} {a.decided} ({a.positive}+/{a.negative}-)" for a in annotators)
         )
 
 
 @app.command()
 def demo(
     directory: ProjectDir,
-    prelabel: Annotated[bool, typer.Option(help="Pre-label with the bundled demo checkpoint.")] = True,
+    prelabel: Annotated[
+        bool, typer.Option(help="Pre-label with the bundled demo checkpoint.")
+    ] = True,
 ) -> None:
     """Create the demo project (bundled photos and synthetic scenes, with expressions)."""
     from pipelines.services.demo import build_demo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,11 +15,13 @@ console = Console()
 err = Console(stderr=True)
 
 Overrides = Annotated[
-    Optional[list[str]],
-    typer.Argument(help="Config overrides key=value (YAML values), e.g. epochs=5 "
-                        "model_overrides.use_triplet=false data=runs/synth/train"),
+    list[str] | None,
+    typer.Argument(
+        help="Config overrides key=value (YAML values), e.g. epochs=5 "
+        "model_overrides.use_triplet=false data=runs/synth/train"
+    ),
 ]
-ConfigFile = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML training config.")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", "-c", help="YAML training config.")]
 
 
 def _fail(message: str) -> None:
@@ -36,8 +38,10 @@ def synth(
     level: Annotated[int, typer.Option(help="1 colour+shape, 2 +size/texture, 3 +relations.")] = 3,
     image_size: Annotated[int, typer.Option(help="Side of the square images, pixels.")] = 96,
     expressions_per_group: Annotated[int, typer.Option(help="Expressions per group.")] = 3,
-    holdout: Annotated[Optional[Path], typer.Option(
-        help="Also write a held-out project here, with groups disjoint from OUT's.")] = None,
+    holdout: Annotated[
+        Path | None,
+        typer.Option(help="Also write a held-out project here, with groups disjoint from OUT's."),
+    ] = None,
     holdout_groups: Annotated[int, typer.Option(help="Groups of the held-out project.")] = 10,
 ) -> None:
     """Create a synthetic GRES project: procedural scenes, expressions, complete ground truth."""
@@ -49,8 +53,12 @@ def synth(
 
     if groups < 1 or images_per_group < 2 or level not in (1, 2, 3) or image_size < 32:
         _fail("need --groups >= 1, --images-per-group >= 2, --level 1..3, --image-size >= 32")
-    kwargs = dict(images_per_group=images_per_group, image_size=image_size,
-                  expressions_per_group=expressions_per_group, level=level)
+    kwargs = dict(
+        images_per_group=images_per_group,
+        image_size=image_size,
+        expressions_per_group=expressions_per_group,
+        level=level,
+    )
     # Held-out groups use indices past the training ones, so no group is in both projects.
     plan = [(out, range(groups))]
     if holdout is not None:
@@ -60,12 +68,14 @@ def synth(
             for root, indices in plan:
                 task = bar.add_task(f"writing {root}", total=len(indices))
                 made = (make_group(seed, i, **kwargs) for i in indices)
-                write_project(root, made, seed, on_group=lambda _g: bar.advance(task))
+                write_project(root, made, seed, on_group=lambda _g, task=task: bar.advance(task))
     except (LabelerError, RuntimeError) as exc:
         _fail(str(exc))
     for root, indices in plan:
-        console.print(f"{root}: {len(indices)} groups x {images_per_group} images, "
-                      f"{expressions_per_group} expressions each, every pair decided")
+        console.print(
+            f"{root}: {len(indices)} groups x {images_per_group} images, "
+            f"{expressions_per_group} expressions each, every pair decided"
+        )
 
 
 @app.command("train")
@@ -75,10 +85,10 @@ def train_cmd(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Train GRSer (resumes from OUT_DIR/checkpoints/last.pt). Multi-GPU: torchrun ... grd train."""
+    from pipelines.training.config import TrainConfigError, load_train_config
     from pipelines.training.datasets.load import DataSpecError
     from pipelines.training.evaluate import format_table
     from pipelines.training.train import train
-    from pipelines.training.config import TrainConfigError, load_train_config
 
     try:
         cfg = load_train_config(config, overrides or [])
@@ -95,17 +105,34 @@ def train_cmd(
 @app.command()
 def evaluate(
     checkpoint: Annotated[Path, typer.Argument(help="A GRSer checkpoint (.pt).")],
-    data: Annotated[str, typer.Argument(help="Project folder, IMG::ANNO (D³), or REFS::COCO::IMG.")],
+    data: Annotated[
+        str, typer.Argument(help="Project folder, IMG::ANNO (D³), or REFS::COCO::IMG.")
+    ],
     split: Annotated[str, typer.Option(help="Refs split (val / test / testA ...).")] = "",
-    out: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path("eval_report.json"),
-    save_visuals: Annotated[Optional[Path], typer.Option(
-        "--save-visuals", help="Folder for overlay PNGs (ground truth green, prediction yellow).")] = None,
-    all_samples: Annotated[bool, typer.Option(
-        help="Score every sample instead of the paper's 1:1 positives:negatives.")] = False,
-    group_size: Annotated[Optional[int], typer.Option(help="N at test time (default: the model's).")] = None,
+    out: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
+        "eval_report.json"
+    ),
+    save_visuals: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-visuals",
+            help="Folder for overlay PNGs (ground truth green, prediction yellow).",
+        ),
+    ] = None,
+    all_samples: Annotated[
+        bool,
+        typer.Option(help="Score every sample instead of the paper's 1:1 positives:negatives."),
+    ] = False,
+    group_size: Annotated[
+        int | None, typer.Option(help="N at test time (default: the model's).")
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")] = "cpu",
-    presence: Annotated[bool, typer.Option(
-        help="Apply the presence rule d_pos + m < d_neg; --no-presence scores the masks alone.")] = True,
+    presence: Annotated[
+        bool,
+        typer.Option(
+            help="Apply the presence rule d_pos + m < d_neg; --no-presence scores the masks alone."
+        ),
+    ] = True,
 ) -> None:
     """Score a checkpoint: mIoU, bar-mIoU, R_neg, gIoU/cIoU/N-acc/T-acc, MAE/F_max/S/E."""
     from model.checkpoint import load_checkpoint
@@ -120,10 +147,22 @@ def evaluate(
         _fail(str(exc))
     if not presence:
         model.config = model.config.replace(apply_presence=False)
-    report = evaluate_groups(model, groups, group_size, device, visuals_dir=save_visuals,
-                             progress=True, balance=not all_samples)
-    report.update(checkpoint=str(checkpoint), data=data, model=meta["config"].name,
-                  epoch=meta.get("epoch"), presence_rule=presence)
+    report = evaluate_groups(
+        model,
+        groups,
+        group_size,
+        device,
+        visuals_dir=save_visuals,
+        progress=True,
+        balance=not all_samples,
+    )
+    report.update(
+        checkpoint=str(checkpoint),
+        data=data,
+        model=meta["config"].name,
+        epoch=meta.get("epoch"),
+        presence_rule=presence,
+    )
     write_report(report, out)
     console.print(format_table(report))
     console.print(f"report: {out}" + (f"; overlays: {save_visuals}" if save_visuals else ""))
@@ -134,14 +173,16 @@ def ablate(
     overrides: Overrides = None,
     config: ConfigFile = None,
     table: Annotated[int, typer.Option(help="Paper table: 4 (ranking), 5 (designs), 6 (N).")] = 5,
-    rows: Annotated[Optional[list[str]], typer.Option(
-        "--row", help="Only these rows, e.g. --row 'w/o TriLoss' --row 'Full model'.")] = None,
+    rows: Annotated[
+        list[str] | None,
+        typer.Option("--row", help="Only these rows, e.g. --row 'w/o TriLoss' --row 'Full model'."),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Train the switches of the paper's Tables 4-6 and print the table in the paper's layout."""
     from pipelines.training.ablate import format_ablation_table, run_table
-    from pipelines.training.datasets.load import DataSpecError
     from pipelines.training.config import TrainConfigError, load_train_config
+    from pipelines.training.datasets.load import DataSpecError
 
     try:
         cfg = load_train_config(config, overrides or [])
@@ -152,6 +193,12 @@ def ablate(
     (Path(cfg.out_dir)).mkdir(parents=True, exist_ok=True)
     (Path(cfg.out_dir) / f"table{table}.txt").write_text(text + "\n")
     (Path(cfg.out_dir) / f"table{table}.json").write_text(
-        json.dumps([{"row": label, **{k: v for k, v in r.items() if isinstance(v, (int, float))}}
-                    for label, r in results], indent=2))
+        json.dumps(
+            [
+                {"row": label, **{k: v for k, v in r.items() if isinstance(v, (int, float))}}
+                for label, r in results
+            ],
+            indent=2,
+        )
+    )
     console.print(text)

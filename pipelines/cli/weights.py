@@ -22,12 +22,16 @@ from pipelines.cli._app import app
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-weights_app = typer.Typer(help="Model checkpoints: list the known ones, add or download them.", no_args_is_help=True)
+weights_app = typer.Typer(
+    help="Model checkpoints: list the known ones, add or download them.", no_args_is_help=True
+)
 app.add_typer(weights_app, name="weights")
 
 WeightsDir = Annotated[
     Path | None,
-    typer.Option("--dir", help="Weights folder (default: $GRD_WEIGHTS_DIR or ~/.cache/grd/weights)."),
+    typer.Option(
+        "--dir", help="Weights folder (default: $GRD_WEIGHTS_DIR or ~/.cache/grd/weights)."
+    ),
 ]
 
 
@@ -46,8 +50,13 @@ def _size(n: int) -> str:
 
 def _byte_progress(description: str) -> Progress:
     return Progress(
-        TextColumn(description), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=err, transient=True,
+        TextColumn(description),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
     )
 
 
@@ -78,8 +87,12 @@ def weights_list(weights_dir: WeightsDir = None) -> None:
 @weights_app.command("add")
 def weights_add(
     file: Annotated[Path, typer.Argument(help="A checkpoint downloaded elsewhere.")],
-    name: Annotated[str | None, typer.Option(help="Which checkpoint it should be (default: found by its hash).")] = None,
-    copy: Annotated[bool, typer.Option(help="Copy it into the weights folder instead of pointing at it.")] = False,
+    name: Annotated[
+        str | None, typer.Option(help="Which checkpoint it should be (default: found by its hash).")
+    ] = None,
+    copy: Annotated[
+        bool, typer.Option(help="Copy it into the weights folder instead of pointing at it.")
+    ] = False,
     weights_dir: WeightsDir = None,
 ) -> None:
     """Verify a file's sha256 against the published checkpoints and register it."""
@@ -91,7 +104,12 @@ def weights_add(
     with _byte_progress("verifying") as bar:
         task = bar.add_task("verify", total=file.stat().st_size)
         try:
-            entry = registry.add(file, name=name, copy=copy, progress=lambda done, total: bar.update(task, completed=done))
+            entry = registry.add(
+                file,
+                name=name,
+                copy=copy,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
         except (WeightsError, OSError) as exc:
             _fail(str(exc))
     console.print(f"[green]registered[/green] {entry.name}: {entry.path} (sha256 verified)")
@@ -99,7 +117,9 @@ def weights_add(
 
 @weights_app.command("download")
 def weights_download(
-    name: Annotated[str, typer.Argument(help="A known checkpoint (see `grd weights list`), e.g. sam_vit_b.")],
+    name: Annotated[
+        str, typer.Argument(help="A known checkpoint (see `grd weights list`), e.g. sam_vit_b.")
+    ],
     weights_dir: WeightsDir = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 10.0,
 ) -> None:
@@ -115,7 +135,9 @@ def weights_download(
         task = bar.add_task("download", total=spec.size)
         try:
             entry = registry.download(
-                spec.name, progress=lambda done, total: bar.update(task, completed=done), timeout=timeout
+                spec.name,
+                progress=lambda done, total: bar.update(task, completed=done),
+                timeout=timeout,
             )
         except WeightsError as exc:
             _fail(str(exc))
@@ -125,7 +147,9 @@ def weights_download(
 @app.command()
 def embed(
     directory: Annotated[Path, typer.Argument(help="Project folder (made by `grd init`).")],
-    group: Annotated[str | None, typer.Option(help="Group name or id (default: every group).")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Group name or id (default: every group).")
+    ] = None,
 ) -> None:
     """Precompute the click segmenter's image embeddings, so the first click is as fast as the rest."""
     from rich.progress import track
@@ -148,7 +172,9 @@ def embed(
     cache = EmbeddingCache(project.cache_dir / "embeddings")
     images = project.store.list_images(group_id)
     todo = [im for im in images if (segmenter.model_id, im.content_hash) not in cache]
-    for image in track(todo, description=f"embedding ({segmenter.model_id})", console=err, transient=True):
+    for image in track(
+        todo, description=f"embedding ({segmenter.model_id})", console=err, transient=True
+    ):
         path = project.image_path(image)
         cache.get_or_compute(segmenter, lambda p=path: load_rgb(p), image.content_hash)
     console.print(

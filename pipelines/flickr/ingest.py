@@ -19,9 +19,9 @@ from labeler.images import NormalizedImage
 from labeler.project import Project
 from pipelines.flickr.client import FlickrClient, FlickrUnavailable, PhotoUnavailable
 from pipelines.flickr.licenses import License, license_for
+from pipelines.flickr.near_duplicates import DEFAULT_MAX_DISTANCE, PhashIndex, phash_hex
 from pipelines.flickr.photos import FlickrPhoto
 from pipelines.intake.ingest import IngestItem, ingest_items
-from pipelines.flickr.near_duplicates import DEFAULT_MAX_DISTANCE, PhashIndex, phash_hex
 
 # Outcomes of ``offer``.
 ADDED = "added"
@@ -52,7 +52,9 @@ class GroupResult:
         return self.counts[ADDED]
 
 
-def photo_meta(photo: FlickrPhoto, lic: License, image_url: str, search: dict[str, Any]) -> dict[str, Any]:
+def photo_meta(
+    photo: FlickrPhoto, lic: License, image_url: str, search: dict[str, Any]
+) -> dict[str, Any]:
     """Provenance kept in the image's meta: what attribution needs at the top, Flickr details below."""
     return {
         "title": photo.title,
@@ -114,8 +116,14 @@ class PhotoIngester:
         return self._indexes[group_id]
 
     def offer(
-        self, photo: FlickrPhoto, group_id: int, group: str, target: str, scene: str,
-        search: dict[str, Any], result: GroupResult,
+        self,
+        photo: FlickrPhoto,
+        group_id: int,
+        group: str,
+        target: str,
+        scene: str,
+        search: dict[str, Any],
+        result: GroupResult,
     ) -> str:
         """Try to add ``photo`` to the group; returns the outcome and counts it in ``result``."""
         outcome, reason = self._offer(photo, group_id, group, target, scene, search)
@@ -159,9 +167,15 @@ class PhotoIngester:
             return f"near duplicate of image {near[0]} ({near[1]} bits apart)"
 
         item = IngestItem(
-            source=f"flickr photo {photo.id}", group=group, target=target, scene=scene,
-            source_url=photo.page_url, owner=photo.owner_name or photo.owner, license=lic.short,
-            meta=photo_meta(photo, lic, url, search), read=read,
+            source=f"flickr photo {photo.id}",
+            group=group,
+            target=target,
+            scene=scene,
+            source_url=photo.page_url,
+            owner=photo.owner_name or photo.owner,
+            license=lic.short,
+            meta=photo_meta(photo, lic, url, search),
+            read=read,
         )
         report = ingest_items(self.project, [item], screen=screen)
         if report.added:

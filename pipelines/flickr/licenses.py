@@ -40,7 +40,9 @@ def license_from(id: int, name: str, url: str) -> License:
     if "usa.gov" in url:
         return License(id, name, url, "United States Government Work", "usgov")
     if id == 0:
-        return License(0, name or "All Rights Reserved", "", "All Rights Reserved", "all-rights-reserved")
+        return License(
+            0, name or "All Rights Reserved", "", "All Rights Reserved", "all-rights-reserved"
+        )
     return License(id, name, url, name or f"license {id}", f"license-{id}")
 
 
@@ -95,12 +97,15 @@ def parse_licenses(spec: str, table: dict[int, License] | None = None) -> frozen
             found = {i for i, lic in table.items() if LICENSE_ALIASES[token](lic)}
         else:
             found = {
-                i for i, lic in table.items()
+                i
+                for i, lic in table.items()
                 if token in (lic.code, f"{lic.code}-{lic.short.rsplit(' ', 1)[-1]}".lower())
             }
         if not found:
             known = sorted({lic.code for lic in table.values()} | set(LICENSE_ALIASES))
-            raise ValueError(f"unknown license {token!r}; use a Flickr license id or one of: {', '.join(known)}")
+            raise ValueError(
+                f"unknown license {token!r}; use a Flickr license id or one of: {', '.join(known)}"
+            )
         ids |= found
     return frozenset(ids)
 

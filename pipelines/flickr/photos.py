@@ -89,8 +89,15 @@ def parse_photo(row: dict[str, Any]) -> FlickrPhoto:
 
 def photo_row(photo: FlickrPhoto) -> dict[str, Any]:
     """A search-entry dict for ``photo`` (the inverse of ``parse_photo``), e.g. to save it as JSON."""
-    row = {"id": photo.id, "owner": photo.owner, "ownername": photo.owner_name, "title": photo.title,
-           "license": str(photo.license_id), "secret": photo.secret, "server": photo.server}
+    row = {
+        "id": photo.id,
+        "owner": photo.owner,
+        "ownername": photo.owner_name,
+        "title": photo.title,
+        "license": str(photo.license_id),
+        "secret": photo.secret,
+        "server": photo.server,
+    }
     row.update({f"url_{size}": url for size, url in photo.urls.items()})
     return row
 
@@ -99,7 +106,9 @@ def parse_search_page(data: dict[str, Any]) -> SearchPage:
     """A page of a ``flickr.photos.search`` JSON response (``{"photos": {...}, "stat": "ok"}``)."""
     photos = data.get("photos") if isinstance(data, dict) else None
     if not isinstance(photos, dict) or not isinstance(photos.get("photo", []), list):
-        raise ValueError("not a flickr.photos.search response (no 'photos' object with a 'photo' list)")
+        raise ValueError(
+            "not a flickr.photos.search response (no 'photos' object with a 'photo' list)"
+        )
     return SearchPage(
         page=as_int(photos.get("page"), 1),
         pages=as_int(photos.get("pages"), 1),

@@ -17,8 +17,8 @@ import re
 from pathlib import Path
 
 from labeler.errors import ImportFormatError
-from pipelines.flickr.photos import parse_photo, parse_search_page, photo_id_from_url
 from pipelines.flickr.groups import ListedPhoto
+from pipelines.flickr.photos import parse_photo, parse_search_page, photo_id_from_url
 
 URL_COLUMNS = ("url", "photo_url", "page_url", "flickr_url", "id", "photo_id")
 
@@ -26,12 +26,18 @@ URL_COLUMNS = ("url", "photo_url", "page_url", "flickr_url", "id", "photo_id")
 def _saved_entries(data) -> list[dict]:
     """Photo entries of a saved search in any of the accepted shapes."""
     if isinstance(data, dict) and "photos" in data:
-        return [dict(p) for p in data["photos"].get("photo", [])] if isinstance(data["photos"], dict) else []
+        return (
+            [dict(p) for p in data["photos"].get("photo", [])]
+            if isinstance(data["photos"], dict)
+            else []
+        )
     if isinstance(data, list) and all(isinstance(x, dict) for x in data):
         if all("photos" in x for x in data):
             return [p for page in data for p in _saved_entries(page)]
         return list(data)
-    raise ValueError("expected a flickr.photos.search response, a list of them, or a list of photos")
+    raise ValueError(
+        "expected a flickr.photos.search response, a list of them, or a list of photos"
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -42,7 +48,9 @@ def _read_text(path: Path) -> str:
         raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
 
 
-def read_saved_search(path: Path, group: str, target: str = "", scene: str = "") -> list[ListedPhoto]:
+def read_saved_search(
+    path: Path, group: str, target: str = "", scene: str = ""
+) -> list[ListedPhoto]:
     path = Path(path)
     text = _read_text(path).strip()
     if match := re.fullmatch(r"\s*\w+\((.*)\)\s*;?\s*", text, re.DOTALL):  # JSONP
@@ -72,10 +80,13 @@ def read_url_list(path: Path, group: str, target: str = "", scene: str = "") -> 
     header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
     column = next((c for c in URL_COLUMNS if c in header), None)
     if column is None and photo_id_from_url(header[0]) is None and not header[0].isdigit():
-        raise ImportFormatError(f"{path}: the CSV header needs a column named one of {', '.join(URL_COLUMNS)}")
+        raise ImportFormatError(
+            f"{path}: the CSV header needs a column named one of {', '.join(URL_COLUMNS)}"
+        )
     rows = (
         csv.DictReader(lines, fieldnames=header)
-        if column else csv.DictReader(lines, fieldnames=["url"])
+        if column
+        else csv.DictReader(lines, fieldnames=["url"])
     )
     listed, start = [], 2 if column else 1
     if column:
@@ -84,16 +95,22 @@ def read_url_list(path: Path, group: str, target: str = "", scene: str = "") -> 
         value = (row.get(column or "url") or "").strip()
         photo_id = value if value.isdigit() else photo_id_from_url(value)
         if not photo_id:
-            raise ImportFormatError(f"{path}, line {number}: {value!r} is not a Flickr photo URL or id")
-        listed.append(ListedPhoto(
-            photo_id,
-            (row.get("group") or group or "").strip(),
-            (row.get("target") or target or "").strip(),
-            (row.get("scene") or scene or "").strip(),
-            f"{path.name} line {number}",
-        ))
+            raise ImportFormatError(
+                f"{path}, line {number}: {value!r} is not a Flickr photo URL or id"
+            )
+        listed.append(
+            ListedPhoto(
+                photo_id,
+                (row.get("group") or group or "").strip(),
+                (row.get("target") or target or "").strip(),
+                (row.get("scene") or scene or "").strip(),
+                f"{path.name} line {number}",
+            )
+        )
     if any(not entry.group for entry in listed):
-        raise ImportFormatError(f"{path}: no group for some rows (add a 'group' column or use --group)")
+        raise ImportFormatError(
+            f"{path}: no group for some rows (add a 'group' column or use --group)"
+        )
     return listed
 
 
@@ -104,6 +121,8 @@ def read_listed(path: Path, group: str, target: str = "", scene: str = "") -> li
         raise FileNotFoundError(f"{path}: no such file")
     if path.suffix.lower() in (".json", ".js", ".jsonp"):
         if not group:
-            raise ImportFormatError(f"{path}: say which group the photos join (--group or --target/--scene)")
+            raise ImportFormatError(
+                f"{path}: say which group the photos join (--group or --target/--scene)"
+            )
         return read_saved_search(path, group, target, scene)
     return read_url_list(path, group, target, scene)

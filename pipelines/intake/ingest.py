@@ -24,7 +24,17 @@ from labeler.project import Project
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 MANIFEST_SUFFIXES = {".csv", ".json"}
-MANIFEST_KEYS = {"file", "url", "group", "target", "scene", "source_url", "owner", "license", "title"}
+MANIFEST_KEYS = {
+    "file",
+    "url",
+    "group",
+    "target",
+    "scene",
+    "source_url",
+    "owner",
+    "license",
+    "title",
+}
 DOWNLOAD_TIMEOUT_S = 30
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 
@@ -95,7 +105,9 @@ def _read_url(url: str) -> Callable[[], bytes]:
     return read
 
 
-def folder_items(folder: Path, group: str | None = None, target: str = "", scene: str = "") -> list[IngestItem]:
+def folder_items(
+    folder: Path, group: str | None = None, target: str = "", scene: str = ""
+) -> list[IngestItem]:
     """Images of a folder. Loose images join ``group`` (default: the folder's name); each sub-folder
     becomes a group of its own, named after it."""
     folder = Path(folder)
@@ -103,13 +115,23 @@ def folder_items(folder: Path, group: str | None = None, target: str = "", scene
         raise FileNotFoundError(f"{folder}: no such folder")
     items = []
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES or path.name.startswith("."):
+        if (
+            not path.is_file()
+            or path.suffix.lower() not in IMAGE_SUFFIXES
+            or path.name.startswith(".")
+        ):
             continue
         rel = path.relative_to(folder)
         name = (group or folder.resolve().name) if len(rel.parts) == 1 else rel.parts[0]
         items.append(
-            IngestItem(str(path), name, target, scene, meta={"original_name": path.name},
-                       read=_read_file(path))
+            IngestItem(
+                str(path),
+                name,
+                target,
+                scene,
+                meta={"original_name": path.name},
+                read=_read_file(path),
+            )
         )
     return items
 
@@ -158,17 +180,23 @@ def manifest_items(
             extra["title"] = row["title"]
         items.append(
             IngestItem(
-                source=location, group=name,
+                source=location,
+                group=name,
                 target=(row.get("target") or target or "").strip(),
                 scene=(row.get("scene") or scene or "").strip(),
-                source_url=source_url, owner=row.get("owner") or "", license=row.get("license") or "",
-                meta=extra, read=read,
+                source_url=source_url,
+                owner=row.get("owner") or "",
+                license=row.get("license") or "",
+                meta=extra,
+                read=read,
             )
         )
     return items
 
 
-def source_items(source: str | Path, group: str | None = None, target: str = "", scene: str = "") -> list[IngestItem]:
+def source_items(
+    source: str | Path, group: str | None = None, target: str = "", scene: str = ""
+) -> list[IngestItem]:
     """Items of a folder, a manifest file, or a single image file."""
     path = Path(source)
     if path.is_dir():
@@ -178,8 +206,11 @@ def source_items(source: str | Path, group: str | None = None, target: str = "",
             raise FileNotFoundError(f"{path}: no such manifest")
         return manifest_items(path, group, target, scene)
     if path.is_file():
-        return [IngestItem(str(path), group or path.parent.resolve().name, target, scene,
-                           read=_read_file(path))]
+        return [
+            IngestItem(
+                str(path), group or path.parent.resolve().name, target, scene, read=_read_file(path)
+            )
+        ]
     raise FileNotFoundError(f"{path}: no such folder, manifest or image")
 
 
@@ -216,7 +247,9 @@ def ingest_items(
     for item in progress(items) if progress else items:
         try:
             data = item.read() if item.read else Path(item.source).read_bytes()
-            image = normalize_image(data, max_pixels=project.settings.max_image_pixels, name=item.source)
+            image = normalize_image(
+                data, max_pixels=project.settings.max_image_pixels, name=item.source
+            )
         except (InvalidImage, OSError) as exc:
             reason = str(exc)
             report.skipped.append((item.source, reason))
@@ -232,8 +265,17 @@ def ingest_items(
         rel = store_image_file(project, image.data, image.content_hash, image.extension)
         meta = {**item.meta, "original_mode": image.original_mode}
         record, created = store.add_image(
-            groups[item.group], rel, image.width, image.height, image.content_hash,
-            source_url=item.source_url, owner=item.owner, license=item.license, meta=meta,
+            groups[item.group],
+            rel,
+            image.width,
+            image.height,
+            image.content_hash,
+            source_url=item.source_url,
+            owner=item.owner,
+            license=item.license,
+            meta=meta,
         )
-        (report.added if created else report.duplicates).append(record.id if created else item.source)
+        (report.added if created else report.duplicates).append(
+            record.id if created else item.source
+        )
     return report

@@ -50,10 +50,12 @@ class RoundResult:
 
     def summary(self) -> str:
         parent = self.parent.name if self.parent else "none"
-        text = (f"{self.model.name} (parent {parent}): held-out bar-mIoU "
-                f"{self.report.get('bar_miou', float('nan')):.4f} vs parent "
-                f"{self.parent_report.get('bar_miou', float('nan')):.4f}; "
-                + ("now current" if self.improved else "not better: the current model stays"))
+        text = (
+            f"{self.model.name} (parent {parent}): held-out bar-mIoU "
+            f"{self.report.get('bar_miou', float('nan')):.4f} vs parent "
+            f"{self.parent_report.get('bar_miou', float('nan')):.4f}; "
+            + ("now current" if self.improved else "not better: the current model stays")
+        )
         if self.prelabel is not None:
             text += f"; {self.prelabel.summary()}"
         return text
@@ -72,8 +74,13 @@ def dataset_snapshot(store) -> dict:
             positives += d.status is DecisionStatus.POSITIVE
             negatives += d.status is DecisionStatus.NEGATIVE
     digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
-    return {"pairs": pairs, "hash": digest, "expressions": expressions, "positives": positives,
-            "negatives": negatives}
+    return {
+        "pairs": pairs,
+        "hash": digest,
+        "expressions": expressions,
+        "positives": positives,
+        "negatives": negatives,
+    }
 
 
 def split_holdout(store, names: Sequence[str], fraction: float = 0.2) -> set[str]:
@@ -114,10 +121,17 @@ def _relative(project: Project, path: Path) -> str:
         return str(path.resolve())
 
 
-def register_checkpoint(project: Project, checkpoint: str | Path, *, round_index: int = 0,
-                        parent_id: int | None = None, dataset: dict | None = None,
-                        report: dict | None = None, train_config: dict | None = None,
-                        make_current: bool = False) -> ModelRecord:
+def register_checkpoint(
+    project: Project,
+    checkpoint: str | Path,
+    *,
+    round_index: int = 0,
+    parent_id: int | None = None,
+    dataset: dict | None = None,
+    report: dict | None = None,
+    train_config: dict | None = None,
+    make_current: bool = False,
+) -> ModelRecord:
     """Copy a checkpoint into ``DIR/models/`` (slimmed) and register it as ``grser-r<k>-<sha8>``."""
     from model.checkpoint import read_checkpoint
 
@@ -134,8 +148,14 @@ def register_checkpoint(project: Project, checkpoint: str | Path, *, round_index
     tmp.replace(path)
     config = {"model": read_checkpoint(path)["config"], "train": train_config or {}}
     return project.store.register_model(
-        name, _relative(project, path), config=config, dataset=dataset or {},
-        report=_clean(report or {}), parent_id=parent_id, make_current=make_current)
+        name,
+        _relative(project, path),
+        config=config,
+        dataset=dataset or {},
+        report=_clean(report or {}),
+        parent_id=parent_id,
+        make_current=make_current,
+    )
 
 
 def _clean(report: dict) -> dict:
@@ -159,17 +179,35 @@ def ensure_current(project: Project) -> ModelRecord | None:
         return None
     path = Path(configured)
     path = path if path.is_absolute() or path.exists() else project.root / path
-    return register_checkpoint(project, path, round_index=0, make_current=True,
-                               report={"note": "imported from project.json grser_checkpoint"})
+    return register_checkpoint(
+        project,
+        path,
+        round_index=0,
+        make_current=True,
+        report={"note": "imported from project.json grser_checkpoint"},
+    )
 
 
 # ------------------------------------------------------------------------------- the round
 def run_round(
-    project: Project, *, progress: Progress | None = None, epochs: int = 5, lr: float = 1e-3,
-    batch_size: int = 4, max_steps: int = 0, holdout_fraction: float = 0.2, device: str = "cpu",
-    base_model: str = "tiny", prelabel: bool = True, prelabel_batch_size: int = 4,
-    train_overrides: dict | None = None, seed: int = 0, log: Callable[[str], None] = lambda _: None,
-    refine: bool | None = None, segmenter: Any = None, **_: Any,
+    project: Project,
+    *,
+    progress: Progress | None = None,
+    epochs: int = 5,
+    lr: float = 1e-3,
+    batch_size: int = 4,
+    max_steps: int = 0,
+    holdout_fraction: float = 0.2,
+    device: str = "cpu",
+    base_model: str = "tiny",
+    prelabel: bool = True,
+    prelabel_batch_size: int = 4,
+    train_overrides: dict | None = None,
+    seed: int = 0,
+    log: Callable[[str], None] = lambda _: None,
+    refine: bool | None = None,
+    segmenter: Any = None,
+    **_: Any,
 ) -> RoundResult:
     """Snapshot, fine-tune from the current model, evaluate, register, pre-label if better.
 
@@ -178,11 +216,11 @@ def run_round(
     ``refine`` / ``segmenter`` go to the pre-labeling (``pipelines.loop.prelabel.prelabel_project``).
     """
     from model.checkpoint import load_checkpoint
+    from pipelines.loop.prelabel import prelabel_project
+    from pipelines.training.config import TrainConfig
     from pipelines.training.datasets.store import store_groups
     from pipelines.training.evaluate import evaluate_groups
-    from pipelines.loop.prelabel import prelabel_project
     from pipelines.training.train import train
-    from pipelines.training.config import TrainConfig
 
     def step(fraction: float, message: str) -> None:
         log(message)
@@ -195,8 +233,10 @@ def run_round(
     groups = store_groups(project.root)
     names = sorted({g.name for g in groups if g.positives})
     if len(names) < 2:
-        raise RoundError(f"need complete expressions (with a positive) in at least 2 image groups, "
-                         f"found {len(names)}: annotate more before a round")
+        raise RoundError(
+            f"need complete expressions (with a positive) in at least 2 image groups, "
+            f"found {len(names)}: annotate more before a round"
+        )
     held = split_holdout(store, names, holdout_fraction)
     if held == set(names):
         raise RoundError("every complete group is held out for evaluation; annotate another group")
@@ -210,13 +250,25 @@ def run_round(
     cfg_fields = dict(
         model=(parent.config.get("model", {}).get("name", base_model) if parent else base_model),
         init_checkpoint=str(project.root / parent.path) if parent else "",
-        epochs=epochs, lr=lr, batch_size=batch_size, max_steps=max_steps, out_dir=str(out_dir),
-        seed=seed, resume=False, device=device, tensorboard=False, eval_every=0, log_every=10,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        out_dir=str(out_dir),
+        seed=seed,
+        resume=False,
+        device=device,
+        tensorboard=False,
+        eval_every=0,
+        log_every=10,
     )
     cfg_fields.update(train_overrides or {})
     cfg = TrainConfig(**cfg_fields)
-    step(0.05, f"fine-tuning on {len(train_set)} expressions of {len(names) - len(held)} groups "
-               f"({len(held)} groups, {len(eval_set)} expressions held out)")
+    step(
+        0.05,
+        f"fine-tuning on {len(train_set)} expressions of {len(names) - len(held)} groups "
+        f"({len(held)} groups, {len(eval_set)} expressions held out)",
+    )
     train(cfg, progress=False, train_groups=train_set, val_groups=[])
     step(0.6, "evaluating on the held-out groups")
     child_model, _ = load_checkpoint(out_dir / "checkpoints" / "final.pt", map_location=device)
@@ -227,25 +279,48 @@ def run_round(
     else:
         parent_report = {}
     improved = parent is None or report["bar_miou"] > parent_report["bar_miou"]
-    full_report = dict(_clean(report), parent_bar_miou=parent_report.get("bar_miou"),
-                       holdout_groups=sorted(held), train_groups=sorted(set(names) - held))
+    full_report = dict(
+        _clean(report),
+        parent_bar_miou=parent_report.get("bar_miou"),
+        holdout_groups=sorted(held),
+        train_groups=sorted(set(names) - held),
+    )
     step(0.7, "registering the new model")
     record = register_checkpoint(
-        project, out_dir / "checkpoints" / "final.pt", round_index=round_index,
-        parent_id=parent.id if parent else None, dataset=snapshot, report=full_report,
-        train_config=cfg.to_dict(), make_current=improved)
+        project,
+        out_dir / "checkpoints" / "final.pt",
+        round_index=round_index,
+        parent_id=parent.id if parent else None,
+        dataset=snapshot,
+        report=full_report,
+        train_config=cfg.to_dict(),
+        make_current=improved,
+    )
     shutil.rmtree(out_dir, ignore_errors=True)  # the registry keeps the slim copy
-    result = RoundResult(record, parent, improved, report, parent_report,
-                         train_groups=sorted(set(names) - held), holdout_groups=sorted(held))
+    result = RoundResult(
+        record,
+        parent,
+        improved,
+        report,
+        parent_report,
+        train_groups=sorted(set(names) - held),
+        holdout_groups=sorted(held),
+    )
     if improved and prelabel:
+
         def sub(fraction: float, message: str = "") -> None:
             if progress is not None:
                 progress(0.75 + 0.25 * fraction, message)
 
         result.prelabel = prelabel_project(
-            project, checkpoint=project.root / record.path, model_version=record.name,
-            device=device, batch_size=prelabel_batch_size, progress=sub, refine=refine,
-            segmenter=segmenter)
+            project,
+            checkpoint=project.root / record.path,
+            model_version=record.name,
+            device=device,
+            batch_size=prelabel_batch_size,
+            progress=sub,
+            refine=refine,
+            segmenter=segmenter,
+        )
     step(1.0, result.summary())
     return result
-

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labeler import mask_ops
-from labeler import rle
+from labeler import mask_ops, rle
 from labeler.domain import DecisionStatus
 from labeler.project import Project
 
@@ -68,17 +67,26 @@ class PrelabelReport:
         return self.images / self.seconds if self.seconds > 0 else 0.0
 
     def summary(self) -> str:
-        text = (f"{self.proposed} proposals by {self.model_version} ({self.present} with masks); "
-                f"skipped {self.skipped_human} human, {self.skipped_done} already proposed; "
-                f"{self.images_per_s:.1f} images/s")
+        text = (
+            f"{self.proposed} proposals by {self.model_version} ({self.present} with masks); "
+            f"skipped {self.skipped_human} human, {self.skipped_done} already proposed; "
+            f"{self.images_per_s:.1f} images/s"
+        )
         if self.refined or self.refine_kept:
-            text += (f"; {self.refined} instances snapped to edges, {self.refine_kept} kept "
-                     f"({self.refine_seconds:.1f} s)")
+            text += (
+                f"; {self.refined} instances snapped to edges, {self.refine_kept} kept "
+                f"({self.refine_seconds:.1f} s)"
+            )
         return text + (f"; {self.embeddings}" if self.embeddings else "")
 
 
-def plan_chunks(expression_id: int, expression: str, todo: Sequence[int], context: Sequence[int],
-                group_size: int) -> list[Chunk]:
+def plan_chunks(
+    expression_id: int,
+    expression: str,
+    todo: Sequence[int],
+    context: Sequence[int],
+    group_size: int,
+) -> list[Chunk]:
     """Split ``todo`` image ids into groups of ``group_size``; top up a short group with context.
 
     Context comes first from the other ``todo`` images, then from ``context`` (the group's decided
@@ -88,9 +96,9 @@ def plan_chunks(expression_id: int, expression: str, todo: Sequence[int], contex
         raise ValueError(f"group_size must be >= 1, got {group_size}")
     chunks = []
     for start in range(0, len(todo), group_size):
-        new = list(todo[start:start + group_size])
+        new = list(todo[start : start + group_size])
         pool = [i for i in list(todo) + list(context) if i not in new]
-        filler = pool[:group_size - len(new)]
+        filler = pool[: group_size - len(new)]
         chunks.append(Chunk(expression_id, expression, tuple(new + filler), len(new)))
     return chunks
 
@@ -112,8 +120,10 @@ def resolve_checkpoint(project: Project, checkpoint: str | Path | None = None) -
             return project.root / current.path, current.name
         configured = project.settings.extra.get("grser_checkpoint")
         if not configured:
-            raise NoCheckpoint("no checkpoint given, no current model in the registry and no "
-                               "`grser_checkpoint` in project.json; pass --checkpoint")
+            raise NoCheckpoint(
+                "no checkpoint given, no current model in the registry and no "
+                "`grser_checkpoint` in project.json; pass --checkpoint"
+            )
         checkpoint = configured
     path = Path(checkpoint)
     if not path.is_absolute() and not path.exists():
@@ -126,9 +136,13 @@ def resolve_checkpoint(project: Project, checkpoint: str | Path | None = None) -
     # Every model that proposes is registered, so each proposal traces back to its checkpoint.
     from pipelines.loop.feedback import register_checkpoint
 
-    record = register_checkpoint(project, path, round_index=0,
-                                 make_current=store.current_model() is None,
-                                 report={"note": f"registered when pre-labeling with {checkpoint}"})
+    record = register_checkpoint(
+        project,
+        path,
+        round_index=0,
+        make_current=store.current_model() is None,
+        report={"note": f"registered when pre-labeling with {checkpoint}"},
+    )
     return project.root / record.path, record.name
 
 
@@ -161,7 +175,9 @@ class _Refiner:
         self.project = project
         self.segmenter = segmenter if segmenter is not None else project_segmenter(project)
 
-    def __call__(self, image_id: int, masks: list[np.ndarray], report: PrelabelReport) -> list[np.ndarray]:
+    def __call__(
+        self, image_id: int, masks: list[np.ndarray], report: PrelabelReport
+    ) -> list[np.ndarray]:
         from labeler.images import load_rgb
         from labeler.refine import refine_instances
         from pipelines.click_models.embedding_cache import cached_embedding
@@ -169,8 +185,9 @@ class _Refiner:
         started = time.perf_counter()
         record = self.project.store.get_image(image_id)
         path = self.project.image_path(record)
-        embedding = cached_embedding(self.segmenter, lambda: load_rgb(path), record.content_hash,
-                                     self.project.cache_dir)
+        embedding = cached_embedding(
+            self.segmenter, lambda: load_rgb(path), record.content_hash, self.project.cache_dir
+        )
         outcome = refine_instances(self.segmenter, embedding, masks)
         report.refined += outcome.replaced
         report.refine_kept += outcome.kept
@@ -183,18 +200,28 @@ def refine_default(project: Project) -> bool:
     return bool(project.settings.extra.get("prelabel_refine", False))
 
 
-def plan_project(project: Project, model_version: str, group_id: int | None = None,
-                 expression_id: int | None = None, group_size: int = 8,
-                 report: PrelabelReport | None = None) -> list[Chunk]:
+def plan_project(
+    project: Project,
+    model_version: str,
+    group_id: int | None = None,
+    expression_id: int | None = None,
+    group_size: int = 8,
+    report: PrelabelReport | None = None,
+) -> list[Chunk]:
     """Every GRSer group to run: undecided pairs not yet proposed by ``model_version``."""
     store = project.store
-    expressions = ([store.get_expression(expression_id)] if expression_id is not None
-                   else store.list_expressions(group_id))
+    expressions = (
+        [store.get_expression(expression_id)]
+        if expression_id is not None
+        else store.list_expressions(group_id)
+    )
     chunks = []
     images_by_group: dict[int, list[int]] = {}
     for expression in expressions:
         if expression.group_id not in images_by_group:
-            images_by_group[expression.group_id] = [i.id for i in store.list_images(expression.group_id)]
+            images_by_group[expression.group_id] = [
+                i.id for i in store.list_images(expression.group_id)
+            ]
         ids = images_by_group[expression.group_id]
         decisions = store.decisions_for_expression(expression.id, ids)
         todo, context = [], []
@@ -215,11 +242,22 @@ def plan_project(project: Project, model_version: str, group_id: int | None = No
 
 
 def prelabel_project(
-    project: Project, *, checkpoint: str | Path | None = None, model_version: str | None = None,
-    group_id: int | None = None, expression_id: int | None = None, group_size: int | None = None,
-    batch_size: int = 4, device: str = "cpu", threshold: float = 0.5, min_area_fraction: float = 5e-4,
-    progress: Progress | None = None, embeddings: bool = False, refine: bool | None = None,
-    segmenter=None, **_: object,
+    project: Project,
+    *,
+    checkpoint: str | Path | None = None,
+    model_version: str | None = None,
+    group_id: int | None = None,
+    expression_id: int | None = None,
+    group_size: int | None = None,
+    batch_size: int = 4,
+    device: str = "cpu",
+    threshold: float = 0.5,
+    min_area_fraction: float = 5e-4,
+    progress: Progress | None = None,
+    embeddings: bool = False,
+    refine: bool | None = None,
+    segmenter=None,
+    **_: object,
 ) -> PrelabelReport:
     """Propose a decision for every undecided pair (of one group / expression, or all).
 
@@ -245,7 +283,9 @@ def prelabel_project(
     config = model.config
     n = group_size or config.group_size
     if not 1 <= n <= config.group_size:
-        raise ValueError(f"group size {n} must be between 1 and the model's N = {config.group_size}")
+        raise ValueError(
+            f"group size {n} must be between 1 and the model's N = {config.group_size}"
+        )
     report = PrelabelReport(version)
     chunks = plan_project(project, version, group_id, expression_id, n, report)
     pixels = _Pixels(project, config.image_size)
@@ -255,8 +295,11 @@ def prelabel_project(
     by_size: dict[int, list[Chunk]] = {}
     for chunk in chunks:
         by_size.setdefault(len(chunk.image_ids), []).append(chunk)
-    batches = [group[i:i + batch_size] for group in by_size.values()
-               for i in range(0, len(group), batch_size)]
+    batches = [
+        group[i : i + batch_size]
+        for group in by_size.values()
+        for i in range(0, len(group), batch_size)
+    ]
     use_amp = torch.device(device).type == "cuda"
     started = time.perf_counter()
     for k, batch in enumerate(batches):
@@ -271,9 +314,18 @@ def prelabel_project(
         for b, chunk in enumerate(batch):
             for slot in range(chunk.keep):
                 height, width = loaded[b][slot][1]
-                prob = torch.sigmoid(torch.nn.functional.interpolate(
-                    logits[b, slot][None, None], size=(height, width), mode="bilinear",
-                    align_corners=False))[0, 0].cpu().numpy()
+                prob = (
+                    torch.sigmoid(
+                        torch.nn.functional.interpolate(
+                            logits[b, slot][None, None],
+                            size=(height, width),
+                            mode="bilinear",
+                            align_corners=False,
+                        )
+                    )[0, 0]
+                    .cpu()
+                    .numpy()
+                )
                 present = bool(out["is_present"][b, slot]) or not config.apply_presence
                 mask = (prob > threshold) if present else np.zeros((height, width), bool)
                 min_area = max(1, int(min_area_fraction * height * width))
@@ -282,8 +334,12 @@ def prelabel_project(
                     parts = refiner(chunk.image_ids[slot], parts, report)
                 rles = [rle.encode(part) for part in parts if part.sum() >= min_area]
                 saved = project.store.propose(
-                    chunk.expression_id, chunk.image_ids[slot], rles,
-                    score=float(out["presence_score"][b, slot]), model_version=version)
+                    chunk.expression_id,
+                    chunk.image_ids[slot],
+                    rles,
+                    score=float(out["presence_score"][b, slot]),
+                    model_version=version,
+                )
                 if saved is None:
                     report.skipped_human += 1
                 else:

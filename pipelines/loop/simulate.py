@@ -46,13 +46,15 @@ from labeler.domain import DecisionStatus
 from labeler.image_editor import ImageEditor
 from labeler.images import load_rgb
 from labeler.project import Project
-from labeler.segmenter import Embedding, Prompts, SegmentResult, Segmenter
+from labeler.segmenter import Embedding, Prompts, Segmenter, SegmentResult
 
 AUTHOR = "simulator"
 TRUTH_FILE = "simulation_truth.json"
 MATCH_IOU = 0.5  # a proposed instance this close to a true object is corrected, not redrawn
 
-Truth = dict[tuple[int, int], list[dict]]  # (expression_id, image_id) -> instance RLEs ([] = negative)
+Truth = dict[
+    tuple[int, int], list[dict]
+]  # (expression_id, image_id) -> instance RLEs ([] = negative)
 
 
 class SimulationError(ValueError):
@@ -70,12 +72,20 @@ def snapshot_truth(project: Project, path: Path | None = None) -> Path:
     pairs = []
     for progress in store.expression_progress():
         if not progress.complete:
-            raise SimulationError(f"expression {progress.expression_id} ({progress.text!r}) is not "
-                                  "completely annotated: its truth is unknown")
+            raise SimulationError(
+                f"expression {progress.expression_id} ({progress.text!r}) is not "
+                "completely annotated: its truth is unknown"
+            )
         for image_id, d in sorted(store.decisions_for_expression(progress.expression_id).items()):
-            pairs.append({"expression_id": progress.expression_id, "image_id": image_id,
-                          "instances": [i.rle for i in d.instances]
-                          if d.status is DecisionStatus.POSITIVE else []})
+            pairs.append(
+                {
+                    "expression_id": progress.expression_id,
+                    "image_id": image_id,
+                    "instances": [i.rle for i in d.instances]
+                    if d.status is DecisionStatus.POSITIVE
+                    else [],
+                }
+            )
     path = path or truth_path(project)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"format": "grd-simulation-truth", "pairs": pairs}))
@@ -97,8 +107,15 @@ def reset_decisions(project: Project, author: str = AUTHOR) -> int:
         for image_id, d in store.decisions_for_expression(expression.id).items():
             if d.status is DecisionStatus.UNSEEN:
                 continue
-            store.save_decision(expression.id, image_id, DecisionStatus.UNSEEN, (), author=author,
-                                expected_revision=d.revision, action="simulation_reset")
+            store.save_decision(
+                expression.id,
+                image_id,
+                DecisionStatus.UNSEEN,
+                (),
+                author=author,
+                expected_revision=d.revision,
+                action="simulation_reset",
+            )
             count += 1
     return count
 
@@ -132,8 +149,9 @@ class FloodFillSegmenter:
         flood = np.zeros((h + 2, w + 2), np.uint8)
         tol = (self.tolerance,) * 3
         seed = (min(int(x), w - 1), min(int(y), h - 1))
-        cv2.floodFill(image.copy(), flood, seed, (0, 0, 0), tol, tol,
-                      4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
+        cv2.floodFill(
+            image.copy(), flood, seed, (0, 0, 0), tol, tol, 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8)
+        )
         return flood[1:-1, 1:-1] > 0
 
     def predict(self, embedding: Embedding, prompts: Prompts) -> SegmentResult:
@@ -186,14 +204,18 @@ class SimReport:
         return self.accepted / self.pairs if self.pairs else 0.0
 
     def summary(self) -> str:
-        return (f"{self.pairs} pairs: {self.actions_per_pair:.3f} actions/pair, "
-                f"{self.clicks_per_object:.2f} clicks/object ({self.objects} objects, "
-                f"{self.hand_fixed} finished by hand), {self.accepted_share:.1%} accepted as proposed")
+        return (
+            f"{self.pairs} pairs: {self.actions_per_pair:.3f} actions/pair, "
+            f"{self.clicks_per_object:.2f} clicks/object ({self.objects} objects, "
+            f"{self.hand_fixed} finished by hand), {self.accepted_share:.1%} accepted as proposed"
+        )
 
     def breakdown(self) -> str:
         """``case pairs/actions`` for every case, in a fixed order."""
         order = ("accepted", "corrected", "missed", "false_positive", "negative")
-        return ", ".join(f"{c} {self.cases[c][0]}/{self.cases[c][1]}" for c in order if c in self.cases)
+        return ", ".join(
+            f"{c} {self.cases[c][0]}/{self.cases[c][1]}" for c in order if c in self.cases
+        )
 
 
 def _union(rles: list[dict], height: int, width: int) -> np.ndarray:
@@ -202,8 +224,9 @@ def _union(rles: list[dict], height: int, width: int) -> np.ndarray:
     return rle.decode(rle.union(list(rles), height, width))
 
 
-def match_objects(proposed: list[np.ndarray], objects: list[np.ndarray],
-                  min_iou: float = MATCH_IOU) -> list[int | None]:
+def match_objects(
+    proposed: list[np.ndarray], objects: list[np.ndarray], min_iou: float = MATCH_IOU
+) -> list[int | None]:
     """For each true object, the proposed instance that is it (greedy one-to-one by IoU, at
     least ``min_iou``), or None."""
     scored = sorted(
@@ -219,8 +242,9 @@ def match_objects(proposed: list[np.ndarray], objects: list[np.ndarray],
     return match
 
 
-def keep_matching_instances(editor: ImageEditor, objects: list[np.ndarray],
-                            report: SimReport) -> list[int | None]:
+def keep_matching_instances(
+    editor: ImageEditor, objects: list[np.ndarray], report: SimReport
+) -> list[int | None]:
     """Delete the proposed instances that are no true object (1 action each, or 1 for all with
     "Delete all" when none is kept); returns, for each object, the index of its kept instance or
     None."""
@@ -238,9 +262,16 @@ def keep_matching_instances(editor: ImageEditor, objects: list[np.ndarray],
     return [None if k is None else order.index(k) for k in match]
 
 
-def correct_with_clicks(editor: ImageEditor, segmenter: Segmenter, embedding: Embedding,
-                        objects: list[np.ndarray], max_clicks: int, accept_iou: float,
-                        report: SimReport, starts: list[int | None] | None = None) -> None:
+def correct_with_clicks(
+    editor: ImageEditor,
+    segmenter: Segmenter,
+    embedding: Embedding,
+    objects: list[np.ndarray],
+    max_clicks: int,
+    accept_iou: float,
+    report: SimReport,
+    starts: list[int | None] | None = None,
+) -> None:
     """Bring each true object to ``accept_iou`` with clicks where the error is largest: from its
     kept instance (``starts``, see :func:`keep_matching_instances`) or as a new one."""
     for gt, start in zip(objects, starts or [None] * len(objects)):
@@ -275,9 +306,15 @@ def correct_with_clicks(editor: ImageEditor, segmenter: Segmenter, embedding: Em
 
 
 def simulate_annotation(
-    project: Project, truth: Truth, segmenter: Segmenter | None = None, *,
-    group_ids: Iterable[int] | None = None, max_clicks: int = 20, accept_iou: float = 0.9,
-    author: str = AUTHOR, progress: Callable[..., None] | None = None,
+    project: Project,
+    truth: Truth,
+    segmenter: Segmenter | None = None,
+    *,
+    group_ids: Iterable[int] | None = None,
+    max_clicks: int = 20,
+    accept_iou: float = 0.9,
+    author: str = AUTHOR,
+    progress: Callable[..., None] | None = None,
     masked_negatives_in_bulk: bool = False,
 ) -> SimReport:
     """Annotate every undecided pair of the given groups (default: all) against ``truth``."""
@@ -325,10 +362,13 @@ def simulate_annotation(
             objects = [rle.decode(r) for r in true_rles]
             starts = keep_matching_instances(editor, objects, report)
             embedding = segmenter.embed(load_rgb(project.image_path(image)))
-            correct_with_clicks(editor, segmenter, embedding, objects, max_clicks, accept_iou,
-                                report, starts)
+            correct_with_clicks(
+                editor, segmenter, embedding, objects, max_clicks, accept_iou, report, starts
+            )
             if editor.confirm(store, author=author) is None:
-                raise SimulationError(f"pair ({expression.id}, {image_id}) changed during simulation")
+                raise SimulationError(
+                    f"pair ({expression.id}, {image_id}) changed during simulation"
+                )
             report.actions += 1
             report.count("corrected" if proposal else "missed", 1, report.actions - before)
         if bulk:

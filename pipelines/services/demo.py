@@ -21,13 +21,21 @@ SKIMAGE_LICENSE = "scikit-image sample data (see skimage/data/README.txt)"
 #: group name -> (target keyword, scene keyword, photo files, expressions)
 DEMO_GROUPS: dict[str, tuple[str, str, list[str], list[str]]] = {
     "pets and people x indoors": (
-        "cat", "indoors",
+        "cat",
+        "indoors",
         ["chelsea.png", "coffee.png", "astronaut.png", "camera.png", "rocket.jpg"],
         ["the cat", "a cup of coffee on a saucer", "a person"],
     ),
     "vehicles x outdoors": (
-        "vehicle", "outdoors",
-        ["motorcycle_left.png", "motorcycle_right.png", "rocket.jpg", "astronaut.png", "hubble_deep_field.jpg"],
+        "vehicle",
+        "outdoors",
+        [
+            "motorcycle_left.png",
+            "motorcycle_right.png",
+            "rocket.jpg",
+            "astronaut.png",
+            "hubble_deep_field.jpg",
+        ],
         ["the red motorcycle", "a rocket on the launch pad"],
     ),
 }
@@ -35,8 +43,14 @@ DEMO_GROUPS: dict[str, tuple[str, str, list[str], list[str]]] = {
 
 #: The demo's synthetic groups (pipelines.training.synth): level-1 colour-and-shape scenes, complete truth
 #: unknown to the annotator; the bundled demo checkpoint was trained on other groups of this kind.
-DEMO_SYNTH = {"seed": 7, "groups": 2, "images_per_group": 8, "level": 1, "image_size": 96,
-              "expressions_per_group": 2}
+DEMO_SYNTH = {
+    "seed": 7,
+    "groups": 2,
+    "images_per_group": 8,
+    "level": 1,
+    "image_size": 96,
+    "expressions_per_group": 2,
+}
 
 
 def skimage_data_dir() -> Path:
@@ -53,9 +67,13 @@ def demo_items() -> list[IngestItem]:
             path = data / name
             items.append(
                 IngestItem(
-                    source=str(path), group=group, target=target, scene=scene,
+                    source=str(path),
+                    group=group,
+                    target=target,
+                    scene=scene,
                     source_url=f"https://github.com/scikit-image/scikit-image/blob/main/skimage/data/{name}",
-                    owner="scikit-image contributors", license=SKIMAGE_LICENSE,
+                    owner="scikit-image contributors",
+                    license=SKIMAGE_LICENSE,
                     meta={"title": name.rsplit(".", 1)[0]},
                     read=path.read_bytes,
                 )
@@ -88,18 +106,34 @@ def add_synthetic_groups(project: Project, log: Callable[[str], None] = lambda _
 
     store, cfg = project.store, DEMO_SYNTH
     for index in range(cfg["groups"]):
-        group = make_group(cfg["seed"], index, images_per_group=cfg["images_per_group"],
-                           image_size=cfg["image_size"], level=cfg["level"],
-                           expressions_per_group=cfg["expressions_per_group"])
+        group = make_group(
+            cfg["seed"],
+            index,
+            images_per_group=cfg["images_per_group"],
+            image_size=cfg["image_size"],
+            level=cfg["level"],
+            expressions_per_group=cfg["expressions_per_group"],
+        )
         name = f"synthetic shapes {index + 1}"
         record = store.group_by_name(name) or store.create_group(
-            name, target_keyword=group.referents[0].shape, scene_keyword="synthetic",
-            meta={"synthetic": True, "seed": cfg["seed"], "index": index})
+            name,
+            target_keyword=group.referents[0].shape,
+            scene_keyword="synthetic",
+            meta={"synthetic": True, "seed": cfg["seed"], "index": index},
+        )
         for image in group.images:
             rel, digest = _write_png(project, image.image)
             h, w = image.image.shape[:2]
-            store.add_image(record.id, rel, w, h, digest, source_url=f"synth://{cfg['seed']}/{image.name}",
-                            owner="grd synth", license="CC0-1.0")
+            store.add_image(
+                record.id,
+                rel,
+                w,
+                h,
+                digest,
+                source_url=f"synth://{cfg['seed']}/{image.name}",
+                owner="grd synth",
+                license="CC0-1.0",
+            )
         for text in group.expressions:
             store.ensure_expression(record.id, text, created_by="demo")
     log(f"synthetic groups: {cfg['groups']} x {cfg['images_per_group']} images")

@@ -118,5 +118,7 @@ def embed_group_job(progress, project: Project, group_id: int | None = None, **_
     for k, image in enumerate(images):
         progress(k / max(len(images), 1), f"embedding image {k + 1} of {len(images)}")
         path = project.image_path(image)
-        cached_embedding(segmenter, lambda path=path: load_rgb(path), image.content_hash, project.cache_dir)
+        cached_embedding(
+            segmenter, lambda path=path: load_rgb(path), image.content_hash, project.cache_dir
+        )
     return f"{len(images)} embeddings ready ({segmenter.model_id})"

@@ -44,13 +44,19 @@ def slug(label: str) -> str:
 
 def variant_config(base: TrainConfig, label: str, overrides: dict) -> TrainConfig:
     return dataclasses.replace(
-        base, model_overrides={**base.model_overrides, **overrides},
+        base,
+        model_overrides={**base.model_overrides, **overrides},
         out_dir=str(Path(base.out_dir) / slug(label)),
     )
 
 
-def run_table(base: TrainConfig, table: int, rows: list[str] | None = None, progress: bool = True,
-              train_fn=None) -> list[tuple[str, dict]]:
+def run_table(
+    base: TrainConfig,
+    table: int,
+    rows: list[str] | None = None,
+    progress: bool = True,
+    train_fn=None,
+) -> list[tuple[str, dict]]:
     """Train and evaluate every row (or the named ``rows``) of a table; returns (label, report)."""
     if train_fn is None:
         from pipelines.training.train import train as train_fn
@@ -68,10 +74,16 @@ def run_table(base: TrainConfig, table: int, rows: list[str] | None = None, prog
 
 
 def _pct(value) -> str:
-    return "   -  " if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:6.2f}"
+    return (
+        "   -  "
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{100 * value:6.2f}"
+    )
 
 
-def format_ablation_table(table: int, results: list[tuple[str, dict]], dataset: str = "synthetic") -> str:
+def format_ablation_table(
+    table: int, results: list[tuple[str, dict]], dataset: str = "synthetic"
+) -> str:
     """The paper's layout: one row per variant, columns bar-mIoU, E_xi, R_neg (in %, E_xi raw)."""
     width = max([len(label) for label, _ in results] + [10])
     head = f"Table {table} ({dataset}, GRES setting)"
@@ -79,6 +91,8 @@ def format_ablation_table(table: int, results: list[tuple[str, dict]], dataset: 
     for label, r in results:
         e_xi = r.get("mean_e")
         e_txt = "  -   " if e_xi is None or math.isnan(e_xi) else f"{e_xi:6.3f}"
-        lines.append(f"{label:<{width}}  {_pct(r.get('bar_miou')):>8}  {e_txt}  "
-                     f"{_pct(r.get('r_neg'))}  {_pct(r.get('miou'))}")
+        lines.append(
+            f"{label:<{width}}  {_pct(r.get('bar_miou')):>8}  {e_txt}  "
+            f"{_pct(r.get('r_neg'))}  {_pct(r.get('miou'))}"
+        )
     return "\n".join(lines)

@@ -79,7 +79,9 @@ class TrainConfig:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(fields))
         if unknown:
-            raise TrainConfigError(f"unknown training config keys {unknown}; valid: {sorted(fields)}")
+            raise TrainConfigError(
+                f"unknown training config keys {unknown}; valid: {sorted(fields)}"
+            )
         return cls(**{k: _coerce(k, fields[k].default, v) for k, v in data.items()})
 
 
@@ -101,7 +103,9 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
         if isinstance(default, str):
             return "" if value is None else str(value)
     except (TypeError, ValueError):
-        raise TrainConfigError(f"{name}: {value!r} is not a valid {type(default).__name__}") from None
+        raise TrainConfigError(
+            f"{name}: {value!r} is not a valid {type(default).__name__}"
+        ) from None
     return value
 
 
@@ -127,7 +131,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return out
 
 
-def load_train_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+def load_train_config(
+    path: str | Path | None = None, overrides: list[str] | None = None
+) -> TrainConfig:
     """Defaults <- YAML file (if any) <- overrides."""
     data: dict[str, Any] = {}
     if path:

@@ -41,7 +41,7 @@ def balanced(group: GresGroup, seed: int = 0) -> GresGroup:
     """
     rng = np.random.default_rng([seed, zlib.crc32(f"{group.name}|{group.expression}".encode())])
     negatives = group.negatives
-    keep = {int(i) for i in rng.permutation(len(negatives))[:len(group.positives)]}
+    keep = {int(i) for i in rng.permutation(len(negatives))[: len(group.positives)]}
     chosen = [negatives[i] for i in sorted(keep)]
     return GresGroup(group.name, group.expression, tuple(group.positives) + tuple(chosen))
 
@@ -59,7 +59,7 @@ def eval_chunks(group: GresGroup, group_size: int, seed: int = 0) -> list[EvalCh
             mixed.append(neg.pop())
     chunks = []
     for start in range(0, len(mixed), group_size):
-        items = mixed[start:start + group_size]
+        items = mixed[start : start + group_size]
         scored = [True] * len(items)
         filler = [m for m in mixed if m not in items]
         while len(items) < group_size and filler:
@@ -74,14 +74,19 @@ def predict_chunk(model, chunk: EvalChunk, cache: ItemCache, device, amp_dtype=N
     """Run the model on one chunk; returns per item ``(probability H x W, is_present, score)``
     at the item's original size."""
     pixels = torch.stack([cache.get(item)[0] for item in chunk.items])[None].to(device)
-    with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype,
-                        enabled=amp_dtype is not None):
+    with torch.autocast(
+        device_type=torch.device(device).type, dtype=amp_dtype, enabled=amp_dtype is not None
+    ):
         out = model(pixels, [chunk.expression])
     probs = torch.sigmoid(out["mask_logits"][0].float())
     results = []
     for k, item in enumerate(chunk.items):
-        prob = F.interpolate(probs[k][None, None], size=(item.height, item.width), mode="bilinear",
-                             align_corners=False)[0, 0]
+        prob = F.interpolate(
+            probs[k][None, None],
+            size=(item.height, item.width),
+            mode="bilinear",
+            align_corners=False,
+        )[0, 0]
         # Without the presence rule (e.g. the w/o-triplet ablation, whose distances are never
         # trained) an image is predicted positive exactly when its mask is non-empty.
         present = bool(out["is_present"][0, k]) if model.config.apply_presence else True
@@ -95,8 +100,14 @@ def _overlay(image: np.ndarray, mask: np.ndarray, colour) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def save_visual(path: Path, item: GresItem, pred: np.ndarray, outcome: SampleOutcome,
-                expression: str, score: float) -> None:
+def save_visual(
+    path: Path,
+    item: GresItem,
+    pred: np.ndarray,
+    outcome: SampleOutcome,
+    expression: str,
+    score: float,
+) -> None:
     """Side by side: ground truth (green) | prediction (yellow); border colour = outcome."""
     image = item.load_image()
     left = _overlay(image, item.mask(), (0, 200, 0))
@@ -106,16 +117,31 @@ def save_visual(path: Path, item: GresItem, pred: np.ndarray, outcome: SampleOut
     panel = cv2.copyMakeBorder(panel, 4, 24, 4, 4, cv2.BORDER_CONSTANT, value=border[outcome.kind])
     text = f"{outcome.kind} iou={outcome.iou:.2f} s={score:+.2f} | {expression}"
     scale = max(0.3, min(0.6, panel.shape[1] / 900))
-    cv2.putText(panel, text[:80], (6, panel.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        panel,
+        text[:80],
+        (6, panel.shape[0] - 8),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
 
 
 def evaluate_groups(
-    model, groups: Sequence[GresGroup], group_size: int | None = None, device="cpu",
-    amp_dtype=None, visuals_dir: str | Path | None = None, max_visuals: int = 200,
-    progress: bool = False, seed: int = 0, balance: bool = True,
+    model,
+    groups: Sequence[GresGroup],
+    group_size: int | None = None,
+    device="cpu",
+    amp_dtype=None,
+    visuals_dir: str | Path | None = None,
+    max_visuals: int = 200,
+    progress: bool = False,
+    seed: int = 0,
+    balance: bool = True,
 ) -> dict:
     """Every metric over the samples of ``groups``; returns the report dict.
 
@@ -144,12 +170,14 @@ def evaluate_groups(
             if not scored:
                 continue
             pred = prob > 0.5
-            outcome = evaluator.process(pred, item.mask(), pred_positive=present and bool(pred.any()),
-                                        probability=prob)
+            outcome = evaluator.process(
+                pred, item.mask(), pred_positive=present and bool(pred.any()), probability=prob
+            )
             if visuals_dir is not None and saved < max_visuals:
                 name = f"{saved:05d}_{outcome.kind}.png"
-                save_visual(Path(visuals_dir) / name, item, pred & present, outcome,
-                            chunk.expression, score)
+                save_visual(
+                    Path(visuals_dir) / name, item, pred & present, outcome, chunk.expression, score
+                )
                 saved += 1
     model.train(was_training)
     report = evaluator.evaluate()
@@ -159,9 +187,19 @@ def evaluate_groups(
     return report
 
 
-TABLE_ROWS = (("mIoU", "miou"), ("bar-mIoU", "bar_miou"), ("R_neg", "r_neg"), ("gIoU", "giou"),
-              ("cIoU", "ciou"), ("N-acc", "n_acc"), ("T-acc", "t_acc"), ("MAE", "mae"),
-              ("F_max", "max_f"), ("S_alpha", "s_measure"), ("E_xi", "mean_e"))
+TABLE_ROWS = (
+    ("mIoU", "miou"),
+    ("bar-mIoU", "bar_miou"),
+    ("R_neg", "r_neg"),
+    ("gIoU", "giou"),
+    ("cIoU", "ciou"),
+    ("N-acc", "n_acc"),
+    ("T-acc", "t_acc"),
+    ("MAE", "mae"),
+    ("F_max", "max_f"),
+    ("S_alpha", "s_measure"),
+    ("E_xi", "mean_e"),
+)
 
 
 def format_table(report: dict) -> str:
@@ -169,9 +207,13 @@ def format_table(report: dict) -> str:
     lines = [f"{'metric':<9} {'value':>8}", "-" * 18]
     for label, key in TABLE_ROWS:
         value = report.get(key, float("nan"))
-        lines.append(f"{label:<9} {value:>8.4f}" if not math.isnan(value) else f"{label:<9} {'n/a':>8}")
-    lines.append(f"samples {report.get('n_samples', 0)} (pos {report.get('n_positives', 0)}, "
-                 f"neg {report.get('n_negatives', 0)})")
+        lines.append(
+            f"{label:<9} {value:>8.4f}" if not math.isnan(value) else f"{label:<9} {'n/a':>8}"
+        )
+    lines.append(
+        f"samples {report.get('n_samples', 0)} (pos {report.get('n_positives', 0)}, "
+        f"neg {report.get('n_negatives', 0)})"
+    )
     return "\n".join(lines)
 
 

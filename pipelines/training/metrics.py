@@ -142,7 +142,9 @@ class CosodAccumulator:
 
         import py_sod_metrics as sod  # imported here: only evaluation needs it
 
-        with warnings.catch_warnings():  # Fmeasure warns about a future rename; the curve is the same
+        with (
+            warnings.catch_warnings()
+        ):  # Fmeasure warns about a future rename; the curve is the same
             warnings.simplefilter("ignore", UserWarning)
             self._metrics = (sod.MAE(), sod.Fmeasure(), sod.Smeasure(), sod.Emeasure())
         self.count = 0

@@ -59,7 +59,10 @@ def _foreign_item(group: GresGroup, pool: Sequence[GresGroup], rng) -> GresItem 
 
 
 def sample_group(
-    group: GresGroup, pool: Sequence[GresGroup], group_size: int, rng: np.random.Generator,
+    group: GresGroup,
+    pool: Sequence[GresGroup],
+    group_size: int,
+    rng: np.random.Generator,
     cross_group_negatives: bool = True,
 ) -> TrainingGroup:
     """One training group for ``group``'s expression; ``pool`` donates random negatives."""
@@ -82,7 +85,10 @@ def sample_group(
 
 
 def sample_epoch(
-    groups: Sequence[GresGroup], group_size: int, seed: int, epoch: int,
+    groups: Sequence[GresGroup],
+    group_size: int,
+    seed: int,
+    epoch: int,
     cross_group_negatives: bool = True,
 ) -> list[TrainingGroup]:
     """The shuffled training groups of one epoch; deterministic in ``(seed, epoch)``."""
@@ -99,4 +105,7 @@ def sample_epoch(
 
 def batches(training_groups: Sequence[TrainingGroup], batch_size: int) -> list[list[TrainingGroup]]:
     """Consecutive batches; the last one may be smaller."""
-    return [list(training_groups[i:i + batch_size]) for i in range(0, len(training_groups), batch_size)]
+    return [
+        list(training_groups[i : i + batch_size])
+        for i in range(0, len(training_groups), batch_size)
+    ]

@@ -20,7 +20,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pipelines.training.synth_render import COLOURS, SHAPES, SIZES, TEXTURES, SynthObject, render, shape_mask
+from pipelines.training.synth_render import (
+    COLOURS,
+    SHAPES,
+    SIZES,
+    TEXTURES,
+    SynthObject,
+    render,
+    shape_mask,
+)
 
 RELATIONS = ("left of", "right of", "above", "below")
 RELATION_MARGIN = 0.12  # fraction of the image side a relation must hold by
@@ -142,8 +150,9 @@ def group_referents(level: int, count: int, rng: np.random.Generator) -> list[Re
             replace(base, texture=str(rng.choice(TEXTURES[1:]))),
         ]
     if level >= 3:
-        rel = Referent(shape, colour, relation=str(rng.choice(RELATIONS)),
-                       anchor=_other(SHAPES, shape, rng))
+        rel = Referent(
+            shape, colour, relation=str(rng.choice(RELATIONS)), anchor=_other(SHAPES, shape, rng)
+        )
         candidates += [rel, rel]  # relations are the point of level 3: draw them more often
     chosen = [base]
     for i in rng.permutation(len(candidates)):
@@ -184,8 +193,9 @@ def _near_miss(ref: Referent, rng: np.random.Generator) -> tuple[dict, bool]:
     if ref.relation and rng.random() < 0.5:
         return fixed, True
     key = str(rng.choice([k for k in ("shape", "colour", "size", "texture") if k in fixed]))
-    options = {"shape": SHAPES, "colour": list(COLOURS), "size": list(SIZES),
-               "texture": TEXTURES}[key]
+    options = {"shape": SHAPES, "colour": list(COLOURS), "size": list(SIZES), "texture": TEXTURES}[
+        key
+    ]
     fixed[key] = _other(options, fixed[key], rng)
     if key == "texture" and fixed[key] == "plain":
         pass  # a plain object is a valid near-miss of "the striped ..."
@@ -216,7 +226,7 @@ def _visible_masks(objects: list[SynthObject], side: int) -> list[np.ndarray] | 
     visible = []
     for i, mask in enumerate(full):
         covered = np.zeros_like(mask)
-        for later in full[i + 1:]:
+        for later in full[i + 1 :]:
             covered |= later
         vis = mask & ~covered
         if vis.sum() < MIN_VISIBLE * max(1, mask.sum()):
@@ -241,7 +251,11 @@ def _scene_truth(referents, objects, side) -> dict[int, list[int]] | None:
 
 
 def make_scene(
-    referents: list[Referent], focus: int, positive: bool, side: int, rng: np.random.Generator,
+    referents: list[Referent],
+    focus: int,
+    positive: bool,
+    side: int,
+    rng: np.random.Generator,
     max_tries: int = 500,
 ) -> tuple[list[SynthObject], dict[int, list[int]]]:
     """Objects of a scene that is a positive (or hard negative) for ``referents[focus]``."""
@@ -256,8 +270,13 @@ def make_scene(
 
 
 def make_group(
-    seed: int, index: int, images_per_group: int = 16, image_size: int = 96,
-    expressions_per_group: int = 3, level: int = 3, prefix: str = "synth",
+    seed: int,
+    index: int,
+    images_per_group: int = 16,
+    image_size: int = 96,
+    expressions_per_group: int = 3,
+    level: int = 3,
+    prefix: str = "synth",
 ) -> SynthGroup:
     """Group ``index`` of the benchmark drawn from ``seed``; deterministic in its arguments."""
     rng = np.random.default_rng([seed, index])

@@ -43,28 +43,46 @@ def write_group(project: Project, group: SynthGroup, seed: int) -> None:
     store = project.store
     theme = group.referents[0]
     record = store.create_group(
-        group.name, target_keyword=f"{theme.colour} {theme.shape}", scene_keyword="synthetic",
+        group.name,
+        target_keyword=f"{theme.colour} {theme.shape}",
+        scene_keyword="synthetic",
         meta={"synthetic": True, "seed": seed},
     )
-    expressions = [store.add_expression(record.id, text, created_by=AUTHOR) for text in group.expressions]
+    expressions = [
+        store.add_expression(record.id, text, created_by=AUTHOR) for text in group.expressions
+    ]
     for image in group.images:
         rel, digest = _write_png(project, image.image)
         h, w = image.image.shape[:2]
         stored, _ = store.add_image(
-            record.id, rel, w, h, digest, source_url=f"synth://{seed}/{image.name}",
-            owner="grd synth", license="CC0-1.0",
+            record.id,
+            rel,
+            w,
+            h,
+            digest,
+            source_url=f"synth://{seed}/{image.name}",
+            owner="grd synth",
+            license="CC0-1.0",
         )
         for expression in expressions:
             instances = [rle.encode(m) for m in image.masks[expression.text]]
             status = "positive" if instances else "negative"
             store.save_decision(
-                expression.id, stored.id, status, instances, author=AUTHOR, expected_revision=0,
+                expression.id,
+                stored.id,
+                status,
+                instances,
+                author=AUTHOR,
+                expected_revision=0,
                 action="synth",
             )
 
 
 def write_project(
-    root: str | Path, groups: Iterable[SynthGroup], seed: int, name: str | None = None,
+    root: str | Path,
+    groups: Iterable[SynthGroup],
+    seed: int,
+    name: str | None = None,
     on_group: Callable[[SynthGroup], None] | None = None,
 ) -> Path:
     """Create (or extend) the project at ``root`` with the given groups."""

@@ -58,8 +58,22 @@ _UNIT = {
     "square": np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=float) * 0.8,
     "triangle": np.array([[0, -1], [0.87, 0.5], [-0.87, 0.5]], dtype=float),
     "cross": np.array(
-        [[-0.3, -1], [0.3, -1], [0.3, -0.3], [1, -0.3], [1, 0.3], [0.3, 0.3], [0.3, 1],
-         [-0.3, 1], [-0.3, 0.3], [-1, 0.3], [-1, -0.3], [-0.3, -0.3]], dtype=float),
+        [
+            [-0.3, -1],
+            [0.3, -1],
+            [0.3, -0.3],
+            [1, -0.3],
+            [1, 0.3],
+            [0.3, 0.3],
+            [0.3, 1],
+            [-0.3, 1],
+            [-0.3, 0.3],
+            [-1, 0.3],
+            [-1, -0.3],
+            [-0.3, -0.3],
+        ],
+        dtype=float,
+    ),
     "star": _unit_star(),
 }
 
@@ -119,7 +133,10 @@ def background(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     for _ in range(rng.integers(3, 8)):  # clutter: soft blobs
         grey = int(rng.uniform(40, 220))
         centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
-        axes = (int(rng.integers(2, max(3, width // 10))), int(rng.integers(2, max(3, height // 10))))
+        axes = (
+            int(rng.integers(2, max(3, width // 10))),
+            int(rng.integers(2, max(3, height // 10))),
+        )
         cv2.ellipse(canvas, centre, axes, float(rng.uniform(0, 180)), 0, 360, (grey,) * 3, -1)
     return canvas.astype(float)
 
@@ -146,7 +163,7 @@ def render(
     visible = []
     for i, mask in enumerate(full):
         covered = np.zeros_like(mask)
-        for later in full[i + 1:]:
+        for later in full[i + 1 :]:
             covered |= later
         visible.append(mask & ~covered)
     image = np.clip(img + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)

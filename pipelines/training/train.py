@@ -23,17 +23,44 @@ import torch
 import torch.distributed as dist
 
 from pipelines.training.batching import ItemCache, collate
-from pipelines.training.sampler import batches, sample_epoch
 from pipelines.training.config import TrainConfig, save_train_config
+from pipelines.training.sampler import batches, sample_epoch
 
-CSV_FIELDS = ("kind", "epoch", "step", "lr", "loss", "ce", "mirror", "triplet", "triplet_weight",
-              "groups_per_s", "elapsed_s", "miou", "bar_miou", "r_neg", "giou", "ciou", "n_acc",
-              "t_acc", "mae", "max_f", "s_measure", "mean_e")
+CSV_FIELDS = (
+    "kind",
+    "epoch",
+    "step",
+    "lr",
+    "loss",
+    "ce",
+    "mirror",
+    "triplet",
+    "triplet_weight",
+    "groups_per_s",
+    "elapsed_s",
+    "miou",
+    "bar_miou",
+    "r_neg",
+    "giou",
+    "ciou",
+    "n_acc",
+    "t_acc",
+    "mae",
+    "max_f",
+    "s_measure",
+    "mean_e",
+)
 
 
 # ------------------------------------------------------------------------ learning-rate schedule
-def lr_at(step: int, total_steps: int, base_lr: float, power: float = 0.9, warmup_steps: int = 0,
-          min_lr: float = 0.0) -> float:
+def lr_at(
+    step: int,
+    total_steps: int,
+    base_lr: float,
+    power: float = 0.9,
+    warmup_steps: int = 0,
+    min_lr: float = 0.0,
+) -> float:
     """Polynomial decay ``min_lr + (base - min_lr) * (1 - step / total) ** power`` after a linear
     warm-up; a pure function of the step (0-based)."""
     if warmup_steps and step < warmup_steps:
@@ -121,16 +148,34 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-def save_training_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, epoch: int, step: int,
-                             metrics: dict | None = None) -> None:
+def save_training_checkpoint(
+    path: Path,
+    model,
+    optimizer,
+    cfg: TrainConfig,
+    epoch: int,
+    step: int,
+    metrics: dict | None = None,
+) -> None:
     """Weights + config + everything exact resume needs (optimizer, step, epoch, RNG)."""
     from model.checkpoint import save_checkpoint
 
-    clean = {k: float(v) for k, v in (metrics or {}).items()
-             if isinstance(v, (int, float)) and not math.isnan(float(v))}
-    save_checkpoint(path, model, model.config, epoch=epoch, step=step,
-                    optimizer_state=optimizer.state_dict(), rng_state=rng_state(),
-                    train_config=cfg.to_dict(), metrics=clean)
+    clean = {
+        k: float(v)
+        for k, v in (metrics or {}).items()
+        if isinstance(v, (int, float)) and not math.isnan(float(v))
+    }
+    save_checkpoint(
+        path,
+        model,
+        model.config,
+        epoch=epoch,
+        step=step,
+        optimizer_state=optimizer.state_dict(),
+        rng_state=rng_state(),
+        train_config=cfg.to_dict(),
+        metrics=clean,
+    )
 
 
 class MetricLog:
@@ -181,8 +226,12 @@ def _reduce_mean(value: torch.Tensor, rt: Runtime) -> float:
 
 
 # ------------------------------------------------------------------------ the training run
-def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = None,
-          val_groups: list | None = None) -> dict:
+def train(
+    cfg: TrainConfig,
+    progress: bool = True,
+    train_groups: list | None = None,
+    val_groups: list | None = None,
+) -> dict:
     """Run (or resume) a training; returns the final held-out report (empty without val data).
 
     ``train_groups`` / ``val_groups`` (lists of ``GresGroup``) replace ``cfg.data`` / ``cfg.val_data``
@@ -222,8 +271,10 @@ def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = N
         model = torch.compile(model)
     if rt.world_size > 1:
         model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[rt.device.index] if rt.device.type == "cuda" else None,
-            find_unused_parameters=True)
+            model,
+            device_ids=[rt.device.index] if rt.device.type == "cuda" else None,
+            find_unused_parameters=True,
+        )
     cache = ItemCache(config.image_size)
 
     # -- optimizer -------------------------------------------------------------------------------
@@ -232,10 +283,17 @@ def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = N
         if param.requires_grad:
             (no_decay if param.ndim < 2 or name.endswith(".bias") else decay).append(param)
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr)
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+    )
     steps_per_epoch = math.ceil(
-        len(sample_epoch(train_groups, config.group_size, cfg.seed, 0)) / rt.world_size / cfg.batch_size)
+        len(sample_epoch(train_groups, config.group_size, cfg.seed, 0))
+        / rt.world_size
+        / cfg.batch_size
+    )
     total_steps = cfg.epochs * steps_per_epoch
 
     # -- resume ----------------------------------------------------------------------------------
@@ -261,15 +319,20 @@ def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = N
     epoch_done = start_epoch
     model.train()
     for epoch in range(start_epoch, cfg.epochs):
-        epoch_groups = sample_epoch(train_groups, config.group_size, cfg.seed, epoch,
-                                    cfg.cross_group_negatives)[rt.rank::rt.world_size]
+        epoch_groups = sample_epoch(
+            train_groups, config.group_size, cfg.seed, epoch, cfg.cross_group_negatives
+        )[rt.rank :: rt.world_size]
         epoch_batches = batches(epoch_groups, cfg.batch_size)[:steps_per_epoch]
         bar = None
         if progress and rt.is_main:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(epoch_batches), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                       unit="step", dynamic_ncols=True)
+            bar = tqdm(
+                total=len(epoch_batches),
+                desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                unit="step",
+                dynamic_ncols=True,
+            )
         window_t, window_groups = time.time(), 0
         done_batches = 0
         for batch in epoch_batches:
@@ -278,8 +341,9 @@ def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = N
                 group["lr"] = lr
             images, targets, positive, expressions = collate(batch, cache)
             images, targets, positive = (t.to(rt.device) for t in (images, targets, positive))
-            with torch.autocast(device_type=rt.device.type, dtype=rt.amp_dtype,
-                                enabled=rt.amp_dtype is not None):
+            with torch.autocast(
+                device_type=rt.device.type, dtype=rt.amp_dtype, enabled=rt.amp_dtype is not None
+            ):
                 outputs = model(images, expressions, mirror=config.use_mirror)
             # Eq. 6: t counts epochs from 1, so the first epoch already weighs 1/T.
             losses = grser_loss(outputs, targets, positive, epoch + 1, cfg.epochs, config)
@@ -298,8 +362,12 @@ def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = N
                 now = time.time()
                 row = {k: _reduce_mean(v, rt) for k, v in losses.items()}
                 row["loss"] = row.pop("total")
-                row.update(epoch=epoch + 1, lr=lr, elapsed_s=now - started,
-                           groups_per_s=window_groups / max(now - window_t, 1e-9))
+                row.update(
+                    epoch=epoch + 1,
+                    lr=lr,
+                    elapsed_s=now - started,
+                    groups_per_s=window_groups / max(now - window_t, 1e-9),
+                )
                 log.log("train", step, row)
                 window_t, window_groups = now, 0
             if cfg.max_steps and step >= cfg.max_steps:
@@ -313,22 +381,36 @@ def train(cfg: TrainConfig, progress: bool = True, train_groups: list | None = N
         if rt.is_main and completed:
             save_training_checkpoint(last, raw_model, optimizer, cfg, epoch_done, step)
         # -- held-out evaluation -------------------------------------------------------------
-        final = stop or epoch + 1 == cfg.epochs or (
-            cfg.time_budget_s and time.time() - started > cfg.time_budget_s)
+        final = (
+            stop
+            or epoch + 1 == cfg.epochs
+            or (cfg.time_budget_s and time.time() - started > cfg.time_budget_s)
+        )
         periodic = cfg.eval_every and (epoch + 1) % cfg.eval_every == 0
         if val_groups and rt.is_main and (final or periodic):
-            report = evaluate_groups(raw_model, val_groups, config.group_size, rt.device, rt.amp_dtype)
+            report = evaluate_groups(
+                raw_model, val_groups, config.group_size, rt.device, rt.amp_dtype
+            )
             log.log("val", step, {"epoch": epoch + 1, **report})
-            print(f"epoch {epoch + 1}: bar-mIoU {report['bar_miou']:.4f}  mIoU {report['miou']:.4f}"
-                  f"  R_neg {report['r_neg']:.4f}")
+            print(
+                f"epoch {epoch + 1}: bar-mIoU {report['bar_miou']:.4f}  mIoU {report['miou']:.4f}"
+                f"  R_neg {report['r_neg']:.4f}"
+            )
         if final:
             break
     # -- wrap up -------------------------------------------------------------------------------
     if rt.is_main:
-        save_training_checkpoint(checkpoint_dir(cfg) / "final.pt", raw_model, optimizer, cfg,
-                                 epoch_done, step, report)
-        summary = {"steps": step, "epochs_done": epoch_done, "train_seconds": time.time() - started,
-                   "groups": len(train_groups), "model": config.name, "report": report}
+        save_training_checkpoint(
+            checkpoint_dir(cfg) / "final.pt", raw_model, optimizer, cfg, epoch_done, step, report
+        )
+        summary = {
+            "steps": step,
+            "epochs_done": epoch_done,
+            "train_seconds": time.time() - started,
+            "groups": len(train_groups),
+            "model": config.name,
+            "report": report,
+        }
         write_report(summary, out_dir / "summary.json")
     log.close()
     if rt.world_size > 1:

@@ -14,7 +14,16 @@ from labeler.geometry import (
     pixel_index,
 )
 
-SIZES = [(427, 640), (640, 427), (333, 500), (1024, 1024), (1, 1), (37, 2000), (2000, 37), (1080, 1920)]
+SIZES = [
+    (427, 640),
+    (640, 427),
+    (333, 500),
+    (1024, 1024),
+    (1, 1),
+    (37, 2000),
+    (2000, 37),
+    (1080, 1920),
+]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -30,10 +39,14 @@ def test_longest_side_matches_sam_rule(size):
 def test_longest_side_agrees_with_segment_anything():
     transforms = pytest.importorskip("segment_anything.utils.transforms")
     for h, w in SIZES:
-        assert longest_side_shape((h, w)) == transforms.ResizeLongestSide.get_preprocess_shape(h, w, 1024)
+        assert longest_side_shape((h, w)) == transforms.ResizeLongestSide.get_preprocess_shape(
+            h, w, 1024
+        )
         pts = np.array([[0.0, 0.0], [w / 2, h / 3], [w, h]])
         ours = Frames.for_image((h, w)).original_to_model.points(pts)
-        np.testing.assert_allclose(ours, transforms.ResizeLongestSide(1024).apply_coords(pts, (h, w)))
+        np.testing.assert_allclose(
+            ours, transforms.ResizeLongestSide(1024).apply_coords(pts, (h, w))
+        )
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -44,7 +57,9 @@ def test_points_round_trip_through_every_frame(size, canvas_width):
     pts = rng.uniform(0, 1, (20, 2)) * [size[1], size[0]]
     back = frames.canvas_to_original.points(frames.original_to_canvas.points(pts))
     np.testing.assert_allclose(back, pts, atol=1e-9)
-    via_model = frames.model_to_original.points(frames.canvas_to_model.points(frames.original_to_canvas.points(pts)))
+    via_model = frames.model_to_original.points(
+        frames.canvas_to_model.points(frames.original_to_canvas.points(pts))
+    )
     np.testing.assert_allclose(via_model, pts, atol=1e-9)
 
 
@@ -54,8 +69,12 @@ def test_image_corners_map_to_frame_corners(size):
     frames = Frames.for_image(size, (h * 3 // 2 + 1, w // 2 + 1))
     ch, cw = frames.canvas_size
     mh, mw = frames.model_input_size
-    np.testing.assert_allclose(frames.original_to_canvas.points([[0, 0], [w, h]]), [[0, 0], [cw, ch]])
-    np.testing.assert_allclose(frames.original_to_model.points([[0, 0], [w, h]]), [[0, 0], [mw, mh]])
+    np.testing.assert_allclose(
+        frames.original_to_canvas.points([[0, 0], [w, h]]), [[0, 0], [cw, ch]]
+    )
+    np.testing.assert_allclose(
+        frames.original_to_model.points([[0, 0], [w, h]]), [[0, 0], [mw, mh]]
+    )
 
 
 def test_box_in_model_frame_by_hand():
@@ -81,7 +100,9 @@ def test_letterboxed_canvas():
     assert frames.canvas_click(10, 5) == (10.5, 0.5)  # click on the top bar lands on row 0
 
 
-@pytest.mark.parametrize("size,canvas", [((40, 60), (80, 120)), ((40, 60), (20, 30)), ((33, 50), (100, 150))])
+@pytest.mark.parametrize(
+    "size,canvas", [((40, 60), (80, 120)), ((40, 60), (20, 30)), ((33, 50), (100, 150))]
+)
 def test_mask_resampling_keeps_rectangles(size, canvas):
     h, w = size
     m = np.zeros(size, bool)
@@ -91,8 +112,12 @@ def test_mask_resampling_keeps_rectangles(size, canvas):
     assert out.shape == canvas
     rows, cols = np.nonzero(out)
     sy, sx = canvas[0] / h, canvas[1] / w
-    assert rows.min() == pytest.approx(10 * sy, abs=1) and rows.max() + 1 == pytest.approx(20 * sy, abs=1)
-    assert cols.min() == pytest.approx(12 * sx, abs=1) and cols.max() + 1 == pytest.approx(30 * sx, abs=1)
+    assert rows.min() == pytest.approx(10 * sy, abs=1) and rows.max() + 1 == pytest.approx(
+        20 * sy, abs=1
+    )
+    assert cols.min() == pytest.approx(12 * sx, abs=1) and cols.max() + 1 == pytest.approx(
+        30 * sx, abs=1
+    )
 
 
 def test_mask_upscale_then_downscale_is_exact_at_integer_factor():
@@ -110,7 +135,7 @@ def test_mask_and_points_agree():
     m[200, 300] = True
     frames = Frames.for_image((427, 640))
     model_mask = frames.original_to_model.mask(m)
-    (col, row), = pixel_index(frames.original_to_model.points([[300.5, 200.5]]), model_mask.shape)
+    ((col, row),) = pixel_index(frames.original_to_model.points([[300.5, 200.5]]), model_mask.shape)
     assert model_mask[row, col]
 
 
@@ -134,7 +159,9 @@ def test_chain_checks_frames_and_inverse_composes_to_identity():
 def test_clipping_helpers():
     np.testing.assert_allclose(clip_points([[-3, 5], [500, -1]], (10, 20)), [[0.5, 5], [19.5, 0.5]])
     assert clip_box((30, -5, -10, 8), (10, 20)) == (0.0, 0.0, 20.0, 8.0)
-    np.testing.assert_array_equal(pixel_index([[19.99, 9.99], [-1, 3.2]], (10, 20)), [[19, 9], [0, 3]])
+    np.testing.assert_array_equal(
+        pixel_index([[19.99, 9.99], [-1, 3.2]], (10, 20)), [[19, 9], [0, 3]]
+    )
     with pytest.raises(ValueError, match="positive"):
         longest_side_shape((0, 10))
 

@@ -37,7 +37,10 @@ EDITS = {
     "subtract_region": (None, lambda s: s.subtract_region(1, box(18, 25, 21, 30))),
     "brush": (None, lambda s: s.brush(0, [(12.5, 5.5), (20.5, 5.5)], 2)),
     "erase": (None, lambda s: s.brush(0, [(5.5, 5.5)], 2, erase=True)),
-    "clean": (lambda s: s.subtract_region(1, box(20, 27, 21, 28)), lambda s: s.clean(1, max_hole=5)),
+    "clean": (
+        lambda s: s.subtract_region(1, box(20, 27, 21, 28)),
+        lambda s: s.clean(1, max_hole=5),
+    ),
     "split": (lambda s: s.add_region(0, box(20, 2, 25, 6)), lambda s: s.split(0)),
     "merge": (None, lambda s: s.merge([0, 1])),
 }

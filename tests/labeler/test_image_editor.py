@@ -189,7 +189,9 @@ def test_clicks_on_a_proposal_correct_it_instead_of_replacing_it(world):
     assert not got[8, 8] and got[20, 20] and got[15, 40]
     # each click asked the segmenter for the region under it alone (no chain of logits)
     assert [(c.points, c.labels, c.previous_logits) for c in seg.calls] == [
-        (((40.5, 15.5),), (1,), None), (((8.5, 8.5),), (1,), None)]
+        (((40.5, 15.5),), (1,), None),
+        (((8.5, 8.5),), (1,), None),
+    ]
     assert ed.prompts.points == ((40.5, 15.5), (8.5, 8.5)) and ed.prompts.labels == (1, 0)
     saved = ed.confirm(store, author="ann")
     assert saved.status is DecisionStatus.POSITIVE and len(saved.instances) == 1

@@ -11,7 +11,10 @@ def test_text_within_its_limit_is_returned_unchanged():
 @pytest.mark.parametrize(
     "value, message",
     [
-        ("x" * (TEXT_LIMITS["expression"] + 1), "expression is 501 characters long; the limit is 500"),
+        (
+            "x" * (TEXT_LIMITS["expression"] + 1),
+            "expression is 501 characters long; the limit is 500",
+        ),
         ("the\x00cat", r"control character \(U\+0000\)"),
         ("the\x1b[31mcat", r"control character \(U\+001B\)"),
         ("   ", "expression is empty"),

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from labeler import rle
 from labeler import mask_ops as ops
+from labeler import rle
 from labeler.errors import InvalidMask
 
 
@@ -97,7 +97,9 @@ def test_diagonal_gap_does_not_make_a_hole():
     m[1:6, 1:6] = True
     m[2:5, 2:5] = False  # a 9-px hole inside a 1-px-wide square ring
     assert ops.fill_small_holes(m, 9)[3, 3]
-    m[1, 1] = False  # the ring now has a corner gap: the hole still does not touch the outside 4-connected
+    m[1, 1] = (
+        False  # the ring now has a corner gap: the hole still does not touch the outside 4-connected
+    )
     assert ops.fill_small_holes(m, 9)[3, 3]
 
 

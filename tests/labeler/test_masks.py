@@ -36,8 +36,10 @@ def test_uncompressed_counts_are_accepted():
 
 
 def test_iou_and_union():
-    a = np.zeros((10, 10), bool); a[:5] = True
-    b = np.zeros((10, 10), bool); b[:, :5] = True
+    a = np.zeros((10, 10), bool)
+    a[:5] = True
+    b = np.zeros((10, 10), bool)
+    b[:, :5] = True
     ra, rb = rle.encode(a), rle.encode(b)
     assert rle.iou(ra, rb) == pytest.approx(25 / 75)
     assert np.array_equal(rle.decode(rle.union([ra, rb], 10, 10)), a | b)

@@ -28,7 +28,9 @@ def _scene(seed: int = 0):
 def _coarse(mask: np.ndarray, stride: int = 4) -> np.ndarray:
     """What a stride-4 decoder gives: the mask at a quarter of the size, blown up again."""
     h, w = mask.shape
-    small = cv2.resize(mask.astype(np.float32), (w // stride, h // stride), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        mask.astype(np.float32), (w // stride, h // stride), interpolation=cv2.INTER_AREA
+    )
     small = cv2.GaussianBlur(small, (3, 3), 0)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
 
@@ -54,7 +56,7 @@ def test_prompts_are_a_padded_box_inside_the_image_and_a_click_at_the_innermost_
     mask[10:30, 0:20] = True  # touches the left border
     prompts = refine_prompts(mask, RefineSettings(pad_fraction=0.25, min_pad=2))
     assert prompts.box == (0.0, 5.0, 25.0, 35.0)  # 20 px wide -> 5 px each side, clipped at x = 0
-    (x, y), = prompts.points
+    ((x, y),) = prompts.points
     assert prompts.labels == (1,) and mask[int(y), int(x)]
     assert 8 <= x <= 12 and 18 <= y <= 22  # the centre of the 20 x 20 block
     assert refine_prompts(np.zeros((5, 5), bool)) is None
@@ -89,7 +91,9 @@ def test_two_parts_of_one_object_become_one_instance_and_distinct_objects_stay_a
     fake = _Fixed(disc)
     outcome = refine_instances(fake, {}, [left, right])
     assert len(fake.prompts) == 2
-    assert outcome.replaced == 0 and outcome.kept == 2  # each half alone has IoU < 0.5 with the disc
+    assert (
+        outcome.replaced == 0 and outcome.kept == 2
+    )  # each half alone has IoU < 0.5 with the disc
     assert len(outcome.masks) == 2
     # Two blobs that are both mostly the disc: both become the disc, kept once.
     trimmed, shifted = disc.copy(), np.roll(disc, 2, axis=0)

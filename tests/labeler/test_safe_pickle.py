@@ -19,8 +19,11 @@ class Evil:
 
 @pytest.mark.parametrize("protocol", range(0, pickle.HIGHEST_PROTOCOL + 1))
 def test_plain_data_round_trips_at_every_protocol(protocol):
-    data = {1: {"s": "x", "b": b"\x00y", "t": (1, None, True, 2.5), "set": {1, 2}, "l": [[]]},
-            "bbox": np.array([[1.0, 2, 3, 4]]), "n": np.int64(3)}
+    data = {
+        1: {"s": "x", "b": b"\x00y", "t": (1, None, True, 2.5), "set": {1, 2}, "l": [[]]},
+        "bbox": np.array([[1.0, 2, 3, 4]]),
+        "n": np.int64(3),
+    }
     out = safe_pickle.loads(pickle.dumps(data, protocol=protocol))
     assert out[1] == data[1] and out["n"] == 3
     assert np.array_equal(out["bbox"], data["bbox"])

@@ -7,7 +7,7 @@ import pytest
 
 from labeler.classic_segmenter import ClassicSegmenter
 from labeler.clicks import iou
-from labeler.segmenter import Prompts, SegmentResult, Segmenter
+from labeler.segmenter import Prompts, Segmenter, SegmentResult
 
 
 def scene(h=300, w=400, seed=0):
@@ -15,7 +15,9 @@ def scene(h=300, w=400, seed=0):
     rng = np.random.default_rng(seed)
     img = np.clip(rng.normal((90, 110, 90), 12, (h, w, 3)), 0, 255)
     yy, xx = np.mgrid[:h, :w]
-    disc = ((yy - 150) ** 2 + (xx - 110) ** 2 <= 70**2) & ~((yy - 150) ** 2 + (xx - 110) ** 2 <= 20**2)
+    disc = ((yy - 150) ** 2 + (xx - 110) ** 2 <= 70**2) & ~(
+        (yy - 150) ** 2 + (xx - 110) ** 2 <= 20**2
+    )
     top = (yy >= 80) & (yy < 150) & (xx >= 240) & (xx < 360)
     bottom = (yy >= 150) & (yy < 230) & (xx >= 240) & (xx < 360)
     img[disc] = rng.normal((200, 40, 40), 10, (disc.sum(), 3))
@@ -57,7 +59,11 @@ def test_positive_then_negative_click(seg, data):
     assert iou(both.mask, top | bottom) > 0.85
     only_top = seg.predict(
         emb,
-        Prompts(points=((300.5, 110.5), (300.5, 200.5)), labels=(1, 0), previous_logits=both.low_res_logits),
+        Prompts(
+            points=((300.5, 110.5), (300.5, 200.5)),
+            labels=(1, 0),
+            previous_logits=both.low_res_logits,
+        ),
     )
     assert iou(only_top.mask, top) > 0.85 and not only_top.mask[200, 300]
 
@@ -67,7 +73,11 @@ def test_refinement_adds_a_part_with_the_previous_logits(seg, data):
     first = seg.predict(emb, Prompts(points=((300.5, 110.5),), labels=(1,)))
     second = seg.predict(
         emb,
-        Prompts(points=((300.5, 110.5), (300.5, 200.5)), labels=(1, 1), previous_logits=first.low_res_logits),
+        Prompts(
+            points=((300.5, 110.5), (300.5, 200.5)),
+            labels=(1, 1),
+            previous_logits=first.low_res_logits,
+        ),
     )
     whole = top | bottom
     assert iou(second.mask, whole) > iou(first.mask, whole) and iou(second.mask, whole) > 0.85
@@ -132,12 +142,19 @@ def test_every_click_takes_effect_even_next_to_a_click_of_the_other_kind():
     seg = ClassicSegmenter()
     emb = seg.embed(image)
     points, labels, logits = [], [], None
-    for point, label in (((60.5, 61.5), 1), ((62.5, 58.5), 0), ((63.5, 61.5), 1), ((60.5, 58.5), 0),
-                         ((66.5, 63.5), 1), ((69.5, 62.5), 0)):
+    for point, label in (
+        ((60.5, 61.5), 1),
+        ((62.5, 58.5), 0),
+        ((63.5, 61.5), 1),
+        ((60.5, 58.5), 0),
+        ((66.5, 63.5), 1),
+        ((69.5, 62.5), 0),
+    ):
         points.append(point)
         labels.append(label)
-        result = seg.predict(emb, Prompts(points=tuple(points), labels=tuple(labels),
-                                          previous_logits=logits))
+        result = seg.predict(
+            emb, Prompts(points=tuple(points), labels=tuple(labels), previous_logits=logits)
+        )
         logits = result.low_res_logits
         for (x, y), want in zip(points, labels):
             assert result.mask[int(y), int(x)] == bool(want), (points, labels, (x, y))

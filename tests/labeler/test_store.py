@@ -17,8 +17,17 @@ def test_catalogue_crud(store):
     with pytest.raises(DuplicateName):
         store.create_group("dog x beach")
     assert store.ensure_group("dog x beach").id == group.id
-    image, created = store.add_image(group.id, "images/a.png", 60, 40, "h1", source_url="u", owner="o",
-                                     license="CC BY 2.0", meta={"title": "t"})
+    image, created = store.add_image(
+        group.id,
+        "images/a.png",
+        60,
+        40,
+        "h1",
+        source_url="u",
+        owner="o",
+        license="CC BY 2.0",
+        meta={"title": "t"},
+    )
     assert created
     again, created = store.add_image(group.id, "images/b.png", 60, 40, "h1")
     assert not created and again.id == image.id and again.file == "images/a.png"
@@ -49,8 +58,14 @@ def test_decision_lifecycle_and_audit(populated, ring_rle):
     assert proposal.status is DecisionStatus.PROPOSED and proposal.proposes_presence
     second = np.zeros((40, 60), bool)
     second[32:38, 2:8] = True
-    saved = store.save_decision(dog.id, img.id, "positive", [ring_rle, rle.encode(second)],
-                                author="ann", expected_revision=proposal.revision)
+    saved = store.save_decision(
+        dog.id,
+        img.id,
+        "positive",
+        [ring_rle, rle.encode(second)],
+        author="ann",
+        expected_revision=proposal.revision,
+    )
     assert saved.revision == 2
     loaded = store.get_decision(dog.id, img.id)
     assert loaded.status is DecisionStatus.POSITIVE and loaded.author == "ann"
@@ -71,13 +86,27 @@ def test_invalid_decisions_are_refused_and_nothing_changes(populated, ring_rle):
     with pytest.raises(InvalidMask, match="at least one"):
         store.save_decision(dog.id, images[0].id, "positive", [], author="a", expected_revision=0)
     with pytest.raises(InvalidMask, match="cannot carry"):
-        store.save_decision(dog.id, images[0].id, "negative", [ring_rle], author="a", expected_revision=0)
+        store.save_decision(
+            dog.id, images[0].id, "negative", [ring_rle], author="a", expected_revision=0
+        )
     with pytest.raises(InvalidMask, match="empty"):
-        store.save_decision(dog.id, images[0].id, "positive",
-                            [rle.encode(np.zeros((40, 60), bool))], author="a", expected_revision=0)
+        store.save_decision(
+            dog.id,
+            images[0].id,
+            "positive",
+            [rle.encode(np.zeros((40, 60), bool))],
+            author="a",
+            expected_revision=0,
+        )
     with pytest.raises(InvalidMask, match="out of bounds"):
-        store.save_decision(dog.id, images[0].id, "positive",
-                            [rle.encode(np.ones((80, 60), bool))], author="a", expected_revision=0)
+        store.save_decision(
+            dog.id,
+            images[0].id,
+            "positive",
+            [rle.encode(np.ones((80, 60), bool))],
+            author="a",
+            expected_revision=0,
+        )
     other = store.create_group("cat x sofa")
     stray, _ = store.add_image(other.id, "x.png", 60, 40, "hx")
     with pytest.raises(NotFound):
@@ -87,11 +116,17 @@ def test_invalid_decisions_are_refused_and_nothing_changes(populated, ring_rle):
 
 def test_completeness_and_progress(populated, ring_rle):
     store, group, images, (dog, ball) = populated
-    store.save_decision(dog.id, images[0].id, "positive", [ring_rle], author="ann", expected_revision=0)
+    store.save_decision(
+        dog.id, images[0].id, "positive", [ring_rle], author="ann", expected_revision=0
+    )
     store.save_decision(dog.id, images[1].id, "negative", author="bob", expected_revision=0)
     store.propose(dog.id, images[2].id, [], score=-3.0, model_version="m")
     progress = {p.expression_id: p for p in store.expression_progress()}
-    assert (progress[dog.id].positive, progress[dog.id].negative, progress[dog.id].proposed) == (1, 1, 1)
+    assert (progress[dog.id].positive, progress[dog.id].negative, progress[dog.id].proposed) == (
+        1,
+        1,
+        1,
+    )
     assert not progress[dog.id].complete and progress[dog.id].unseen == 0
     assert progress[ball.id].unseen == 3
     store.save_decision(dog.id, images[2].id, "negative", author="bob", expected_revision=1)
@@ -105,18 +140,26 @@ def test_completeness_and_progress(populated, ring_rle):
 
 def test_stale_save_is_refused_and_both_versions_are_kept(populated, ring_rle):
     store, group, images, (dog, _) = populated
-    first = store.save_decision(dog.id, images[0].id, "positive", [ring_rle], author="ann", expected_revision=0)
+    first = store.save_decision(
+        dog.id, images[0].id, "positive", [ring_rle], author="ann", expected_revision=0
+    )
     with pytest.raises(StaleRevision) as info:
         store.save_decision(dog.id, images[0].id, "negative", author="bob", expected_revision=0)
     assert info.value.current.revision == first.revision and info.value.current.author == "ann"
     assert store.get_decision(dog.id, images[0].id).status is DecisionStatus.POSITIVE
     rejected = [e for e in store.audit() if e.action == "rejected_stale"]
-    assert len(rejected) == 1 and rejected[0].author == "bob" and rejected[0].after["status"] == "negative"
+    assert (
+        len(rejected) == 1
+        and rejected[0].author == "bob"
+        and rejected[0].after["status"] == "negative"
+    )
 
 
 def test_bulk_negatives_and_undo(populated, ring_rle):
     store, group, images, (dog, _) = populated
-    store.save_decision(dog.id, images[0].id, "positive", [ring_rle], author="ann", expected_revision=0)
+    store.save_decision(
+        dog.id, images[0].id, "positive", [ring_rle], author="ann", expected_revision=0
+    )
     store.propose(dog.id, images[1].id, [ring_rle], score=1.5, model_version="m")
     batch, done = store.confirm_negatives(dog.id, author="ann")  # all remaining undecided
     assert {d.image_id for d in done} == {images[1].id, images[2].id}
@@ -135,9 +178,14 @@ def test_accept_proposals(populated, ring_rle):
     store, group, images, (dog, _) = populated
     store.propose(dog.id, images[0].id, [ring_rle], score=2.0, model_version="m")
     store.propose(dog.id, images[1].id, [], score=-2.0, model_version="m")
-    batch, done = store.accept_proposals(dog.id, [images[0].id, images[1].id, images[2].id], author="ann")
+    batch, done = store.accept_proposals(
+        dog.id, [images[0].id, images[1].id, images[2].id], author="ann"
+    )
     statuses = {d.image_id: d.status for d in done}
-    assert statuses == {images[0].id: DecisionStatus.POSITIVE, images[1].id: DecisionStatus.NEGATIVE}
+    assert statuses == {
+        images[0].id: DecisionStatus.POSITIVE,
+        images[1].id: DecisionStatus.NEGATIVE,
+    }
     assert store.get_decision(dog.id, images[0].id).author == "ann"
 
 
@@ -160,8 +208,11 @@ def _race(store_factory, expression_id, image_id, writers=6):
         s = stores[n]
         try:
             barrier.wait()
-            results.append(s.save_decision(expression_id, image_id, "negative", author=f"w{n}",
-                                           expected_revision=0))
+            results.append(
+                s.save_decision(
+                    expression_id, image_id, "negative", author=f"w{n}", expected_revision=0
+                )
+            )
         except StaleRevision as exc:
             errors.append(exc)
         finally:

@@ -44,8 +44,8 @@ def synthetic_groups(batch: int = 2, n: int = 4, size: int = 64, seed: int = 0):
             if positive[b, i]:
                 y, x = torch.randint(0, size // 2, (2,), generator=gen).tolist()
                 side = size // 3
-                targets[b, i, y:y + side, x:x + side] = 1.0
-                images[b, i, 0, y:y + side, x:x + side] = 1.0  # a red square
+                targets[b, i, y : y + side, x : x + side] = 1.0
+                images[b, i, 0, y : y + side, x : x + side] = 1.0  # a red square
     expressions = ["the red square"] * batch
     return images, targets, positive, expressions
 

@@ -52,8 +52,10 @@ def test_model_package_does_not_import_the_rest_of_the_project():
     import subprocess
     import sys
 
-    code = ("import sys, model; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('labeler', 'pipelines', 'exports', 'ui', 'streamlit', 'sqlalchemy')]; print(bad)")
+    code = (
+        "import sys, model; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('labeler', 'pipelines', 'exports', 'ui', 'streamlit', 'sqlalchemy')]; print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -14,8 +14,15 @@ def test_round_trip_gives_identical_outputs(tmp_path, tiny_model):
     images, _, _, expressions = synthetic_groups(batch=1, n=4)
     with torch.no_grad():
         tiny_model.neck.lateral16.bias.add_(0.5)  # weights that a fresh build would not have
-    path = save_checkpoint(tmp_path / "ckpt" / "tiny.pt", tiny_model, tiny_model.config, epoch=3,
-                           step=120, metrics={"bar_miou": 0.5}, dataset_version="v1")
+    path = save_checkpoint(
+        tmp_path / "ckpt" / "tiny.pt",
+        tiny_model,
+        tiny_model.config,
+        epoch=3,
+        step=120,
+        metrics={"bar_miou": 0.5},
+        dataset_version="v1",
+    )
     loaded, meta = load_checkpoint(path)
     assert not loaded.training
     assert meta["epoch"] == 3 and meta["step"] == 120 and meta["metrics"] == {"bar_miou": 0.5}

@@ -29,8 +29,12 @@ def test_eq1_language_heatmap_is_cosine_per_position():
 def test_eq1_cosine_ignores_scale_of_features_and_query():
     visual = torch.randn(2, 3, 5, 4, 4)
     text = torch.randn(2, 5)
-    torch.testing.assert_close(language_heatmaps(visual * 7.0, text * 0.1),
-                               language_heatmaps(visual, text), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        language_heatmaps(visual * 7.0, text * 0.1),
+        language_heatmaps(visual, text),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_eq2_prototype_is_spatial_mean_of_heatmap_times_features():
@@ -59,17 +63,21 @@ def test_eq2_uses_the_eq1_heatmap_in_the_module():
 
 def test_eq3_every_image_against_every_prototype():
     # Image 0 positions (3,4), (-1,0); image 1 positions (0,2), (1,1). Prototypes p0=(1,0), p1=(0,1).
-    visual = torch.tensor([
-        [[3.0, -1.0], [4.0, 0.0]],
-        [[0.0, 1.0], [2.0, 1.0]],
-    ]).view(1, 2, 2, 1, 2)
+    visual = torch.tensor(
+        [
+            [[3.0, -1.0], [4.0, 0.0]],
+            [[0.0, 1.0], [2.0, 1.0]],
+        ]
+    ).view(1, 2, 2, 1, 2)
     protos = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
     heat = vision_heatmaps(visual, protos)
     assert heat.shape == (1, 2, 2, 1, 2)  # [B, image n, prototype i, H, W]
-    expected = torch.tensor([
-        [[0.6, -1.0], [0.8, 0.0]],  # image 0 vs p0, p1
-        [[0.0, 1 / SQRT2], [1.0, 1 / SQRT2]],  # image 1 vs p0, p1
-    ])
+    expected = torch.tensor(
+        [
+            [[0.6, -1.0], [0.8, 0.0]],  # image 0 vs p0, p1
+            [[0.0, 1 / SQRT2], [1.0, 1 / SQRT2]],  # image 1 vs p0, p1
+        ]
+    )
     torch.testing.assert_close(heat.view(2, 2, 2), expected)
 
 
@@ -135,15 +143,21 @@ def test_mirror_target_is_background():
     torch.testing.assert_close(mirror_targets(y), torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]]]))
 
 
-@pytest.mark.parametrize("epoch,total,expected", [(0, 80, 0.0), (1, 80, 1 / 80), (40, 80, 0.5),
-                                                  (80, 80, 1.0), (100, 80, 1.0), (2.5, 10, 0.25)])
+@pytest.mark.parametrize(
+    "epoch,total,expected",
+    [(0, 80, 0.0), (1, 80, 1 / 80), (40, 80, 0.5), (80, 80, 1.0), (100, 80, 1.0), (2.5, 10, 0.25)],
+)
 def test_eq6_ramp_is_t_over_T(epoch, total, expected):
     assert triplet_weight(epoch, total) == pytest.approx(expected)
 
 
 def _fake_outputs(d_pos, d_neg, logits, mirror_logits):
-    return {"mask_logits": logits, "mirror_mask_logits": mirror_logits,
-            "d_pos": d_pos, "d_neg": d_neg}
+    return {
+        "mask_logits": logits,
+        "mirror_mask_logits": mirror_logits,
+        "d_pos": d_pos,
+        "d_neg": d_neg,
+    }
 
 
 def test_eq6_total_objective_by_hand():
@@ -153,8 +167,14 @@ def test_eq6_total_objective_by_hand():
     positive = torch.tensor([[True, False]])
     d_pos, d_neg = torch.tensor([[2.0, 1.5]]), torch.tensor([[2.5, 2.0]])  # Eq. 5: 0.5 and 1.5
     zeros = torch.zeros(1, 2, 2, 2)  # logit 0 -> BCE = ln 2 whatever the target
-    losses = grser_loss(_fake_outputs(d_pos, d_neg, zeros, zeros), targets, positive,
-                        epoch=3, total_epochs=4, config=cfg)
+    losses = grser_loss(
+        _fake_outputs(d_pos, d_neg, zeros, zeros),
+        targets,
+        positive,
+        epoch=3,
+        total_epochs=4,
+        config=cfg,
+    )
     ln2 = math.log(2.0)
     assert losses["ce"].item() == pytest.approx(ln2)
     assert losses["mirror"].item() == pytest.approx(ln2)
@@ -174,8 +194,14 @@ def test_ce_counts_positives_only_and_mirror_uses_background():
     small = math.log1p(math.exp(-10.0))
     assert losses["ce"].item() == pytest.approx(small, rel=1e-2)  # negative image 1 ignored
     assert losses["mirror"].item() == pytest.approx(small, rel=1e-2)
-    with_negatives = grser_loss(_fake_outputs(d, d, logits, mirror), targets, positive, 1, 1,
-                                GRSerConfig(mirror_on_negatives=True))
+    with_negatives = grser_loss(
+        _fake_outputs(d, d, logits, mirror),
+        targets,
+        positive,
+        1,
+        1,
+        GRSerConfig(mirror_on_negatives=True),
+    )
     # image 1's background is everything, but its mirror logits are -10: a large loss
     assert with_negatives["mirror"].item() > 4.0
 
@@ -190,8 +216,14 @@ def test_switches_remove_their_terms():
     assert no_tri["total"].item() == pytest.approx(2 * math.log(2.0))
     assert no_tri["triplet"].item() == pytest.approx(1.0)  # still reported
     assert no_tri["triplet_weight"].item() == 0.0
-    no_mirror = grser_loss({"mask_logits": zeros, "d_pos": d_pos, "d_neg": d_neg}, targets,
-                           positive, 4, 4, GRSerConfig(use_mirror=False))
+    no_mirror = grser_loss(
+        {"mask_logits": zeros, "d_pos": d_pos, "d_neg": d_neg},
+        targets,
+        positive,
+        4,
+        4,
+        GRSerConfig(use_mirror=False),
+    )
     assert no_mirror["mirror"].item() == 0.0
     assert no_mirror["total"].item() == pytest.approx(math.log(2.0) + 1.0)
 
@@ -199,9 +231,14 @@ def test_switches_remove_their_terms():
 def test_all_negative_group_has_no_ce_but_keeps_the_graph():
     logits = torch.zeros(1, 2, 2, 2, requires_grad=True)
     d = torch.zeros(1, 2, requires_grad=True)
-    losses = grser_loss({"mask_logits": logits, "mirror_mask_logits": logits, "d_pos": d,
-                         "d_neg": d}, torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, dtype=torch.bool),
-                        1, 1, GRSerConfig())
+    losses = grser_loss(
+        {"mask_logits": logits, "mirror_mask_logits": logits, "d_pos": d, "d_neg": d},
+        torch.zeros(1, 2, 2, 2),
+        torch.zeros(1, 2, dtype=torch.bool),
+        1,
+        1,
+        GRSerConfig(),
+    )
     assert losses["ce"].item() == 0.0 and losses["mirror"].item() == 0.0
     assert losses["triplet"].item() == pytest.approx(1.0)  # d equal: max(0 + m, 0)
     losses["total"].backward()

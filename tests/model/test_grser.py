@@ -40,8 +40,9 @@ def test_mirror_pass_swaps_the_roles_of_the_texts(tiny_model):
     tiny_model.eval()
     out = tiny_model(images, expressions, mirror=True)
     # The mirror branch measures z^anti against L_anti as its "positive" text.
-    torch.testing.assert_close(out["mirror_d_pos"],
-                               (out["mirror_z"] - out["text_anti"][:, None]).norm(dim=-1))
+    torch.testing.assert_close(
+        out["mirror_d_pos"], (out["mirror_z"] - out["text_anti"][:, None]).norm(dim=-1)
+    )
     assert not torch.allclose(out["mirror_mask_logits"], out["mask_logits"])
     assert "mirror_mask_logits" not in tiny_model(images, expressions)
 
@@ -69,7 +70,8 @@ def test_heatmap_order_follows_eq4_at_test_time(tiny_model):
     tiny_model.eval()
     captured = {}
     hook = tiny_model.hierarchizer.register_forward_hook(
-        lambda module, args, result: captured.update(args=args))
+        lambda module, args, result: captured.update(args=args)
+    )
     with torch.no_grad():
         out = tiny_model(images, expressions)
     hook.remove()
@@ -134,12 +136,15 @@ def test_group_members_influence_each_other(tiny_model):
     assert not torch.allclose(a, b)
 
 
-@pytest.mark.parametrize("images,expressions", [
-    (torch.rand(1, 5, 3, 64, 64), ["too many images"]),
-    (torch.rand(4, 3, 64, 64), ["missing group axis"]),
-    (torch.rand(2, 2, 3, 64, 64), ["one expression for two groups"]),
-    (torch.rand(1, 2, 3, 64, 64), "a bare string"),
-])
+@pytest.mark.parametrize(
+    "images,expressions",
+    [
+        (torch.rand(1, 5, 3, 64, 64), ["too many images"]),
+        (torch.rand(4, 3, 64, 64), ["missing group axis"]),
+        (torch.rand(2, 2, 3, 64, 64), ["one expression for two groups"]),
+        (torch.rand(1, 2, 3, 64, 64), "a bare string"),
+    ],
+)
 def test_bad_inputs_raise_named_errors(tiny_model, images, expressions):
     with pytest.raises(InputError):
         tiny_model(images, expressions)

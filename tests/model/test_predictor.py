@@ -23,8 +23,10 @@ def test_preprocess_resizes_to_unit_range_squares():
     assert torch.allclose(batch[0], torch.ones(3, 64, 64)) and batch[1].abs().max() == 0
 
 
-@pytest.mark.parametrize("bad", [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 3), np.float32),
-                                 np.zeros((8, 8, 4), np.uint8)])
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 4), np.uint8)],
+)
 def test_preprocess_rejects_non_rgb_uint8(bad):
     with pytest.raises(InputError):
         preprocess([bad], 64)

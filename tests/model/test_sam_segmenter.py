@@ -42,17 +42,31 @@ def tiny_sam(seed: int = 0) -> Sam:
     torch.manual_seed(seed)
     sam = Sam(
         image_encoder=ImageEncoderViT(
-            img_size=1024, patch_size=16, embed_dim=32, depth=1, num_heads=1, mlp_ratio=2,
-            out_chans=256, qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-            use_rel_pos=False, window_size=16, global_attn_indexes=(),
+            img_size=1024,
+            patch_size=16,
+            embed_dim=32,
+            depth=1,
+            num_heads=1,
+            mlp_ratio=2,
+            out_chans=256,
+            qkv_bias=True,
+            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+            use_rel_pos=False,
+            window_size=16,
+            global_attn_indexes=(),
         ),
         prompt_encoder=PromptEncoder(
-            embed_dim=256, image_embedding_size=(64, 64), input_image_size=(1024, 1024), mask_in_chans=16
+            embed_dim=256,
+            image_embedding_size=(64, 64),
+            input_image_size=(1024, 1024),
+            mask_in_chans=16,
         ),
         mask_decoder=MaskDecoder(
             num_multimask_outputs=3,
             transformer=TwoWayTransformer(depth=2, embedding_dim=256, mlp_dim=512, num_heads=8),
-            transformer_dim=256, iou_head_depth=3, iou_head_hidden_dim=256,
+            transformer_dim=256,
+            iou_head_depth=3,
+            iou_head_hidden_dim=256,
         ),
     )
     return sam.eval()
@@ -114,7 +128,9 @@ def test_each_prompt_kind_gives_an_original_size_mask(seg, emb, prompts):
 def test_refinement_uses_previous_logits(seg, emb):
     first = seg.predict(emb, P(points=((100.5, 50.5),), labels=(1,)))
     again = P(points=((100.5, 50.5), (200.5, 100.5)), labels=(1, 1))
-    with_prev = seg.predict(emb, P(again.points, again.labels, previous_logits=first.low_res_logits))
+    with_prev = seg.predict(
+        emb, P(again.points, again.labels, previous_logits=first.low_res_logits)
+    )
     without = seg.predict(emb, again)
     assert not np.array_equal(with_prev.low_res_logits, without.low_res_logits)
     with pytest.raises(InputError, match="256 x 256"):
@@ -131,7 +147,9 @@ def test_multimask_pick_is_the_best_predicted_iou(seg, emb):
         low, iou = sam.mask_decoder(
             image_embeddings=torch.as_tensor(emb["features"])[None],
             image_pe=sam.prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=True,
+            sparse_prompt_embeddings=sparse,
+            dense_prompt_embeddings=dense,
+            multimask_output=True,
         )
     best = int(iou[0].argmax())
     r = seg.predict(emb, prompts)
@@ -155,7 +173,9 @@ def test_float16_embedding_predicts_the_same(seg, emb):
     half = dict(emb, features=emb["features"].astype(np.float16))
     p = P(points=((100.5, 50.5),), labels=(1,))
     a, b = seg.predict(emb, p), seg.predict(half, p)
-    np.testing.assert_allclose(a.low_res_logits, b.low_res_logits, atol=0.05 * np.abs(a.low_res_logits).max() + 1e-3)
+    np.testing.assert_allclose(
+        a.low_res_logits, b.low_res_logits, atol=0.05 * np.abs(a.low_res_logits).max() + 1e-3
+    )
 
 
 def test_points_follow_the_model_frame(seg):

@@ -8,8 +8,12 @@ import torch
 from model import WeightsNotFound
 from model.text_encoder import TextEncoder, anti_expression, resolve_text_encoder_dir
 
-TINY = dict(init="random", random_sizes=dict(hidden_size=16, num_hidden_layers=1,
-                                             num_attention_heads=2, intermediate_size=32))
+TINY = dict(
+    init="random",
+    random_sizes=dict(
+        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+    ),
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +78,9 @@ def test_packaged_minilm_is_loaded_with_its_weights(minilm):
     assert minilm.hidden_size == 384
     assert minilm.describe()["vocab_size"] == 30523
     with torch.no_grad():
-        s = minilm(["a man riding a horse", "a person on horseback", "a bowl of tomato soup"]).sentence
+        s = minilm(
+            ["a man riding a horse", "a person on horseback", "a bowl of tomato soup"]
+        ).sentence
     cos = torch.nn.functional.cosine_similarity
     # Pretrained sentence embeddings put paraphrases closer than unrelated sentences.
     assert cos(s[0], s[1], dim=0) > cos(s[0], s[2], dim=0) + 0.2

@@ -41,7 +41,9 @@ def test_efficientnet_lite_weights_load_completely():
     assert report.missing == [] and report.unexpected == []
     source = _read_state_dict(EFFICIENTNET_LITE0_PACKAGE)
     torch.testing.assert_close(model.conv_stem.weight, source["_conv_stem.weight"])
-    torch.testing.assert_close(model.blocks[6][0].conv_pwl.weight, source["_blocks.15._project_conv.weight"])
+    torch.testing.assert_close(
+        model.blocks[6][0].conv_pwl.weight, source["_blocks.15._project_conv.weight"]
+    )
 
 
 @pytest.mark.skipif(not UMBRELLA.exists(), reason="shared COCO sample image not present")
@@ -81,18 +83,28 @@ def _words(batch, t=5, dim=8, seed=0):
     return torch.randn(batch, t, dim, generator=gen), torch.ones(batch, t, dtype=torch.bool)
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("test_efficientnet", {}),
-    # A miniature Swin exercises the NHWC path between stages.
-    ("swin_tiny_patch4_window7_224", dict(img_size=64, embed_dim=8, depths=(1, 1, 1, 1),
-                                          num_heads=(1, 1, 1, 1), window_size=2)),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("test_efficientnet", {}),
+        # A miniature Swin exercises the NHWC path between stages.
+        (
+            "swin_tiny_patch4_window7_224",
+            dict(
+                img_size=64, embed_dim=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 1, 1), window_size=2
+            ),
+        ),
+    ],
+)
 def test_zero_gates_leave_the_backbone_unchanged_at_start(name, kwargs):
     torch.manual_seed(0)
     backbone = timm.create_model(name, **kwargs).eval()
     levels = len(backbone.feature_info)
-    reference = FeatureListNet(copy.deepcopy(backbone), out_indices=tuple(range(levels - 4, levels)),
-                               flatten_sequential=True).eval()
+    reference = FeatureListNet(
+        copy.deepcopy(backbone),
+        out_indices=tuple(range(levels - 4, levels)),
+        flatten_sequential=True,
+    ).eval()
     encoder = LanguageAwareEncoder(backbone, text_dim=8, fusion_dim=8, fusion_heads=2).eval()
     images = torch.rand(2, 3, 64, 64)
     words, mask = _words(2)
@@ -124,16 +136,20 @@ def test_padding_words_are_ignored():
     noisy = words.clone()
     noisy[:, 4:] = 100.0
     with torch.no_grad():
-        torch.testing.assert_close(encoder(images, words, mask)[-1], encoder(images, noisy, mask)[-1])
+        torch.testing.assert_close(
+            encoder(images, words, mask)[-1], encoder(images, noisy, mask)[-1]
+        )
 
 
 def test_swin_weights_round_trip_through_timm_filter(tmp_path):
-    kwargs = dict(img_size=64, embed_dim=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 1, 1),
-                  window_size=2)
+    kwargs = dict(
+        img_size=64, embed_dim=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 1, 1), window_size=2
+    )
     src = timm.create_model("swin_tiny_patch4_window7_224", **kwargs)
     torch.save({"model": src.state_dict()}, tmp_path / "swin.pth")
-    dst, report = create_backbone("swin_tiny_patch4_window7_224", str(tmp_path / "swin.pth"),
-                                  **kwargs)
+    dst, report = create_backbone(
+        "swin_tiny_patch4_window7_224", str(tmp_path / "swin.pth"), **kwargs
+    )
     assert report.missing == []
     for (name, a), b in zip(src.state_dict().items(), dst.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
@@ -146,4 +162,6 @@ def test_a_classifier_for_other_classes_is_dropped(tmp_path):
     report = load_backbone_weights(dst, str(tmp_path / "w21.pth"))
     assert set(report.missing) == {"classifier.weight", "classifier.bias"}
     torch.testing.assert_close(dst.conv_stem.weight, src.conv_stem.weight)
-    torch.testing.assert_close(dst.blocks[-1][-1].conv_pwl.weight, src.blocks[-1][-1].conv_pwl.weight)
+    torch.testing.assert_close(
+        dst.blocks[-1][-1].conv_pwl.weight, src.blocks[-1][-1].conv_pwl.weight
+    )

@@ -27,7 +27,11 @@ GOOD_KEY = "0123456789abcdef0123456789abcdef"
 
 LICENSE_ROWS = [
     (0, "All Rights Reserved", ""),
-    (1, "Attribution-NonCommercial-ShareAlike License", "https://creativecommons.org/licenses/by-nc-sa/2.0/"),
+    (
+        1,
+        "Attribution-NonCommercial-ShareAlike License",
+        "https://creativecommons.org/licenses/by-nc-sa/2.0/",
+    ),
     (2, "Attribution-NonCommercial License", "https://creativecommons.org/licenses/by-nc/2.0/"),
     (4, "Attribution License", "https://creativecommons.org/licenses/by/2.0/"),
     (5, "Attribution-ShareAlike License", "https://creativecommons.org/licenses/by-sa/2.0/"),
@@ -121,7 +125,11 @@ class FakeFlickr:
         return next((p for p in self.photos if p.id == photo_id), None)
 
     def searches(self) -> list[dict]:
-        return [r["params"] for r in self.requests if r["params"].get("method") == "flickr.photos.search"]
+        return [
+            r["params"]
+            for r in self.requests
+            if r["params"].get("method") == "flickr.photos.search"
+        ]
 
     def downloads(self, photo_id: str) -> int:
         return sum(1 for r in self.requests if re.search(rf"/{photo_id}_", r["path"]))
@@ -135,8 +143,9 @@ class FakeFlickr:
         key = params.pop("api_key", None)
         if key is not None:
             self.keys_seen.append(key)
-        self.requests.append({"verb": handler.command, "path": parts.path, "query": parts.query,
-                              "params": params})
+        self.requests.append(
+            {"verb": handler.command, "path": parts.path, "query": parts.query, "params": params}
+        )
         try:
             if parts.path == "/services/rest/":
                 self._rest(handler, params, key)
@@ -161,7 +170,9 @@ class FakeFlickr:
             return None  # then answer normally: too late for the client
         return fault
 
-    def _send(self, handler, status: int, data: bytes, ctype: str, headers: dict | None = None) -> None:
+    def _send(
+        self, handler, status: int, data: bytes, ctype: str, headers: dict | None = None
+    ) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", ctype)
         handler.send_header("Content-Length", str(len(data)))
@@ -179,9 +190,15 @@ class FakeFlickr:
         if fault == "500":
             return
         if fault == "105":
-            return self._json(handler, {"stat": "fail", "code": 105, "message": "Service currently unavailable"})
+            return self._json(
+                handler, {"stat": "fail", "code": 105, "message": "Service currently unavailable"}
+            )
         if not key or key not in self.keys:
-            message = "Invalid API Key (Key has invalid format)" if key and len(key) != 32 else "Invalid API Key (Key not found)"
+            message = (
+                "Invalid API Key (Key has invalid format)"
+                if key and len(key) != 32
+                else "Invalid API Key (Key not found)"
+            )
             return self._json(handler, {"stat": "fail", "code": 100, "message": message})
         if method == "flickr.photos.search":
             return self._json(handler, self.search(params))
@@ -191,9 +208,15 @@ class FakeFlickr:
         if method in ("flickr.photos.getInfo", "flickr.photos.getSizes"):
             photo = self.by_id(params.get("photo_id", ""))
             if photo is None or photo.removed == "gone":
-                return self._json(handler, {"stat": "fail", "code": 1, "message": "Photo not found"})
-            return self._json(handler, self.info(photo) if method.endswith("getInfo") else self.sizes(photo))
-        self._json(handler, {"stat": "fail", "code": 112, "message": f'Method "{method}" not found'})
+                return self._json(
+                    handler, {"stat": "fail", "code": 1, "message": "Photo not found"}
+                )
+            return self._json(
+                handler, self.info(photo) if method.endswith("getInfo") else self.sizes(photo)
+            )
+        self._json(
+            handler, {"stat": "fail", "code": 112, "message": f'Method "{method}" not found'}
+        )
 
     def _url(self, photo: FakePhoto, size: str) -> str:
         return f"{self.base}/static/{photo.server}/{photo.id}_{photo.secret}_{_SUFFIX[size]}.jpg"
@@ -210,27 +233,55 @@ class FakeFlickr:
         per_page, page = int(params.get("per_page", 100)), int(params.get("page", 1))
         pages = math.ceil(len(found) / per_page)
         rows = []
-        for p in found[(page - 1) * per_page: page * per_page]:
-            row = {"id": p.id, "owner": p.owner, "secret": p.secret, "server": p.server, "farm": 66,
-                   "title": p.title, "ispublic": 1, "isfriend": 0, "isfamily": 0,
-                   "license": str(p.license), "ownername": p.ownername}
+        for p in found[(page - 1) * per_page : page * per_page]:
+            row = {
+                "id": p.id,
+                "owner": p.owner,
+                "secret": p.secret,
+                "server": p.server,
+                "farm": 66,
+                "title": p.title,
+                "ispublic": 1,
+                "isfriend": 0,
+                "isfamily": 0,
+                "license": str(p.license),
+                "ownername": p.ownername,
+            }
             for size in p.sizes:
                 row[f"url_{size}"] = self._url(p, size)
             rows.append(row)
-        return {"photos": {"page": page, "pages": pages, "perpage": per_page, "total": len(found),
-                           "photo": rows}, "stat": "ok"}
+        return {
+            "photos": {
+                "page": page,
+                "pages": pages,
+                "perpage": per_page,
+                "total": len(found),
+                "photo": rows,
+            },
+            "stat": "ok",
+        }
 
     def info(self, p: FakePhoto) -> dict:
         page = f"https://www.flickr.com/photos/{p.owner}/{p.id}/"
-        return {"photo": {"id": p.id, "secret": p.secret, "server": p.server, "farm": 66,
-                          "license": str(p.license),
-                          "owner": {"nsid": p.owner, "username": "ann", "realname": p.ownername},
-                          "title": {"_content": p.title},
-                          "urls": {"url": [{"type": "photopage", "_content": page}]}},
-                "stat": "ok"}
+        return {
+            "photo": {
+                "id": p.id,
+                "secret": p.secret,
+                "server": p.server,
+                "farm": 66,
+                "license": str(p.license),
+                "owner": {"nsid": p.owner, "username": "ann", "realname": p.ownername},
+                "title": {"_content": p.title},
+                "urls": {"url": [{"type": "photopage", "_content": page}]},
+            },
+            "stat": "ok",
+        }
 
     def sizes(self, p: FakePhoto) -> dict:
-        rows = [{"label": _LABEL[s][0], "width": _LABEL[s][1], "source": self._url(p, s)} for s in p.sizes]
+        rows = [
+            {"label": _LABEL[s][0], "width": _LABEL[s][1], "source": self._url(p, s)}
+            for s in p.sizes
+        ]
         return {"sizes": {"canblog": 0, "size": rows}, "stat": "ok"}
 
     def _file(self, handler, path: str) -> None:
@@ -245,8 +296,13 @@ class FakeFlickr:
         if self._fault(handler, f"img:{photo.id}") == "500":
             return
         if photo.removed == "redirect":
-            return self._send(handler, 302, b"", "text/plain",
-                              {"Location": f"{self.base}/images/photo_unavailable.png"})
+            return self._send(
+                handler,
+                302,
+                b"",
+                "text/plain",
+                {"Location": f"{self.base}/images/photo_unavailable.png"},
+            )
         if photo.removed:
             return self._send(handler, 404, b"not found", "text/plain")
         self._send(handler, 200, photo.image, "image/jpeg")

@@ -16,8 +16,12 @@ def test_every_row_is_a_valid_model_config():
 
 
 def test_variants_train_into_separate_folders_with_merged_overrides(tmp_path):
-    base = TrainConfig(data="d", val_data="v", out_dir=str(tmp_path),
-                       model_overrides={"group_size": 8, "use_mirror": True})
+    base = TrainConfig(
+        data="d",
+        val_data="v",
+        out_dir=str(tmp_path),
+        model_overrides={"group_size": 8, "use_mirror": True},
+    )
     cfg = variant_config(base, "w/o MirrorT", {"use_mirror": False})
     assert cfg.model_overrides == {"group_size": 8, "use_mirror": False}
     assert cfg.out_dir == str(tmp_path / "w-o-mirrort")
@@ -30,8 +34,12 @@ def test_run_table_selects_rows_and_formats_like_the_paper(tmp_path):
     def fake_train(cfg, progress=True):
         seen.append(cfg.model_overrides)
         no_tri = cfg.model_overrides.get("use_triplet") is False
-        return {"bar_miou": 0.3 if no_tri else 0.75, "r_neg": 0.0 if no_tri else 0.95,
-                "mean_e": 0.5, "miou": 0.6}
+        return {
+            "bar_miou": 0.3 if no_tri else 0.75,
+            "r_neg": 0.0 if no_tri else 0.95,
+            "mean_e": 0.5,
+            "miou": 0.6,
+        }
 
     base = TrainConfig(data="d", val_data="v", out_dir=str(tmp_path))
     results = run_table(base, 5, rows=["w/o TriLoss", "Full model"], train_fn=fake_train)

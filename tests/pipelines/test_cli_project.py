@@ -34,11 +34,29 @@ def test_init_ingest_expressions_status(tmp_path):
     for i in range(3):
         _write_png(photos / f"{i}.png", i)
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff")
-    result = runner.invoke(app, ["ingest", str(proj), str(photos), "--group", "dog x beach",
-                                 "--target", "dog", "--scene", "beach"])
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(proj),
+            str(photos),
+            "--group",
+            "dog x beach",
+            "--target",
+            "dog",
+            "--scene",
+            "beach",
+        ],
+    )
     assert result.exit_code == 1, result.output  # one bad file -> non-zero summary
-    assert "3 added" in result.output and "1 skipped" in result.output and "broken.jpg" in result.output
-    result = runner.invoke(app, ["expressions", "add", str(proj), "dog x beach", "the dog", "a red ball"])
+    assert (
+        "3 added" in result.output
+        and "1 skipped" in result.output
+        and "broken.jpg" in result.output
+    )
+    result = runner.invoke(
+        app, ["expressions", "add", str(proj), "dog x beach", "the dog", "a red ball"]
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["status", str(proj)], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "dog x beach" in result.output

@@ -10,8 +10,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from labeler.project import Project
-from pipelines.click_models import weights as W
 from pipelines.cli import app
+from pipelines.click_models import weights as W
 from pipelines.click_models.embedding_cache import EmbeddingCache
 from pipelines.click_models.segmenters import load_segmenter
 
@@ -22,13 +22,19 @@ def test_list_shows_the_official_checkpoints(tmp_path):
     result = runner.invoke(app, ["weights", "list", "--dir", str(tmp_path)], env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
     for spec in W.KNOWN.values():
-        assert spec.name in result.output and spec.sha256 in result.output and spec.url in result.output
+        assert (
+            spec.name in result.output
+            and spec.sha256 in result.output
+            and spec.url in result.output
+        )
 
 
 def test_add_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
     bad = tmp_path / "sam_vit_b_01ec64.pth"
     bad.write_bytes(b"truncated download")
-    result = runner.invoke(app, ["weights", "add", str(bad), "--name", "sam_vit_b", "--dir", str(tmp_path / "w")])
+    result = runner.invoke(
+        app, ["weights", "add", str(bad), "--name", "sam_vit_b", "--dir", str(tmp_path / "w")]
+    )
     assert result.exit_code == 1
     assert "is not sam_vit_b" in result.output and W.KNOWN["sam_vit_b"].sha256 in result.output
     assert "Traceback" not in result.output and not (tmp_path / "w" / "registry.json").exists()
@@ -36,8 +42,13 @@ def test_add_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
 
 def test_add_registers_a_verified_file(tmp_path, monkeypatch):
     payload = b"pretend checkpoint bytes"
-    spec = W.KnownWeights("sam_vit_b", "vit_b", "http://example.invalid/sam_vit_b_01ec64.pth",
-                          len(payload), hashlib.sha256(payload).hexdigest())
+    spec = W.KnownWeights(
+        "sam_vit_b",
+        "vit_b",
+        "http://example.invalid/sam_vit_b_01ec64.pth",
+        len(payload),
+        hashlib.sha256(payload).hexdigest(),
+    )
     monkeypatch.setattr(W, "KNOWN", {"sam_vit_b": spec})
     good = tmp_path / "good.pth"
     good.write_bytes(payload)
@@ -48,7 +59,9 @@ def test_add_registers_a_verified_file(tmp_path, monkeypatch):
 
 
 def test_download_without_a_route_fails_with_the_way_out(tmp_path, monkeypatch):
-    result = runner.invoke(app, ["weights", "download", "sam_vit_b", "--dir", str(tmp_path), "--timeout", "2"])
+    result = runner.invoke(
+        app, ["weights", "download", "sam_vit_b", "--dir", str(tmp_path), "--timeout", "2"]
+    )
     assert result.exit_code == 1
     assert "grd weights add FILE" in result.output and "Traceback" not in result.output
     unknown = runner.invoke(app, ["weights", "download", "vit_x", "--dir", str(tmp_path)])
@@ -70,7 +83,9 @@ def test_embed_precomputes_a_group_once(tmp_path):
         folder.mkdir()
         for s in seeds:
             _write_png(folder / f"{s}.png", s)
-        assert runner.invoke(app, ["ingest", str(proj), str(folder), "--group", group]).exit_code == 0
+        assert (
+            runner.invoke(app, ["ingest", str(proj), str(folder), "--group", group]).exit_code == 0
+        )
     result = runner.invoke(app, ["embed", str(proj), "--group", "cats"])
     assert result.exit_code == 0, result.output
     assert "3 images: 3 embedded, 0 already cached" in result.output

@@ -29,7 +29,9 @@ def test_store_round_trip_matches_memory(tmp_path, synth):
     write_project(tmp_path / "p", synth, seed=1)
     from_store = store_groups(tmp_path / "p")
     in_memory = synth_groups(synth)
-    assert [(g.name, g.expression) for g in from_store] == [(g.name, g.expression) for g in in_memory]
+    assert [(g.name, g.expression) for g in from_store] == [
+        (g.name, g.expression) for g in in_memory
+    ]
     for a, b in zip(from_store, in_memory):
         for x, y in zip(a.items, b.items):
             assert x.positive == y.positive
@@ -44,7 +46,9 @@ def test_store_reader_skips_incomplete_expressions(tmp_path, synth):
         expr = store.list_expressions()[0]
         image = store.list_images()[0]
         current = store.get_decision(expr.id, image.id)
-        store.save_decision(expr.id, image.id, "unseen", author="x", expected_revision=current.revision)
+        store.save_decision(
+            expr.id, image.id, "unseen", author="x", expected_revision=current.revision
+        )
     texts = [g.expression for g in store_groups(tmp_path / "p")]
     assert expr.text not in texts and len(texts) == len(synth[0].expressions) - 1
 
@@ -61,24 +65,49 @@ def _write_d3(root, sentences_extra=None):
     m2 = np.zeros((h, w), bool)
     m2[10:15, 10:20] = True
     enc = lambda m: {"size": [h, w], "counts": rle.encode(m)["counts"].encode()}  # noqa: E731
-    images = {i: {"id": i, "file_name": f"g/{i}.jpg", "height": h, "width": w, "anno_id": a}
-              for i, a in ((0, [0, 1]), (1, [2]), (2, []))}
-    annotations = {
-        0: {"id": 0, "image_id": 0, "group_id": 5, "sent_id": [10], "segmentation": [enc(m1)],
-            "bbox": np.array([[3, 2, 6, 6]])},
-        1: {"id": 1, "image_id": 0, "group_id": 5, "sent_id": [10, 11], "segmentation": [enc(m2)],
-            "bbox": np.array([[10, 10, 10, 5]])},
-        2: {"id": 2, "image_id": 1, "group_id": 5, "sent_id": [11], "segmentation": [enc(m1), enc(m2)],
-            "bbox": np.array([[3, 2, 17, 13]])},
+    images = {
+        i: {"id": i, "file_name": f"g/{i}.jpg", "height": h, "width": w, "anno_id": a}
+        for i, a in ((0, [0, 1]), (1, [2]), (2, []))
     }
-    sentences = {10: {"id": 10, "raw_sent": "a dog", "anno_id": [0, 1], "is_negative": False},
-                 11: {"id": 11, "raw_sent": "a dog without leash", "anno_id": [1, 2],
-                      "is_negative": True}}
+    annotations = {
+        0: {
+            "id": 0,
+            "image_id": 0,
+            "group_id": 5,
+            "sent_id": [10],
+            "segmentation": [enc(m1)],
+            "bbox": np.array([[3, 2, 6, 6]]),
+        },
+        1: {
+            "id": 1,
+            "image_id": 0,
+            "group_id": 5,
+            "sent_id": [10, 11],
+            "segmentation": [enc(m2)],
+            "bbox": np.array([[10, 10, 10, 5]]),
+        },
+        2: {
+            "id": 2,
+            "image_id": 1,
+            "group_id": 5,
+            "sent_id": [11],
+            "segmentation": [enc(m1), enc(m2)],
+            "bbox": np.array([[3, 2, 17, 13]]),
+        },
+    }
+    sentences = {
+        10: {"id": 10, "raw_sent": "a dog", "anno_id": [0, 1], "is_negative": False},
+        11: {"id": 11, "raw_sent": "a dog without leash", "anno_id": [1, 2], "is_negative": True},
+    }
     groups = {5: {"id": 5, "group_name": "dogs", "img_id": [0, 1, 2], "inner_sent_id": [10, 11]}}
     anno = root / "anno"
     anno.mkdir(parents=True)
-    for name, table in (("images", images), ("annotations", annotations),
-                        ("sentences", sentences), ("groups", groups)):
+    for name, table in (
+        ("images", images),
+        ("annotations", annotations),
+        ("sentences", sentences),
+        ("groups", groups),
+    ):
         (anno / f"{name}.pkl").write_bytes(pickle.dumps(table))
     for i in images:
         _png(root / "img" / "g" / f"{i}.jpg", h, w, 100 + i)
@@ -114,12 +143,16 @@ def test_d3_refuses_a_malicious_pickle(tmp_path):
 
 
 def _coco(tmp_path, n_images=6):
-    images = [{"id": i, "file_name": f"{i}.jpg", "height": 16, "width": 16} for i in range(n_images)]
+    images = [
+        {"id": i, "file_name": f"{i}.jpg", "height": 16, "width": 16} for i in range(n_images)
+    ]
     for i in range(n_images):
         _png(tmp_path / "coco" / f"{i}.jpg", 16, 16, 10 * i)
     square = [[2.0, 2.0, 10.0, 2.0, 10.0, 10.0, 2.0, 10.0]]
-    anns = [{"id": 100 + i, "image_id": i, "segmentation": square, "category_id": 1}
-            for i in range(n_images)]
+    anns = [
+        {"id": 100 + i, "image_id": i, "segmentation": square, "category_id": 1}
+        for i in range(n_images)
+    ]
     path = tmp_path / "instances.json"
     path.write_text(json.dumps({"images": images, "annotations": anns, "categories": []}))
     return path
@@ -128,16 +161,41 @@ def _coco(tmp_path, n_images=6):
 def test_refcoco_rebuild_groups_sentences_with_random_negatives(tmp_path):
     instances = _coco(tmp_path)
     refs = [
-        {"ref_id": 1, "ann_id": 100, "image_id": 0, "split": "train",
-         "sentences": [{"raw": "Man in red.", "sent": "man in red"}]},
-        {"ref_id": 2, "ann_id": 101, "image_id": 1, "split": "train",
-         "sentences": [{"raw": "man in red", "sent": "man in red"}]},
-        {"ref_id": 3, "ann_id": 102, "image_id": 2, "split": "train",
-         "sentences": [{"raw": "a lonely cat", "sent": "a lonely cat"}]},
-        {"ref_id": 5, "ann_id": 104, "image_id": 4, "split": "train",
-         "sentences": [{"raw": "a blue car", "sent": "a blue car"}]},
-        {"ref_id": 4, "ann_id": 103, "image_id": 3, "split": "val",
-         "sentences": [{"raw": "man in red", "sent": "man in red"}]},
+        {
+            "ref_id": 1,
+            "ann_id": 100,
+            "image_id": 0,
+            "split": "train",
+            "sentences": [{"raw": "Man in red.", "sent": "man in red"}],
+        },
+        {
+            "ref_id": 2,
+            "ann_id": 101,
+            "image_id": 1,
+            "split": "train",
+            "sentences": [{"raw": "man in red", "sent": "man in red"}],
+        },
+        {
+            "ref_id": 3,
+            "ann_id": 102,
+            "image_id": 2,
+            "split": "train",
+            "sentences": [{"raw": "a lonely cat", "sent": "a lonely cat"}],
+        },
+        {
+            "ref_id": 5,
+            "ann_id": 104,
+            "image_id": 4,
+            "split": "train",
+            "sentences": [{"raw": "a blue car", "sent": "a blue car"}],
+        },
+        {
+            "ref_id": 4,
+            "ann_id": 103,
+            "image_id": 3,
+            "split": "val",
+            "sentences": [{"raw": "man in red", "sent": "man in red"}],
+        },
     ]
     (tmp_path / "refs(unc).p").write_bytes(pickle.dumps(refs, protocol=2))
     groups = refcoco_groups(tmp_path / "refs(unc).p", instances, tmp_path / "coco", split="train")
@@ -152,14 +210,38 @@ def test_refcoco_rebuild_groups_sentences_with_random_negatives(tmp_path):
 def test_grefcoco_no_target_is_a_real_negative(tmp_path):
     instances = _coco(tmp_path)
     grefs = [
-        {"ref_id": 1, "ann_id": [100], "image_id": 0, "split": "val", "no_target": False,
-         "sentences": [{"raw": "two dogs", "sent": "two dogs"}]},
-        {"ref_id": 2, "ann_id": [101], "image_id": 1, "split": "val", "no_target": False,
-         "sentences": [{"raw": "two dogs", "sent": "two dogs"}]},
-        {"ref_id": 3, "ann_id": [-1], "image_id": 4, "split": "val", "no_target": True,
-         "sentences": [{"raw": "two dogs", "sent": "two dogs"}]},
-        {"ref_id": 4, "ann_id": [105], "image_id": 5, "split": "val", "no_target": False,
-         "sentences": [{"raw": "a bench", "sent": "a bench"}]},
+        {
+            "ref_id": 1,
+            "ann_id": [100],
+            "image_id": 0,
+            "split": "val",
+            "no_target": False,
+            "sentences": [{"raw": "two dogs", "sent": "two dogs"}],
+        },
+        {
+            "ref_id": 2,
+            "ann_id": [101],
+            "image_id": 1,
+            "split": "val",
+            "no_target": False,
+            "sentences": [{"raw": "two dogs", "sent": "two dogs"}],
+        },
+        {
+            "ref_id": 3,
+            "ann_id": [-1],
+            "image_id": 4,
+            "split": "val",
+            "no_target": True,
+            "sentences": [{"raw": "two dogs", "sent": "two dogs"}],
+        },
+        {
+            "ref_id": 4,
+            "ann_id": [105],
+            "image_id": 5,
+            "split": "val",
+            "no_target": False,
+            "sentences": [{"raw": "a bench", "sent": "a bench"}],
+        },
     ]
     (tmp_path / "grefs(unc).json").write_text(json.dumps(grefs))
     groups = refcoco_groups(tmp_path / "grefs(unc).json", instances, tmp_path / "coco")
@@ -172,8 +254,9 @@ def test_sampler_is_balanced_deterministic_and_borrows_negatives(synth):
     groups = synth_groups(synth)
     e1 = sample_epoch(groups, 8, seed=3, epoch=1)
     assert e1 == sample_epoch(groups, 8, seed=3, epoch=1)
-    assert [t.expression for t in e1] != [t.expression for t in sample_epoch(groups, 8, 3, 2)] or \
-        [t.items for t in e1] != [t.items for t in sample_epoch(groups, 8, 3, 2)]
+    assert [t.expression for t in e1] != [t.expression for t in sample_epoch(groups, 8, 3, 2)] or [
+        t.items for t in e1
+    ] != [t.items for t in sample_epoch(groups, 8, 3, 2)]
     usable = [g for g in groups if g.positives]
     assert len(e1) == len(usable)
     for t in e1:

@@ -8,7 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from pipelines.click_models.embedding_cache import EmbeddingCache, cached_embedding, image_hash, shared_cache
+from pipelines.click_models.embedding_cache import (
+    EmbeddingCache,
+    cached_embedding,
+    image_hash,
+    shared_cache,
+)
 
 
 class CountingSegmenter:

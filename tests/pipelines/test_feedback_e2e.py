@@ -25,16 +25,28 @@ def _res_parent(tmp_path):
     """A tiny GRSer trained on all-positive groups (RES setting) of other synthetic scenes."""
     import torch
 
+    from pipelines.training.config import TrainConfig
     from pipelines.training.datasets.base import GresGroup
     from pipelines.training.datasets.load import load_groups
     from pipelines.training.train import train
-    from pipelines.training.config import TrainConfig
 
     torch.manual_seed(0)
-    groups = [GresGroup(g.name, g.expression, tuple(g.positives))
-              for g in load_groups("synth:1:4:8:100:1:64") if g.positives]
-    cfg = TrainConfig(model="tiny", epochs=3, batch_size=2, lr=2e-3, out_dir=str(tmp_path / "res"),
-                      resume=False, tensorboard=False, num_threads=2, cross_group_negatives=False)
+    groups = [
+        GresGroup(g.name, g.expression, tuple(g.positives))
+        for g in load_groups("synth:1:4:8:100:1:64")
+        if g.positives
+    ]
+    cfg = TrainConfig(
+        model="tiny",
+        epochs=3,
+        batch_size=2,
+        lr=2e-3,
+        out_dir=str(tmp_path / "res"),
+        resume=False,
+        tensorboard=False,
+        num_threads=2,
+        cross_group_negatives=False,
+    )
     train(cfg, progress=False, train_groups=groups, val_groups=[])
     return tmp_path / "res" / "checkpoints" / "final.pt"
 
@@ -53,8 +65,14 @@ def test_prelabel_correct_round_registers_a_better_child(tmp_path):
     from pipelines.training.synth import make_group
     from pipelines.training.synth_project import write_project
 
-    write_project(tmp_path / "p", (make_group(0, i, images_per_group=8, image_size=64,
-                                              expressions_per_group=2, level=1) for i in range(6)), 0)
+    write_project(
+        tmp_path / "p",
+        (
+            make_group(0, i, images_per_group=8, image_size=64, expressions_per_group=2, level=1)
+            for i in range(6)
+        ),
+        0,
+    )
     parent_file = _res_parent(tmp_path)
     with Project.open(tmp_path / "p") as project:
         store = project.store

@@ -24,8 +24,8 @@ from pipelines.flickr.client import (
 from pipelines.flickr.groups import SearchOptions, build_search_groups, load_state, search_query
 from pipelines.flickr.ingest import PhotoIngester
 from pipelines.flickr.licenses import LICENSES, parse_licenses
-from pipelines.flickr.photos import photo_id_from_url
 from pipelines.flickr.near_duplicates import PhashIndex, phash_hex
+from pipelines.flickr.photos import photo_id_from_url
 from tests.pipelines.fake_flickr import GOOD_KEY, FakeFlickr, FakePhoto, jpeg, scene_image
 
 runner = CliRunner()
@@ -39,10 +39,14 @@ EXPECTED = {BEACH: {"101", "102", "105", "901", "902"}, PARK: {"201", "203"}}
 def photos() -> list[FakePhoto]:
     near = jpeg(scene_image(201).resize((150, 112)), quality=50)  # 202: a re-upload of 201
     return [
-        FakePhoto("101", {"dog", "beach"}, license=4, title="Dog on the beach", ownername="Ann Example"),
+        FakePhoto(
+            "101", {"dog", "beach"}, license=4, title="Dog on the beach", ownername="Ann Example"
+        ),
         FakePhoto("102", {"dog", "beach"}, license=11, owner="222@N02", ownername="Bo Photo"),
         FakePhoto("103", {"dog", "beach"}, license=0),  # all rights reserved
-        FakePhoto("104", {"dog", "beach"}, license=5, removed="redirect"),  # deleted since the search
+        FakePhoto(
+            "104", {"dog", "beach"}, license=5, removed="redirect"
+        ),  # deleted since the search
         FakePhoto("105", {"dog", "beach"}, license=14, title="NC 4.0 dog"),
         FakePhoto("901", {"dog", "beach", "park"}, license=9),
         FakePhoto("902", {"dog", "park", "beach"}, license=4),
@@ -62,8 +66,13 @@ def fake():
 def make_project(path: Path, fake: FakeFlickr, **flickr) -> Path:
     project = Project.init(path)
     project.settings.extra["flickr"] = {
-        "api_url": fake.api_url, "timeout_s": 0.4, "backoff_s": 0.01, "retries": 3,
-        "min_interval_s": 0, "download_interval_s": 0, **flickr,
+        "api_url": fake.api_url,
+        "timeout_s": 0.4,
+        "backoff_s": 0.01,
+        "retries": 3,
+        "min_interval_s": 0,
+        "download_interval_s": 0,
+        **flickr,
     }
     project.save_settings()
     project.close()
@@ -77,7 +86,10 @@ def run(*args: str):
 def flickr_ids(root: Path) -> dict[str, list[str]]:
     with Project.open(root) as project:
         store = project.store
-        return {g.name: [i.meta["flickr"]["id"] for i in store.list_images(g.id)] for g in store.list_groups()}
+        return {
+            g.name: [i.meta["flickr"]["id"] for i in store.list_images(g.id)]
+            for g in store.list_groups()
+        }
 
 
 def tree_bytes(root: Path) -> bytes:
@@ -91,8 +103,19 @@ def test_grd_flickr_builds_one_group_per_target_and_scene(tmp_path, fake, monkey
     fake.faults = {"flickr.photos.search": ["500"], "img:102": ["timeout"]}
     root = make_project(tmp_path / "p", fake)
 
-    result = run(str(root), "--target", "dog", "--scene", "beach", "--scene", "park",
-                 "--per-group", "100", "--per-page", "2")
+    result = run(
+        str(root),
+        "--target",
+        "dog",
+        "--scene",
+        "beach",
+        "--scene",
+        "park",
+        "--per-group",
+        "100",
+        "--per-page",
+        "2",
+    )
 
     assert result.exit_code == 0, result.output
     ids = flickr_ids(root)
@@ -126,8 +149,11 @@ def test_grd_flickr_builds_one_group_per_target_and_scene(tmp_path, fake, monkey
         assert nc4.license == "CC BY-NC 4.0"
         assert nc4.meta["license_url"] == "https://creativecommons.org/licenses/by-nc/4.0/"
         assert (project.root / image.file).is_file()
-        state = load_state(store, BEACH, {**search_query("dog", "beach", "text"),
-                                          "licenses": sorted(parse_licenses("cc"))})
+        state = load_state(
+            store,
+            BEACH,
+            {**search_query("dog", "beach", "text"), "licenses": sorted(parse_licenses("cc"))},
+        )
         assert state.exhausted and state.rejected == {"104": "removed"}
 
     park_state = json.dumps(Project.open(root).store.get_setting("flickr.search:" + PARK))
@@ -170,7 +196,9 @@ def test_a_photo_that_keeps_failing_is_retried_by_the_next_run(tmp_path, fake, m
     second = run(*args)
     assert second.exit_code == 0, second.output
     assert set(flickr_ids(root)[PARK]) == {"901", "902", "201", "203"}
-    assert len(fake.searches()) == searches  # the search was done; only the failed photo was retried
+    assert (
+        len(fake.searches()) == searches
+    )  # the search was done; only the failed photo was retried
     with Project.open(root) as project:
         assert project.store.get_setting("flickr.search:" + PARK)["pending"] == {}
 
@@ -181,15 +209,20 @@ def test_per_group_limit_then_a_larger_one_continues(tmp_path, fake, monkeypatch
     args = [str(root), "-t", "dog", "-s", "beach", "-s", "park", "--per-page", "2"]
     assert run(*args, "--per-group", "2").exit_code == 0
     # "dog park" ranks 901 and 902 first, and beach (full at 2) had not reached them yet.
-    assert {k: set(v) for k, v in flickr_ids(root).items()} == {BEACH: {"101", "102"}, PARK: {"901", "902"}}
+    assert {k: set(v) for k, v in flickr_ids(root).items()} == {
+        BEACH: {"101", "102"},
+        PARK: {"901", "902"},
+    }
 
     assert run(*args, "--per-group", "100").exit_code == 0
 
     ids = flickr_ids(root)
     every = [i for v in ids.values() for i in v]
     assert len(every) == len(set(every))  # 901/902 stay in park; beach's search skips them
-    assert {k: set(v) for k, v in ids.items()} == {BEACH: {"101", "102", "105"},
-                                                   PARK: {"901", "902", "201", "203"}}
+    assert {k: set(v) for k, v in ids.items()} == {
+        BEACH: {"101", "102", "105"},
+        PARK: {"901", "902", "201", "203"},
+    }
     assert all(fake.downloads(pid) == 1 for pid in ("101", "102", "201"))
 
 
@@ -206,17 +239,27 @@ def test_interrupted_run_resumes_at_the_stored_page_without_duplicates(tmp_path,
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        build_search_groups(PhotoIngester(project, client, options.licenses), ["dog"], ["beach"],
-                            options, on_photo=stop_after_four)
+        build_search_groups(
+            PhotoIngester(project, client, options.licenses),
+            ["dog"],
+            ["beach"],
+            options,
+            on_photo=stop_after_four,
+        )
     state = project.store.get_setting("flickr.search:" + BEACH)
     assert state["next_page"] == 2  # page 1 done; stopped inside page 2
     added_before = {i.meta["flickr"]["id"] for i in project.store.list_images()}
     requests_before = len(fake.requests)
 
-    results = build_search_groups(PhotoIngester(project, client, options.licenses), ["dog"], ["beach"], options)
+    results = build_search_groups(
+        PhotoIngester(project, client, options.licenses), ["dog"], ["beach"], options
+    )
 
-    resumed = [int(r["params"]["page"]) for r in fake.requests[requests_before:]
-               if r["params"].get("method") == "flickr.photos.search"]
+    resumed = [
+        int(r["params"]["page"])
+        for r in fake.requests[requests_before:]
+        if r["params"].get("method") == "flickr.photos.search"
+    ]
     assert resumed[0] == 2  # continued, did not start over
     ids = [i.meta["flickr"]["id"] for i in project.store.list_images()]
     assert len(ids) == len(set(ids)) and set(ids) == EXPECTED[BEACH]
@@ -325,8 +368,15 @@ def test_csv_of_flickr_urls_is_looked_up(tmp_path, fake, monkeypatch):
 # -- parts ----------------------------------------------------------------------------------------
 def test_client_retries_500_and_timeouts_then_gives_up(fake):
     sleeps = []
-    client = FlickrClient(GOOD_KEY, api_url=fake.api_url, timeout_s=0.3, backoff_s=0.5, retries=2,
-                          min_interval_s=0, sleep=sleeps.append)
+    client = FlickrClient(
+        GOOD_KEY,
+        api_url=fake.api_url,
+        timeout_s=0.3,
+        backoff_s=0.5,
+        retries=2,
+        min_interval_s=0,
+        sleep=sleeps.append,
+    )
     fake.faults = {"flickr.photos.search": ["500", "105"]}
     page = client.search(text="dog park", per_page=10)
     assert {p.id for p in page.photos} >= {"201", "202", "203"}
@@ -355,8 +405,13 @@ def test_client_errors_never_carry_the_key(fake):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = FlickrClient(secret, api_url=f"http://127.0.0.1:{port}/services/rest/?api_key={secret}",
-                          retries=1, backoff_s=0, min_interval_s=0)
+    client = FlickrClient(
+        secret,
+        api_url=f"http://127.0.0.1:{port}/services/rest/?api_key={secret}",
+        retries=1,
+        backoff_s=0,
+        min_interval_s=0,
+    )
     with pytest.raises(FlickrNetworkError) as info:
         client.search(text="dog")
     assert secret not in str(info.value) and secret not in repr(client)
@@ -381,8 +436,9 @@ def test_rate_limit_spaces_api_calls(fake):
         slept.append(seconds)
         now[0] += seconds
 
-    client = FlickrClient(GOOD_KEY, api_url=fake.api_url, min_interval_s=1.0, sleep=sleep,
-                          clock=lambda: now[0])
+    client = FlickrClient(
+        GOOD_KEY, api_url=fake.api_url, min_interval_s=1.0, sleep=sleep, clock=lambda: now[0]
+    )
     for _ in range(3):
         client.licenses()
     assert slept == [1.0, 1.0]  # the first call goes at once, then one per second
@@ -400,8 +456,14 @@ def test_license_specs():
 
 
 def test_photo_ids_from_urls():
-    assert photo_id_from_url("https://www.flickr.com/photos/ann/53012345678/in/photostream/") == "53012345678"
-    assert photo_id_from_url("https://live.staticflickr.com/65535/53012345678_0a1b2c3d4e_b.jpg") == "53012345678"
+    assert (
+        photo_id_from_url("https://www.flickr.com/photos/ann/53012345678/in/photostream/")
+        == "53012345678"
+    )
+    assert (
+        photo_id_from_url("https://live.staticflickr.com/65535/53012345678_0a1b2c3d4e_b.jpg")
+        == "53012345678"
+    )
     assert photo_id_from_url("https://farm66.staticflickr.com/65535/42_0a1b2c3d4e.jpg") == "42"
     # flic.kr short links are the id in base 58 (Flickr's alphabet): "2" is 1, "21" is 58.
     assert photo_id_from_url("https://flic.kr/p/2") == "1"
@@ -418,7 +480,9 @@ def test_near_duplicates_by_perceptual_hash():
     assert index.near_duplicate_of(resized, 6)[0] == 1
     assert index.near_duplicate_of(phash_hex(jpeg(scene_image(9))), 6) is None
     assert index.near_duplicate_of(resized, -1) is None  # turned off
-    distances = Counter(index.nearest(phash_hex(jpeg(scene_image(s))))[1] > 6 for s in range(10, 30))
+    distances = Counter(
+        index.nearest(phash_hex(jpeg(scene_image(s))))[1] > 6 for s in range(10, 30)
+    )
     assert distances[True] == 20  # unrelated pictures are far apart
 
 
@@ -439,7 +503,8 @@ def test_export_attribution_names_author_license_and_page(tmp_path, fake, monkey
     assert nc4["license_url"] == "https://creativecommons.org/licenses/by-nc/4.0/"
     assert all(row["license_url"].startswith("https://creativecommons.org/") for row in rows)
     assert "[CC BY 2.0](https://creativecommons.org/licenses/by/2.0/)" in render_markdown(
-        {"dataset": "", "images": rows})
+        {"dataset": "", "images": rows}
+    )
 
 
 def test_paging_stops_at_flickrs_result_cap(tmp_path, fake, monkeypatch):
@@ -448,8 +513,12 @@ def test_paging_stops_at_flickrs_result_cap(tmp_path, fake, monkeypatch):
     monkeypatch.setattr(groups, "MAX_SEARCH_RESULTS", 4)  # Flickr's is 4,000; same logic
     root = make_project(tmp_path / "p", fake)
     with Project.open(root) as project:
-        client = FlickrClient(GOOD_KEY, api_url=fake.api_url, min_interval_s=0, download_interval_s=0)
+        client = FlickrClient(
+            GOOD_KEY, api_url=fake.api_url, min_interval_s=0, download_interval_s=0
+        )
         options = SearchOptions(per_group=100, licenses=parse_licenses("cc"), per_page=2)
-        [result] = build_search_groups(PhotoIngester(project, client, options.licenses), ["dog"], ["beach"], options)
+        [result] = build_search_groups(
+            PhotoIngester(project, client, options.licenses), ["dog"], ["beach"], options
+        )
     assert [int(s["page"]) for s in fake.searches()] == [1, 2]  # 3 pages exist; the cap ends at 2
     assert result.exhausted and result.images == 3  # 101, 102 and page 2's 105 (104 is removed)

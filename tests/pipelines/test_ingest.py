@@ -15,7 +15,9 @@ from pipelines.intake.ingest import ingest_items, manifest_items, source_items
 
 def _png(arr, mode=None) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(arr, mode).save(buf, format="PNG") if mode else Image.fromarray(arr).save(buf, "PNG")
+    Image.fromarray(arr, mode).save(buf, format="PNG") if mode else Image.fromarray(arr).save(
+        buf, "PNG"
+    )
     return buf.getvalue()
 
 
@@ -111,10 +113,18 @@ def test_manifest_keeps_provenance(tmp_path):
     report = ingest_items(project, manifest_items(manifest))
     assert report.ok and len(report.added) == 1
     (image,) = project.store.list_images()
-    assert (image.source_url, image.owner, image.license) == ("https://flickr.com/p/1", "Ann", "CC BY 2.0")
+    assert (image.source_url, image.owner, image.license) == (
+        "https://flickr.com/p/1",
+        "Ann",
+        "CC BY 2.0",
+    )
     assert image.meta["title"] == "Dogs" and image.meta["photo_id"] == "123"
     group = project.store.list_groups()[0]
-    assert (group.name, group.target_keyword, group.scene_keyword) == ("dog x beach", "dog", "beach")
+    assert (group.name, group.target_keyword, group.scene_keyword) == (
+        "dog x beach",
+        "dog",
+        "beach",
+    )
 
 
 def test_malformed_manifests_name_the_problem(tmp_path):

@@ -12,7 +12,7 @@ from pipelines.loop.simulate import reset_decisions
 
 def test_plan_chunks_covers_every_image_once_and_tops_up_with_context():
     chunks = plan_chunks(7, "the cat", [1, 2, 3, 4, 5], [10, 11], group_size=4)
-    assert [c.image_ids[:c.keep] for c in chunks] == [(1, 2, 3, 4), (5,)]
+    assert [c.image_ids[: c.keep] for c in chunks] == [(1, 2, 3, 4), (5,)]
     assert chunks[1].image_ids == (5, 1, 2, 3)  # other undecided images first, then decided ones
     small = plan_chunks(7, "the cat", [1], [10], group_size=4)
     assert small[0].image_ids == (1, 10) and small[0].keep == 1  # the group has only 2 images
@@ -38,8 +38,10 @@ def project(tmp_path):
     from pipelines.training.synth import make_group
     from pipelines.training.synth_project import write_project
 
-    groups = (make_group(0, i, images_per_group=5, image_size=64, expressions_per_group=2, level=1)
-              for i in range(2))
+    groups = (
+        make_group(0, i, images_per_group=5, image_size=64, expressions_per_group=2, level=1)
+        for i in range(2)
+    )
     write_project(tmp_path / "p", groups, 0)
     with Project.open(tmp_path / "p") as p:
         reset_decisions(p)
@@ -47,8 +49,11 @@ def project(tmp_path):
 
 
 def _statuses(store):
-    return {(e.id, i): d for e in store.list_expressions()
-            for i, d in store.decisions_for_expression(e.id).items()}
+    return {
+        (e.id, i): d
+        for e in store.list_expressions()
+        for i, d in store.decisions_for_expression(e.id).items()
+    }
 
 
 def test_prelabel_proposes_undecided_pairs_and_never_touches_human_ones(project, checkpoint):
@@ -56,11 +61,13 @@ def test_prelabel_proposes_undecided_pairs_and_never_touches_human_ones(project,
     expression = store.list_expressions()[0]
     image = store.list_images(expression.group_id)[0]
     before = store.get_decision(expression.id, image.id)
-    human = store.save_decision(expression.id, image.id, "negative", author="ann",
-                                expected_revision=before.revision)
+    human = store.save_decision(
+        expression.id, image.id, "negative", author="ann", expected_revision=before.revision
+    )
     # threshold 0: the untrained model's masks are then non-empty, so masks get stored too
-    report = prelabel_project(project, checkpoint=checkpoint, group_size=3, batch_size=2,
-                              threshold=0.0)
+    report = prelabel_project(
+        project, checkpoint=checkpoint, group_size=3, batch_size=2, threshold=0.0
+    )
     decisions = _statuses(store)
     assert report.proposed == len(decisions) - 1 == 19
     kept = store.get_decision(expression.id, image.id)  # untouched, same revision
@@ -82,8 +89,9 @@ def test_prelabel_proposes_undecided_pairs_and_never_touches_human_ones(project,
     assert offer["prelabel"].fn is not None and offer["feedback"].fn is not None
     runner = JobRunner()
     try:
-        status = runner.wait(runner.submit("prelabel", offer["prelabel"].fn, project, group_id=None),
-                             timeout=300)
+        status = runner.wait(
+            runner.submit("prelabel", offer["prelabel"].fn, project, group_id=None), timeout=300
+        )
     finally:
         runner.shutdown()
     assert status.state.value == "done", status.error
@@ -99,8 +107,13 @@ def test_prelabel_resumes_after_a_crash_and_skips_what_is_done(project, checkpoi
             raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError):
-        prelabel_project(project, checkpoint=checkpoint, group_size=4, batch_size=1,
-                         progress=crash_after_two_batches)
+        prelabel_project(
+            project,
+            checkpoint=checkpoint,
+            group_size=4,
+            batch_size=1,
+            progress=crash_after_two_batches,
+        )
     done = [d for d in _statuses(project.store).values() if d.status is DecisionStatus.PROPOSED]
     assert len(done) == 5  # the two GRSer groups (4 + 1 new images) of one expression were stored
     revisions = {(d.expression_id, d.image_id): d.revision for d in done}
@@ -135,8 +148,9 @@ def _proposal_ious(project, truth):
         for image_id, d in store.decisions_for_expression(expression.id).items():
             true_rles, image = truth[(expression.id, image_id)], images[image_id]
             if d.status is DecisionStatus.PROPOSED and d.instances and true_rles:
-                union = lambda rles: rle.decode(rle.union(rles, image.height, image.width))
-                out.append(iou(union([i.rle for i in d.instances]), union(true_rles)))
+                proposed = rle.union([i.rle for i in d.instances], image.height, image.width)
+                true = rle.union(true_rles, image.height, image.width)
+                out.append(iou(rle.decode(proposed), rle.decode(true)))
     return out
 
 
@@ -145,15 +159,17 @@ def test_refined_proposals_follow_the_object_outlines_better(tmp_path):
     the edges by the classic click segmenter, are closer to the truth, pair for pair."""
     import numpy as np
 
-    from pipelines.services.demo import DEMO_CHECKPOINT
     from pipelines.click_models.embedding_cache import EmbeddingCache
     from pipelines.click_models.segmenters import project_segmenter
     from pipelines.loop.simulate import init_simulation, load_truth, reset_decisions, truth_path
+    from pipelines.services.demo import DEMO_CHECKPOINT
     from pipelines.training.synth import make_group
     from pipelines.training.synth_project import write_project
 
-    groups = (make_group(3, i, images_per_group=8, image_size=96, expressions_per_group=2, level=1)
-              for i in range(3))
+    groups = (
+        make_group(3, i, images_per_group=8, image_size=96, expressions_per_group=2, level=1)
+        for i in range(3)
+    )
     write_project(tmp_path / "p", groups, 3)
     with Project.open(tmp_path / "p") as project:
         init_simulation(project)
@@ -179,7 +195,8 @@ def test_refined_proposals_follow_the_object_outlines_better(tmp_path):
 
 
 def test_prelabel_refine_with_a_missing_sam_checkpoint_is_a_clear_error_and_writes_nothing(
-        project, checkpoint):
+    project, checkpoint
+):
     from typer.testing import CliRunner
 
     from pipelines.cli import app
@@ -187,7 +204,8 @@ def test_prelabel_refine_with_a_missing_sam_checkpoint_is_a_clear_error_and_writ
     project.settings.sam_checkpoint = "/nowhere/sam_vit_b.pth"
     project.save_settings()
     project.store.engine.dispose()
-    out = CliRunner().invoke(app, ["prelabel", str(project.root), "--checkpoint", str(checkpoint),
-                                   "--refine"])
+    out = CliRunner().invoke(
+        app, ["prelabel", str(project.root), "--checkpoint", str(checkpoint), "--refine"]
+    )
     assert out.exit_code == 1 and "sam_vit_b.pth" in out.output and "Traceback" not in out.output
     assert all(d.status is DecisionStatus.UNSEEN for d in _statuses(project.store).values())

@@ -9,11 +9,23 @@ from pipelines.loop.feedback import HOLDOUT_SETTING, dataset_snapshot, split_hol
 
 
 def test_registry_records_lineage_and_one_current(store):
-    root = store.register_model("grser-r0-aaaa", "models/a.pt", config={"model": {"name": "tiny"}},
-                                dataset={}, report={"bar_miou": 0.5}, make_current=True)
-    child = store.register_model("grser-r1-bbbb", "models/b.pt", config={}, parent_id=root.id,
-                                 dataset={"hash": "h", "pairs": [[1, 2, 3]]},
-                                 report={"bar_miou": 0.6}, make_current=True)
+    root = store.register_model(
+        "grser-r0-aaaa",
+        "models/a.pt",
+        config={"model": {"name": "tiny"}},
+        dataset={},
+        report={"bar_miou": 0.5},
+        make_current=True,
+    )
+    child = store.register_model(
+        "grser-r1-bbbb",
+        "models/b.pt",
+        config={},
+        parent_id=root.id,
+        dataset={"hash": "h", "pairs": [[1, 2, 3]]},
+        report={"bar_miou": 0.6},
+        make_current=True,
+    )
     assert store.current_model().name == "grser-r1-bbbb"
     assert [m.is_current for m in store.list_models()] == [False, True]
     assert [m.name for m in store.lineage(child.id)] == ["grser-r1-bbbb", "grser-r0-aaaa"]

@@ -27,19 +27,25 @@ def test_checkpoint_path_or_registered_name_builds_sam(tmp_path, monkeypatch):
     import model.sam_segmenter as sam_module
 
     monkeypatch.setattr(
-        sam_module, "build_sam_segmenter",
+        sam_module,
+        "build_sam_segmenter",
         lambda model_type, checkpoint, device: built.append((model_type, checkpoint)) or "sam",
     )
     ckpt = tmp_path / "any.pth"
     ckpt.write_bytes(b"x")
     assert load_segmenter(str(ckpt), model_type="vit_l") == "sam"
     assert built == [("vit_l", ckpt)]
-    from pipelines.click_models.weights import KnownWeights, WeightsRegistry
     import hashlib
 
-    spec = KnownWeights("sam_vit_b", "vit_b", "http://x.invalid/a.pth", 1, hashlib.sha256(b"x").hexdigest())
+    from pipelines.click_models.weights import KnownWeights, WeightsRegistry
+
+    spec = KnownWeights(
+        "sam_vit_b", "vit_b", "http://x.invalid/a.pth", 1, hashlib.sha256(b"x").hexdigest()
+    )
     WeightsRegistry(tmp_path / "w", table={"sam_vit_b": spec}).add(ckpt)
-    monkeypatch.setattr(segmenters, "WeightsRegistry", lambda root: WeightsRegistry(root, {"sam_vit_b": spec}))
+    monkeypatch.setattr(
+        segmenters, "WeightsRegistry", lambda root: WeightsRegistry(root, {"sam_vit_b": spec})
+    )
     load_segmenter("sam_vit_b", weights_dir=tmp_path / "w")
     assert built[-1] == ("vit_b", ckpt.resolve())
 
@@ -59,16 +65,17 @@ def test_sam_backend_takes_labeler_prompts(prompts, sam_tiny):
     assert isinstance(seg, Segmenter)
     first = seg.predict(emb, prompts)
     assert first.mask.shape == (100, 120) and first.mask.dtype == bool
-    again = Prompts(prompts.points, prompts.labels, prompts.box, previous_logits=first.low_res_logits)
+    again = Prompts(
+        prompts.points, prompts.labels, prompts.box, previous_logits=first.low_res_logits
+    )
     assert seg.predict(emb, again).mask.shape == (100, 120)
 
 
 @pytest.fixture(scope="module")
 def sam_tiny():
     torch = pytest.importorskip("torch")
-    from tests.model.test_sam_segmenter import tiny_sam
-
     from model.sam_segmenter import SamSegmenter
+    from tests.model.test_sam_segmenter import tiny_sam
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

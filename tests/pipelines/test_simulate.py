@@ -23,8 +23,10 @@ def project(tmp_path):
     from pipelines.training.synth import make_group
     from pipelines.training.synth_project import write_project
 
-    groups = (make_group(3, i, images_per_group=6, image_size=64, expressions_per_group=1, level=1)
-              for i in range(2))
+    groups = (
+        make_group(3, i, images_per_group=6, image_size=64, expressions_per_group=1, level=1)
+        for i in range(2)
+    )
     write_project(tmp_path / "p", groups, 3)
     with Project.open(tmp_path / "p") as p:
         yield p
@@ -32,8 +34,11 @@ def project(tmp_path):
 
 def test_init_saves_truth_and_resets_every_pair_with_an_audit_trail(project):
     store = project.store
-    before = {(e.id, i): d for e in store.list_expressions()
-              for i, d in store.decisions_for_expression(e.id).items()}
+    before = {
+        (e.id, i): d
+        for e in store.list_expressions()
+        for i, d in store.decisions_for_expression(e.id).items()
+    }
     path, reset = init_simulation(project)
     assert reset == len(before) == 12
     truth = load_truth(path)
@@ -62,10 +67,16 @@ def test_annotator_accepts_good_proposals_corrects_bad_ones_and_counts_actions(p
     good, missed = positives[0], positives[1]
     spilled, absent = negatives[0], negatives[1]
     full = rle.encode(np.ones((spilled.height, spilled.width), bool))
-    for image, rles in ((good, truth[(expression.id, good.id)]), (missed, []),
-                        (spilled, [full]), (absent, [])):
+    for image, rles in (
+        (good, truth[(expression.id, good.id)]),
+        (missed, []),
+        (spilled, [full]),
+        (absent, []),
+    ):
         store.propose(expression.id, image.id, rles, score=0.0, model_version="m")
-    report = simulate_annotation(project, truth, FloodFillSegmenter(), group_ids=[expression.group_id])
+    report = simulate_annotation(
+        project, truth, FloodFillSegmenter(), group_ids=[expression.group_id]
+    )
     # every pair of the group is now a human decision matching the truth
     for image in images:
         d = store.get_decision(expression.id, image.id)
@@ -125,8 +136,9 @@ def test_correction_starts_from_the_proposal_keeping_what_matches():
     partial_a, blob = a.copy(), np.zeros((40, 60), bool)
     partial_a[:, 25:] = False
     blob[30:38, 2:10] = True
-    proposal = ExpressionDecision(1, 1, DecisionStatus.PROPOSED, tuple(
-        Instance(rle.encode(m)) for m in (blob, partial_a)))
+    proposal = ExpressionDecision(
+        1, 1, DecisionStatus.PROPOSED, tuple(Instance(rle.encode(m)) for m in (blob, partial_a))
+    )
     editor = ImageEditor(proposal, 40, 60)
     report = SimReport()
     seg = FloodFillSegmenter()
@@ -153,16 +165,18 @@ def test_a_proposal_that_is_all_wrong_goes_in_one_delete_all():
     truth[2:8, 2:8] = True
     for x in (10, 14, 18):
         blob = np.zeros((20, 20), bool)
-        blob[12:14, x:x + 2] = True
+        blob[12:14, x : x + 2] = True
         blobs.append(blob)
-    proposal = ExpressionDecision(1, 1, DecisionStatus.PROPOSED,
-                                  tuple(Instance(rle.encode(m)) for m in blobs))
+    proposal = ExpressionDecision(
+        1, 1, DecisionStatus.PROPOSED, tuple(Instance(rle.encode(m)) for m in blobs)
+    )
     editor, report = ImageEditor(proposal, 20, 20), SimReport()
     assert keep_matching_instances(editor, [truth], report) == [None]
     assert editor.instances == () and report.actions == 1
     # one wrong blob beside a kept instance is deleted on its own
-    proposal = ExpressionDecision(1, 1, DecisionStatus.PROPOSED,
-                                  tuple(Instance(rle.encode(m)) for m in (truth, *blobs[:2])))
+    proposal = ExpressionDecision(
+        1, 1, DecisionStatus.PROPOSED, tuple(Instance(rle.encode(m)) for m in (truth, *blobs[:2]))
+    )
     editor, report = ImageEditor(proposal, 20, 20), SimReport()
     assert keep_matching_instances(editor, [truth], report) == [0] and report.actions == 2
 
@@ -190,10 +204,20 @@ def test_masked_negatives_can_go_into_the_bulk_confirmation(project):
     store.propose(expression.id, spilled.id, [full], score=0.0, model_version="m")
     for image in images:  # every positive proposed right: accepted, 1 action each
         if truth[(expression.id, image.id)]:
-            store.propose(expression.id, image.id, truth[(expression.id, image.id)], score=1.0,
-                          model_version="m")
-    report = simulate_annotation(project, truth, FloodFillSegmenter(),
-                                 group_ids=[expression.group_id], masked_negatives_in_bulk=True)
+            store.propose(
+                expression.id,
+                image.id,
+                truth[(expression.id, image.id)],
+                score=1.0,
+                model_version="m",
+            )
+    report = simulate_annotation(
+        project,
+        truth,
+        FloodFillSegmenter(),
+        group_ids=[expression.group_id],
+        masked_negatives_in_bulk=True,
+    )
     positives = len(images) - len(negatives)
     assert report.cases["false_positive"] == [1, 0]
     assert report.cases["negative"] == [len(negatives) - 1, 1]
@@ -212,8 +236,11 @@ def test_simulate_command_sets_up_then_annotates_and_says_where_the_actions_went
     runner = CliRunner()
     out = runner.invoke(app, ["simulate", root, "--init"])
     assert out.exit_code == 0 and "12 pairs reset to unseen" in out.output, out.output
-    out = runner.invoke(app, ["simulate", root, "--groups", "1", "--masked-negatives-in-bulk"],
-                        env={"COLUMNS": "200"})
+    out = runner.invoke(
+        app,
+        ["simulate", root, "--groups", "1", "--masked-negatives-in-bulk"],
+        env={"COLUMNS": "200"},
+    )
     assert out.exit_code == 0, out.output
     assert "6 pairs" in out.output and "where the actions went" in out.output
     assert "missed" in out.output and "negative" in out.output  # nothing was proposed

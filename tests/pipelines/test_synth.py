@@ -58,8 +58,11 @@ def test_annotation_is_complete_and_consistent(level):
         for im in g.images:
             assert im.image.shape == (64, 64, 3) and im.image.dtype == np.uint8
             for ref, text in zip(g.referents, g.expressions):
-                hits = [i for i in range(len(im.objects))
-                        if referent_status(ref, im.objects, i, 64) == "yes"]
+                hits = [
+                    i
+                    for i in range(len(im.objects))
+                    if referent_status(ref, im.objects, i, 64) == "yes"
+                ]
                 assert len(im.masks[text]) == len(hits)  # every described object is masked
                 for m in im.masks[text]:
                     assert m.shape == (64, 64) and m.any()
@@ -72,12 +75,16 @@ def test_groups_have_hard_negatives_and_need_the_expression():
         pos = [bool(im.masks[g.expressions[0]]) for im in g.images]
         assert 0 < sum(pos) < len(pos)  # both positives and certified negatives
         # a hard negative shows an object sharing the referent's shape or colour
-        hard = [im for im, p in zip(g.images, pos)
-                if not p and any(o.shape == base.shape or o.colour == base.colour for o in im.objects)]
+        hard = [
+            im
+            for im, p in zip(g.images, pos)
+            if not p and any(o.shape == base.shape or o.colour == base.colour for o in im.objects)
+        ]
         assert hard
     # within a group, different expressions select different images: the text matters
     differing = sum(
-        len({tuple(bool(im.masks[e]) for im in g.images) for e in g.expressions}) > 1 for g in groups
+        len({tuple(bool(im.masks[e]) for im in g.images) for e in g.expressions}) > 1
+        for g in groups
     )
     assert differing == len(groups)
 

@@ -6,16 +6,25 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from pipelines.training.train import lr_at, train
 from pipelines.training.config import TrainConfig, TrainConfigError, load_train_config
+from pipelines.training.train import lr_at, train
 
 DATA = "synth:0:2:4:0:1:64"  # 2 image groups x 4 images, level 1, 64 px: 6 expressions
 
 
 def tiny_cfg(tmp_path, name, **kw):
-    base = dict(data=DATA, model="tiny", epochs=2, batch_size=2, lr=1e-3, out_dir=str(tmp_path / name),
-                log_every=1, num_threads=1, tensorboard=False,
-                model_overrides={"group_size": 4})
+    base = dict(
+        data=DATA,
+        model="tiny",
+        epochs=2,
+        batch_size=2,
+        lr=1e-3,
+        out_dir=str(tmp_path / name),
+        log_every=1,
+        num_threads=1,
+        tensorboard=False,
+        model_overrides={"group_size": 4},
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -79,19 +88,58 @@ def test_cli_synth_train_evaluate_end_to_end(tmp_path):
 
     runner = CliRunner()
     project, held = tmp_path / "train", tmp_path / "test"
-    res = runner.invoke(app, ["synth", str(project), "--groups", "2", "--images-per-group", "4",
-                              "--image-size", "64", "--level", "1", "--holdout", str(held),
-                              "--holdout-groups", "1"])
+    res = runner.invoke(
+        app,
+        [
+            "synth",
+            str(project),
+            "--groups",
+            "2",
+            "--images-per-group",
+            "4",
+            "--image-size",
+            "64",
+            "--level",
+            "1",
+            "--holdout",
+            str(held),
+            "--holdout-groups",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = tmp_path / "run"
-    res = runner.invoke(app, ["train", f"data={project}", f"val_data={held}", "model=tiny",
-                              "epochs=1", "batch_size=2", "num_threads=1", "tensorboard=false",
-                              f"out_dir={out}", "model_overrides.group_size=4", "--quiet"])
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            f"data={project}",
+            f"val_data={held}",
+            "model=tiny",
+            "epochs=1",
+            "batch_size=2",
+            "num_threads=1",
+            "tensorboard=false",
+            f"out_dir={out}",
+            "model_overrides.group_size=4",
+            "--quiet",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "bar-mIoU" in res.output
     report_path, visuals = tmp_path / "report.json", tmp_path / "vis"
-    res = runner.invoke(app, ["evaluate", str(out / "checkpoints" / "final.pt"), str(held),
-                              "--out", str(report_path), "--save-visuals", str(visuals)])
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(out / "checkpoints" / "final.pt"),
+            str(held),
+            "--out",
+            str(report_path),
+            "--save-visuals",
+            str(visuals),
+        ],
+    )
     assert res.exit_code == 0, res.output
     report = json.loads(report_path.read_text())
     assert report["n_positives"] == report["n_negatives"] > 0  # the paper's 1:1 test setting
@@ -120,9 +168,24 @@ def test_torchrun_ddp_two_cpu_processes(tmp_path):
     if not torchrun.exists() or not grd.exists():
         pytest.skip("torchrun / grd console scripts not installed next to this Python")
     out = tmp_path / "ddp"
-    cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", str(grd), "train", f"data={DATA}",
-           "model=tiny", "epochs=1", "batch_size=1", "num_threads=1", f"out_dir={out}",
-           "model_overrides.group_size=4", "log_every=1", "tensorboard=false", "--quiet"]
+    cmd = [
+        str(torchrun),
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(grd),
+        "train",
+        f"data={DATA}",
+        "model=tiny",
+        "epochs=1",
+        "batch_size=1",
+        "num_threads=1",
+        f"out_dir={out}",
+        "model_overrides.group_size=4",
+        "log_every=1",
+        "tensorboard=false",
+        "--quiet",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     rows = (out / "metrics.csv").read_text().splitlines()[1:]

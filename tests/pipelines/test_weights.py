@@ -44,7 +44,9 @@ class Server:
                         self.end_headers()
                         return
                     self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(server.body) - 1}/{len(server.body)}")
+                    self.send_header(
+                        "Content-Range", f"bytes {start}-{len(server.body) - 1}/{len(server.body)}"
+                    )
                 else:
                     self.send_response(200)
                 data = server.body[start:]
@@ -81,7 +83,9 @@ def test_published_table_is_the_official_sam_release():
     assert b.url == "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth"
     assert b.filename == "sam_vit_b_01ec64.pth" and b.size == 375_042_383
     assert b.sha256.startswith("ec2df627") and len(b.sha256) == 64
-    assert all(w.sha256 != v.sha256 for w in W.KNOWN.values() for v in W.KNOWN.values() if w is not v)
+    assert all(
+        w.sha256 != v.sha256 for w in W.KNOWN.values() for v in W.KNOWN.values() if w is not v
+    )
     with pytest.raises(W.UnknownWeights):
         W.known("vit_x")
 
@@ -140,7 +144,9 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/x.pth", "http://no-such-host.invalid/x.pth"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:{port}/x.pth", "http://no-such-host.invalid/x.pth"]
+)
 def test_no_route_fails_at_once_and_says_use_add(tmp_path, url):
     spec = spec_for(PAYLOAD, url.format(port=_closed_port()))
     start = time.monotonic()
@@ -175,6 +181,8 @@ def test_add_with_copy_and_resolve(tmp_path):
     assert entry.path == str(reg.root / "sam_test.pth")
     src.unlink()
     assert reg.resolve(spec.name).read_bytes() == PAYLOAD
-    assert reg.resolve(str(reg.root / "sam_test.pth")) == reg.root / "sam_test.pth"  # a path works too
+    assert (
+        reg.resolve(str(reg.root / "sam_test.pth")) == reg.root / "sam_test.pth"
+    )  # a path works too
     with pytest.raises(FileNotFoundError, match="grd weights list"):
         reg.resolve("nothing_like_this")

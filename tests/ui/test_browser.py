@@ -250,9 +250,13 @@ def test_every_page_has_its_own_url_and_the_root_opens_the_overview(served):
     app, page, root = served
     with Project.open(root) as project:
         title = project.settings.name
-    for name, marker in [("overview", "text=Annotators"), ("sweep", ".st-key-remaining"),
-                         ("editor", ".grd-canvas-root"), ("data", "text=Upload"),
-                         ("model", "h1:has-text('Model')")]:
+    for name, marker in [
+        ("overview", "text=Annotators"),
+        ("sweep", ".st-key-remaining"),
+        ("editor", ".grd-canvas-root"),
+        ("data", "text=Upload"),
+        ("model", "h1:has-text('Model')"),
+    ]:
         open_page(page, app.url, name)
         page.locator(marker).first.wait_for()
         assert page.get_by_text("Page not found").count() == 0, name

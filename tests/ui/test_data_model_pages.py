@@ -151,7 +151,9 @@ def test_model_page_prelabels_with_masks_snapped_to_edges_when_asked(page_app, d
         checkbox = at.checkbox(key="model_refine")
         (checkbox.check() if refine else checkbox.uncheck()).run()
         at.button(key="start-prelabel").click().run()
-        job, = [j for j in _wait_all_jobs() if j.name == "Pre-label with GRSer" and j.id not in seen]
+        (job,) = [
+            j for j in _wait_all_jobs() if j.name == "Pre-label with GRSer" and j.id not in seen
+        ]
         seen.add(job.id)
         assert job.state is JobState.DONE, job.error
         reports.append(job.result)

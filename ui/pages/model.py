@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipelines.services.model_jobs import offers
 from pipelines.loop.prelabel import refine_default
+from pipelines.services.model_jobs import offers
 from ui import common, resources
 from ui.jobs_panel import jobs_panel
 
@@ -22,10 +22,11 @@ def render() -> None:
     group_id = group.id if group is not None and scope == "this group" else None
     refine = st.checkbox(
         "Snap proposed masks to image edges with the click segmenter",
-        value=refine_default(project), key="model_refine",
+        value=refine_default(project),
+        key="model_refine",
         help="GRSer finds the objects; its masks are coarse (stride 4). The segmenter redraws "
-             "each one along the image's edges, and the embeddings it computes are the editor's. "
-             "Best with SAM: the weight-free segmenter helps on clean scenes, not on photos.",
+        "each one along the image's edges, and the embeddings it computes are the editor's. "
+        "Best with SAM: the weight-free segmenter helps on clean scenes, not on photos.",
     )
     runner = resources.job_runner()
     for offer in offers(project):

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labeler import rle
-from labeler import safe_pickle
+from labeler import rle, safe_pickle
 from labeler.errors import ImportFormatError
 from pipelines.training.datasets.base import GresGroup, GresItem, file_loader
 
@@ -31,10 +30,14 @@ def load_d3_tables(anno_dir: str | Path) -> dict[str, dict]:
     for name in FILES:
         path = anno_dir / f"{name}.pkl"
         if not path.exists():
-            raise ImportFormatError(f"{path}: missing; a D³ annotation folder has {', '.join(FILES)} .pkl")
+            raise ImportFormatError(
+                f"{path}: missing; a D³ annotation folder has {', '.join(FILES)} .pkl"
+            )
         table = safe_pickle.load(path)
         if not isinstance(table, dict):
-            raise ImportFormatError(f"{path}: expected a dict of id -> record, got {type(table).__name__}")
+            raise ImportFormatError(
+                f"{path}: expected a dict of id -> record, got {type(table).__name__}"
+            )
         tables[name] = table
     return tables
 
@@ -65,7 +68,9 @@ def d3_groups(
                 annos = [t["annotations"][a] for a in image["anno_id"]]
                 instances = tuple(_instance(a, h, w) for a in annos if sent_id in a["sent_id"])
                 items.append(
-                    GresItem(f"d3/{img_id}", file_loader(img_dir / image["file_name"]), h, w, instances)
+                    GresItem(
+                        f"d3/{img_id}", file_loader(img_dir / image["file_name"]), h, w, instances
+                    )
                 )
             out.append(GresGroup(str(group["group_name"]), str(sentence["raw_sent"]), tuple(items)))
     return out

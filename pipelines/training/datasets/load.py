@@ -1,9 +1,9 @@
 """Pick a dataset reader from the form of a data spec string (CLI and config files use these).
 
-    DIR                              a labeler project (complete expressions only)
-    IMG_DIR::ANNO_DIR                D³ / GRD release (``d_cube`` pickles)
-    REFS::INSTANCES_JSON::IMG_DIR    RefCOCO / RefCOCO+ / RefCOCOg refs or gRefCOCO grefs + COCO
-    synth:SEED:GROUPS:IMAGES[:START[:LEVEL[:SIZE]]]   synthetic groups generated in memory
+DIR                              a labeler project (complete expressions only)
+IMG_DIR::ANNO_DIR                D³ / GRD release (``d_cube`` pickles)
+REFS::INSTANCES_JSON::IMG_DIR    RefCOCO / RefCOCO+ / RefCOCOg refs or gRefCOCO grefs + COCO
+synth:SEED:GROUPS:IMAGES[:START[:LEVEL[:SIZE]]]   synthetic groups generated in memory
 """
 
 from __future__ import annotations
@@ -32,13 +32,17 @@ def load_groups(spec: str, split: str = "") -> list[GresGroup]:
             parts = [int(p) for p in spec.split(":")[1:]]
             seed, groups, images = parts[:3]
         except ValueError as exc:
-            raise DataSpecError(f"bad synth spec {spec!r}; form: synth:SEED:GROUPS:IMAGES"
-                                "[:START[:LEVEL[:SIZE]]]") from exc
+            raise DataSpecError(
+                f"bad synth spec {spec!r}; form: synth:SEED:GROUPS:IMAGES[:START[:LEVEL[:SIZE]]]"
+            ) from exc
         start = parts[3] if len(parts) > 3 else 0
         level = parts[4] if len(parts) > 4 else 3
         size = parts[5] if len(parts) > 5 else 96
-        return synth_groups(make_dataset(seed, groups, start=start, images_per_group=images,
-                                         level=level, image_size=size))
+        return synth_groups(
+            make_dataset(
+                seed, groups, start=start, images_per_group=images, level=level, image_size=size
+            )
+        )
     parts = spec.split("::")
     if len(parts) == 2:
         from pipelines.training.datasets.d3 import d3_groups

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as cocomask
 
-from labeler import rle
-from labeler import safe_pickle
+from labeler import rle, safe_pickle
 from labeler.errors import ImportFormatError
 from pipelines.training.datasets.base import GresGroup, GresItem, file_loader
 
@@ -62,7 +61,9 @@ def read_refs(path: str | Path, split: str | None = None) -> list[RefRecord]:
             if split is not None and ref["split"] != split:
                 continue
             ann = ref["ann_id"]
-            ann_ids = tuple(int(a) for a in (ann if isinstance(ann, list) else [ann]) if int(a) >= 0)
+            ann_ids = tuple(
+                int(a) for a in (ann if isinstance(ann, list) else [ann]) if int(a) >= 0
+            )
             if ref.get("no_target"):
                 ann_ids = ()
             for sent in ref["sentences"]:
@@ -74,8 +75,13 @@ def read_refs(path: str | Path, split: str | None = None) -> list[RefRecord]:
 
 
 def build_sentence_groups(
-    records: list[RefRecord], coco: dict, image_dir: str | Path, min_images: int = 2,
-    negative_ratio: float = 1.0, seed: int = 0, name: str = "refcoco",
+    records: list[RefRecord],
+    coco: dict,
+    image_dir: str | Path,
+    min_images: int = 2,
+    negative_ratio: float = 1.0,
+    seed: int = 0,
+    name: str = "refcoco",
 ) -> list[GresGroup]:
     """Group records by sentence; top up negatives at random from other groups to ``ratio``.
 
@@ -98,8 +104,9 @@ def build_sentence_groups(
         return GresItem(f"coco/{image_id}", file_loader(image_dir / info["file_name"]), h, w, inst)
 
     rng = np.random.default_rng(seed)
-    sentences = sorted(s for s, imgs in by_sentence.items()
-                       if sum(1 for a in imgs.values() if a) >= min_images)
+    sentences = sorted(
+        s for s, imgs in by_sentence.items() if sum(1 for a in imgs.values() if a) >= min_images
+    )
     # negatives come from other images of the split (the paper: "from other groups")
     all_images = sorted({r.image_id for r in records if r.image_id in images})
     out = []
@@ -109,15 +116,20 @@ def build_sentence_groups(
         n_pos = sum(1 for it in items if it.positive)
         want = int(round(n_pos * negative_ratio)) - (len(items) - n_pos)
         pool = [i for i in all_images if i not in per_image]
-        for image_id in rng.permutation(pool)[:max(0, want)]:
+        for image_id in rng.permutation(pool)[: max(0, want)]:
             items.append(item(int(image_id), ()))
         out.append(GresGroup(f"{name}-{index:05d}", sentence, tuple(items)))
     return out
 
 
 def refcoco_groups(
-    refs_path: str | Path, instances_path: str | Path, image_dir: str | Path,
-    split: str | None = None, min_images: int = 2, negative_ratio: float = 1.0, seed: int = 0,
+    refs_path: str | Path,
+    instances_path: str | Path,
+    image_dir: str | Path,
+    split: str | None = None,
+    min_images: int = 2,
+    negative_ratio: float = 1.0,
+    seed: int = 0,
 ) -> list[GresGroup]:
     """G-RefC / G-RefC+ / G-RefCg (from refs) or gRefCOCO groups (from grefs)."""
     records = read_refs(refs_path, split)

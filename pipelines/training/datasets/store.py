@@ -28,7 +28,9 @@ def store_groups(root: str | Path, groups: set[str] | None = None) -> list[GresG
             if progress.group_id not in images_by_group:
                 images_by_group[progress.group_id] = store.list_images(progress.group_id)
             images = images_by_group[progress.group_id]
-            decisions = store.decisions_for_expression(progress.expression_id, [i.id for i in images])
+            decisions = store.decisions_for_expression(
+                progress.expression_id, [i.id for i in images]
+            )
             items = []
             for image in images:
                 decision = decisions[image.id]
