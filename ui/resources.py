@@ -68,8 +68,16 @@ def forget_project() -> None:
 
 
 @st.cache_resource(show_spinner=False)
+def _job_runner(path: str) -> JobRunner:
+    from pipelines.services.queue import project_queue
+
+    store = project().store
+    return JobRunner(store, workers=1, queue=project_queue(project()))
+
+
 def job_runner() -> JobRunner:
-    return JobRunner(workers=1)
+    """The project's jobs: on the Redis queue when one is configured, else on a thread here."""
+    return _job_runner(str(project_dir()))
 
 
 # ---- segmenter and embeddings -------------------------------------------------------------------

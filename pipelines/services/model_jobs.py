@@ -1,7 +1,7 @@
 """The model jobs the UI can start, found at run time: pre-labeling, a feedback round, embeddings.
 
-Each :class:`JobOffer` carries a callable with the :mod:`pipelines.services.jobs` signature
-(``fn(progress, project, **params)``) or, when it cannot run here, the reason. Pre-labeling and
+Each :class:`JobOffer` names a job kind of :mod:`pipelines.services.job_kinds` (its typed parameters
+come from ``offer.params(group_id, refine)``) or, when it cannot run here, the reason. Pre-labeling and
 the feedback round are looked up in ``pipelines.loop.prelabel`` / ``pipelines.loop.feedback`` by name
 (:data:`ENTRY_POINTS`), so the page works before they exist and picks them up when they do.
 """
@@ -26,11 +26,20 @@ ENTRY_POINTS = {
 
 @dataclass(frozen=True)
 class JobOffer:
-    key: str
+    key: str  # the job kind
     label: str
     help: str
-    fn: Callable[..., Any] | None
     unavailable: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable is None
+
+    def params(self, group_id: int | None, refine: bool | None = None) -> Any:
+        """The typed parameters of this job for the page's scope and refine box."""
+        from pipelines.services.job_kinds import offer_params
+
+        return offer_params(self.key, group_id, refine)
 
 
 def _entry(key: str) -> Callable[..., Any] | None:
@@ -42,14 +51,6 @@ def _entry(key: str) -> Callable[..., Any] | None:
             return None
         raise
     return getattr(module, attr, None)
-
-
-def _as_job(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def job(progress, project: Project, **params):
-        return fn(project, progress=progress, **params)
-
-    job.__name__ = getattr(fn, "__name__", "job")
-    return job
 
 
 def _no_checkpoint_reason(project: Project) -> str | None:
@@ -71,7 +72,7 @@ def _no_checkpoint_reason(project: Project) -> str | None:
 
 
 def offers(project: Project) -> list[JobOffer]:
-    """What the model page can start for this project, each with a callable or a reason."""
+    """What the model page can start for this project, each available or with a reason."""
     result = []
     for key, label, help_ in (
         (
@@ -93,21 +94,18 @@ def offers(project: Project) -> list[JobOffer]:
             reason = _no_checkpoint_reason(project)
         else:
             reason = None
-        result.append(
-            JobOffer(key, label, help_, _as_job(fn) if fn and not reason else None, reason)
-        )
+        result.append(JobOffer(key, label, help_, reason))
     result.append(
         JobOffer(
             "embed",
             "Precompute segmenter embeddings",
             "Embed every image of the group once, so the editor's first click is fast.",
-            embed_group_job,
         )
     )
     return result
 
 
-def embed_group_job(progress, project: Project, group_id: int | None = None, **_: Any) -> str:
+def embed_group_job(progress, project: Project, group_id: int | None = None) -> str:
     """Job: the segmenter's embedding of every image (of one group, or all), cached on disk."""
     from labeler.images import load_rgb
     from pipelines.click_models.embedding_cache import cached_embedding

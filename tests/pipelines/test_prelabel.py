@@ -86,16 +86,17 @@ def test_prelabel_proposes_undecided_pairs_and_never_touches_human_ones(project,
     from pipelines.services.model_jobs import offers
 
     offer = {o.key: o for o in offers(project)}
-    assert offer["prelabel"].fn is not None and offer["feedback"].fn is not None
-    runner = JobRunner()
+    assert offer["prelabel"].available and offer["feedback"].available
+    runner = JobRunner(store)
     try:
-        status = runner.wait(
-            runner.submit("prelabel", offer["prelabel"].fn, project, group_id=None), timeout=300
-        )
+        status = runner.wait(runner.start(project, offer["prelabel"].params(None)), timeout=300)
+        children = store.list_jobs(parent_id=status.id)
     finally:
         runner.shutdown()
     assert status.state.value == "done", status.error
-    assert status.result.proposed == 0 and status.result.skipped_done == 19
+    assert status.children == len(children) == 2  # one job per group
+    assert sum(c.result["proposed"] for c in children) == 0
+    assert sum(c.result["skipped_done"] for c in children) == 19
 
 
 def test_prelabel_resumes_after_a_crash_and_skips_what_is_done(project, checkpoint):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pipelines.loop.prelabel import refine_default
 from pipelines.services.model_jobs import offers
-from ui import common, resources
+from ui import common, resources, state
 from ui.jobs_panel import jobs_panel
 
 
@@ -34,8 +34,8 @@ def render() -> None:
             st.markdown(f"**{offer.label}** — {offer.help}")
             if offer.unavailable:
                 st.caption(f"Unavailable: {offer.unavailable}.")
-            busy = bool(runner.active(offer.label))
-            if st.button("Start", key=f"start-{offer.key}", disabled=offer.fn is None or busy):
-                runner.submit(offer.label, offer.fn, project, group_id=group_id, refine=refine)
+            busy = bool(runner.active(kind=offer.key))
+            if st.button("Start", key=f"start-{offer.key}", disabled=not offer.available or busy):
+                runner.start(project, offer.params(group_id, refine), author=state.annotator())
     st.subheader("Jobs")
     jobs_panel()
