@@ -82,6 +82,14 @@ def _prelabel(progress: Progress, project: Project, p: PrelabelParams, device: s
     )
 
 
+def _prelabel_prepare(project: Project, p: PrelabelParams) -> None:
+    """Register the checkpoint once, before the jobs fan out: workers registering the same file
+    at once would race on its copy and its name."""
+    from pipelines.loop.prelabel import resolve_checkpoint
+
+    resolve_checkpoint(project, p.checkpoint)
+
+
 def _embed(progress: Progress, project: Project, p: EmbedParams, device: str) -> Any:
     from pipelines.services.model_jobs import embed_group_job
 
@@ -107,6 +115,8 @@ class JobKind:
     params: type
     run: Callable[[Progress, Project, Any, str], Any]  # (progress, project, params, device)
     queue: str  # the worker queue it goes to: embed, prelabel, train, io
+    #: run once by whoever starts the job, before it is queued (fails early, in the caller)
+    prepare: Callable[[Project, Any], None] | None = None
 
     def describe(self, project: Project, params: Any) -> str:
         group_id = getattr(params, "group_id", None)
@@ -120,7 +130,14 @@ class JobKind:
 KINDS: dict[str, JobKind] = {
     k.key: k
     for k in (
-        JobKind("prelabel", "Pre-label with GRSer", PrelabelParams, _prelabel, "prelabel"),
+        JobKind(
+            "prelabel",
+            "Pre-label with GRSer",
+            PrelabelParams,
+            _prelabel,
+            "prelabel",
+            _prelabel_prepare,
+        ),
         JobKind("embed", "Precompute segmenter embeddings", EmbedParams, _embed, "embed"),
         JobKind("feedback", "Feedback round", FeedbackParams, _feedback, "train"),
         JobKind("ingest", "Ingest", IngestPathParams, _ingest_path, "io"),

@@ -165,6 +165,8 @@ class JobRunner:
         from pipelines.services import job_kinds
 
         kind = job_kinds.kind_of(params)
+        if kind.prepare is not None:
+            kind.prepare(project, params)
         children = job_kinds.fan_out(project, params)
         record = self.store.create_job(
             kind.key,

@@ -23,7 +23,9 @@ RQ's own abandoned-job handling needs a minute or more to notice; this takes ``s
 from __future__ import annotations
 
 import os
+import socket
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,17 +69,28 @@ class RedisQueue:
         # No RQ timeout (a training round runs for hours) and no RQ retry: retries come from the
         # job's record (``requeue_stale``), which knows whether the job is still wanted.
         self.rq_queue(queue).enqueue(
-            perform, job_id, job_timeout=-1, result_ttl=3600, failure_ttl=7 * 86400
+            perform,
+            job_id,
+            job_id=f"{self.prefix}-{job_id}-{uuid.uuid4().hex[:8]}",
+            job_timeout=-1,
+            result_ttl=3600,
+            failure_ttl=7 * 86400,
         )
 
     def pending(self, queues: Sequence[str]) -> int:
         """Jobs waiting on these queues (not yet taken by a worker)."""
         return sum(len(self.rq_queue(q)) for q in queues)
 
-    def delete(self, queues: Sequence[str]) -> None:
-        """Drop these queues and their RQ jobs (tests, a project taken down)."""
-        for q in queues:
-            self.rq_queue(q).delete(delete_jobs=True)
+    def delete(self) -> None:
+        """Remove every RQ key of this prefix: queues, registries, jobs, results, workers (tests;
+        a project taken down). Job ids and worker names carry the prefix, so nothing else goes."""
+        mine = list(self.connection.scan_iter(match=f"*{self.prefix}-*", count=1000))
+        if mine:
+            self.connection.delete(*mine)
+        for registry in ("rq:workers", "rq:queues"):
+            for member in self.connection.smembers(registry):
+                if f"{self.prefix}-".encode() in member:
+                    self.connection.srem(registry, member)
 
 
 def project_queue(project: Project) -> RedisQueue | None:
@@ -175,6 +188,7 @@ def run_worker(
     worker = _worker_class()(
         [grd_queue.rq_queue(q) for q in queues],
         connection=grd_queue.connection,
+        name=f"{grd_queue.prefix}-{socket.gethostname()}-{os.getpid()}",
         worker_ttl=15 + int(CHECK_S),  # RQ wakes from an idle wait every worker_ttl - 15 s
         grd_queue=grd_queue,
         project=project,
