@@ -1,4 +1,4 @@
-"""`grd worker DIR`: run queued jobs on this machine; `grd jobs DIR`: the project's job records."""
+"""`grd worker DIR`: run queued jobs here; `grd jobs DIR`: the job records; `grd stack DIR`: try it all."""
 
 from __future__ import annotations
 
@@ -73,3 +73,39 @@ def jobs(
             job.error or job.summary,
         )
     console.print(table)
+
+
+@app.command()
+def stack(
+    directory: ProjectDir,
+    replicas: Annotated[
+        int, typer.Option(help="`grd ui` processes (ports PORT, PORT+1, ...).")
+    ] = 2,
+    workers: Annotated[int, typer.Option(help="`grd worker` processes.")] = 1,
+    port: Annotated[int, typer.Option(help="Port of the first app replica.")] = 8501,
+    redis_url: Annotated[
+        str, typer.Option(help="Use this Redis (default: a private redis-server on a free port).")
+    ] = "",
+) -> None:
+    """Try a team deployment on one machine: Redis, workers and app replicas on 127.0.0.1
+    over the project's database (Ctrl+C stops them all). docs/deploy.md has the real thing."""
+    import time
+
+    from pipelines.services.stack import start_stack
+
+    open_project(directory).close()
+    try:
+        running = start_stack(
+            directory, replicas=replicas, workers=workers, port=port, redis_url=redis_url
+        )
+    except (LabelerError, RuntimeError) as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from None
+    try:
+        while all(p.poll() is None for p in running.procs):
+            time.sleep(1)
+        console.print("[red]a process of the stack stopped; stopping the rest[/red]")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
