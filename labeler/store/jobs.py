@@ -264,14 +264,11 @@ class JobsMixin(CatalogMixin):
         )
         if kind is not None:
             query = query.where(jobs.c.kind == kind)
-        if not active:
-            query = query.limit(limit)
+        if active:  # a fan-out parent's row is finished once its last child is (_settle_parent)
+            query = query.where(jobs.c.state.not_in(_FINISHED))
         with self._read() as conn:
-            records = [_record(r) for r in conn.execute(query)]
-        records = self._with_children(records)
-        if active:
-            records = [r for r in records if not r.state.finished][:limit]
-        return records
+            records = [_record(r) for r in conn.execute(query.limit(limit))]
+        return self._with_children(records)
 
     def child_tally(self, parent_id: str) -> ChildTally:
         """Per-project progress of a fan-out: its children counted by state."""
@@ -383,13 +380,36 @@ class JobsMixin(CatalogMixin):
                 .where(jobs.c.id == job_id, jobs.c.state.not_in(_FINISHED))
                 .values(**values)
             )
+            parent_id = conn.execute(select(jobs.c.parent_id).where(jobs.c.id == job_id)).scalar()
+        if parent_id is not None:
+            self._settle_parent(parent_id)
+
+    def _settle_parent(self, parent_id: str) -> None:
+        """Write a fan-out parent's outcome into its row once its last child finished, so the
+        row's state alone answers "is it active?" (reads still roll up the live progress)."""
+        parent = self.get_job(parent_id)  # rolled up from the children
+        if not parent.state.finished:
+            return
+        with self._write() as conn:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == parent_id, jobs.c.state.not_in(_FINISHED))
+                .values(
+                    state=parent.state.value,
+                    fraction=parent.fraction,
+                    message=parent.message,
+                    finished_at=parent.finished_at or utcnow(),
+                )
+            )
 
     def request_cancel(self, job_id: str) -> JobRecord:
         """Ask a job (and its children) to stop: queued ones never start, running ones stop at
         their next progress report, wherever they run."""
-        self.get_job(job_id)
+        job = self.get_job(job_id)
         now = utcnow()
         ids = (jobs.c.id == job_id) | (jobs.c.parent_id == job_id)
+        # queued jobs stop here; a parent's row follows its children (_settle_parent)
+        never_start = jobs.c.parent_id == job_id if job.children else jobs.c.id == job_id
         with self._write() as conn:
             conn.execute(
                 update(jobs)
@@ -398,9 +418,13 @@ class JobsMixin(CatalogMixin):
             )
             conn.execute(
                 update(jobs)
-                .where(ids, jobs.c.state == JobState.QUEUED.value)
+                .where(never_start, jobs.c.state == JobState.QUEUED.value)
                 .values(state=JobState.CANCELLED.value, finished_at=now, message="cancelled")
             )
+        if job.children:
+            self._settle_parent(job_id)
+        elif job.parent_id is not None:
+            self._settle_parent(job.parent_id)
         return self.get_job(job_id)
 
     def requeue_stale(self, older_than_s: float, max_attempts: int = 3) -> list[JobRecord]:
@@ -436,4 +460,6 @@ class JobsMixin(CatalogMixin):
                 ).rowcount
             if changed and not gone:
                 requeued.append(self.get_job(job.id))
+            elif changed and job.parent_id is not None:
+                self._settle_parent(job.parent_id)
         return requeued

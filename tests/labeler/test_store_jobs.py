@@ -81,3 +81,13 @@ def test_stale_running_jobs_are_requeued_once_then_failed(store):
     assert store.requeue_stale(0.0, max_attempts=2) == []
     lost = store.get_job(job.id)
     assert lost.state is JobState.FAILED and lost.attempts == 2 and "WorkerLost" in lost.error
+
+
+def test_a_finished_fan_out_leaves_the_active_list_in_sql(store):
+    parent = store.create_job("embed", "all", {}, children=[("g1", {"group_id": 1})])
+    (child,) = store.list_jobs(parent_id=parent.id)
+    store.claim_job(child.id, "w")
+    assert [j.id for j in store.list_jobs(active=True, kind="embed")] == [parent.id]
+    store.finish_job(child.id, JobState.FAILED, error="Boom: no")
+    assert store.list_jobs(active=True) == []
+    assert store.get_job(parent.id).state is JobState.FAILED
