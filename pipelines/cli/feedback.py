@@ -110,7 +110,8 @@ def prelabel(
 ) -> None:
     """Propose masks / absence for every pair without a human decision (resumable)."""
     from model.errors import ModelError
-    from pipelines.loop.prelabel import NoCheckpoint, prelabel_project
+    from pipelines.loop.prelabel import prelabel_project
+    from pipelines.loop.registry import NoCheckpoint
 
     project = _open(directory)
     try:

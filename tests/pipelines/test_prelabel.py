@@ -6,7 +6,8 @@ import pytest
 
 from labeler.domain import DecisionStatus
 from labeler.project import Project
-from pipelines.loop.prelabel import NoCheckpoint, plan_chunks, prelabel_project
+from pipelines.loop.prelabel import plan_chunks, prelabel_project
+from pipelines.loop.registry import NoCheckpoint
 from pipelines.loop.simulate import reset_decisions
 
 

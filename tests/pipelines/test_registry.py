@@ -68,3 +68,48 @@ def test_holdout_split_is_remembered_and_never_empty(store):
     assert held == {n for n in more if n in names}
     assert store.get_setting(HOLDOUT_SETTING)["group 0"] in (True, False)
     assert split_holdout(store, ["only a", "only b"], 0.0) in ({"only a"}, {"only b"})
+
+
+def test_the_configured_checkpoint_is_the_fallback_and_registers_once(tmp_path):
+    import json
+
+    import torch
+
+    from labeler.project import Project
+    from model import build_grser, save_checkpoint
+    from pipelines.loop.registry import (
+        NoCheckpoint,
+        current_model,
+        model_path,
+        resolve_checkpoint,
+        unavailable_reason,
+    )
+
+    with Project.init(tmp_path / "p") as project:
+        assert current_model(project) is None
+        assert "no current model" in unavailable_reason(project)
+        with pytest.raises(NoCheckpoint, match="no checkpoint given"):
+            resolve_checkpoint(project)
+        project.settings.grser_checkpoint = "weights/tiny.pt"  # relative to the project folder
+        assert "weights/tiny.pt does not exist" in unavailable_reason(project)
+        with pytest.raises(NoCheckpoint, match="does not exist"):
+            current_model(project)
+        torch.manual_seed(0)
+        (project.root / "weights").mkdir()
+        save_checkpoint(project.root / "weights/tiny.pt", build_grser("tiny"))
+        assert unavailable_reason(project) is None
+        assert project.store.list_models() == []  # checking registers nothing
+        record = resolve_checkpoint(project)
+        assert record.name.startswith("grser-r0-") and record.is_current
+        assert model_path(project, record).exists()
+        assert current_model(project) == record == resolve_checkpoint(project)
+        # an explicit file already registered resolves to its record, not a new one
+        assert resolve_checkpoint(project, model_path(project, record)).id == record.id
+        assert len(project.store.list_models()) == 1
+    # project.json files that kept the checkpoint under `extra` still open with it as the setting
+    settings = json.loads((tmp_path / "p" / "project.json").read_text())
+    settings["extra"] = {"grser_checkpoint": "old.pt", "prelabel_refine": True}
+    (tmp_path / "p" / "project.json").write_text(json.dumps(settings))
+    with Project.open(tmp_path / "p") as project:
+        assert project.settings.grser_checkpoint == "old.pt"
+        assert project.settings.extra == {"prelabel_refine": True}

@@ -144,7 +144,7 @@ def _sweep(expression_id: int, group_id: int, order_by: str, show: str, author: 
         on_event=lambda: _on_grid_event(expression_id, author),
     )
     if st.session_state.pop(_OPEN, False):
-        from ui.pages import go
+        from ui.navigation import go
 
         go("editor")
 
