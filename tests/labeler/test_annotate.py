@@ -158,12 +158,14 @@ def test_negative_selected_reports_a_pair_changed_since_the_grid_was_read(world)
     outcome = annotate.negative_selected(store, expr.id, seen, author="ann")
     assert [c.image_id for c in outcome.conflicts] == [ids[1]]
     assert outcome.conflicts[0].author == "bob"
-    # the pair before the conflict was saved and can be undone
-    assert [d.image_id for d in outcome.saved] == [ids[0]] and outcome.batch_id
+    # every other pair was saved, in one batch that undo takes back whole
+    assert [d.image_id for d in outcome.saved] == [ids[0], ids[2]] and outcome.batch_id
     st = statuses(store, expr)
-    assert st[ids[0]] == "negative" and st[ids[1]] == "positive" and st[ids[2]] == "unseen"
-    annotate.undo_action(store, expr.id, outcome.batch_id, author="ann")
-    assert statuses(store, expr)[ids[0]] == "unseen"
+    assert st[ids[0]] == "negative" and st[ids[1]] == "positive" and st[ids[2]] == "negative"
+    undone = annotate.undo_action(store, expr.id, outcome.batch_id, author="ann")
+    assert undone.count == 2 and not undone.conflicts
+    st = statuses(store, expr)
+    assert st[ids[0]] == "unseen" and st[ids[1]] == "positive" and st[ids[2]] == "unseen"
 
 
 def test_next_task_prefers_started_then_proposed_then_group_order():
