@@ -24,7 +24,7 @@ from typing import Any
 
 from labeler.domain import DecisionStatus
 from labeler.project import Project
-from labeler.store import ModelRecord
+from labeler.store import ModelRecord, Store
 from pipelines.loop.prelabel import prelabel_project
 from pipelines.loop.registry import (
     MODELS_DIR,
@@ -32,6 +32,12 @@ from pipelines.loop.registry import (
     json_safe,
     model_path,
     register_checkpoint,
+)
+from pipelines.training.datasets.base import GresGroup
+from pipelines.training.datasets.store import (
+    CompleteExpression,
+    complete_expressions,
+    gres_groups,
 )
 
 Progress = Callable[..., None]
@@ -67,28 +73,38 @@ class RoundResult:
 
 
 # ------------------------------------------------------------------------------- data snapshot
-def dataset_snapshot(store) -> dict:
-    """Every human decision of every complete expression, by revision, with a hash and counts."""
-    pairs, positives, negatives, expressions = [], 0, 0, 0
-    for progress in store.expression_progress():
-        if not progress.complete:
-            continue
-        expressions += 1
-        for image_id, d in sorted(store.decisions_for_expression(progress.expression_id).items()):
-            pairs.append([progress.expression_id, image_id, d.revision])
+def snapshot_of(complete: Sequence[CompleteExpression]) -> dict:
+    """The record of what a round trained on: every human decision of every complete expression,
+    by revision, with a hash and counts."""
+    pairs, positives, negatives = [], 0, 0
+    for expression in complete:
+        for image_id, d in sorted(expression.decisions.items()):
+            pairs.append([expression.expression_id, image_id, d.revision])
             positives += d.status is DecisionStatus.POSITIVE
             negatives += d.status is DecisionStatus.NEGATIVE
     digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
     return {
         "pairs": pairs,
         "hash": digest,
-        "expressions": expressions,
+        "expressions": len(complete),
         "positives": positives,
         "negatives": negatives,
     }
 
 
-def split_holdout(store, names: Sequence[str], fraction: float = 0.2) -> set[str]:
+def dataset_snapshot(store: Store) -> dict:
+    """:func:`snapshot_of` the store as it is now."""
+    return snapshot_of(complete_expressions(store))
+
+
+def read_corrections(project: Project) -> tuple[dict, list[GresGroup]]:
+    """(snapshot, training groups) from ONE read of the decisions, so the round records exactly
+    the data it trains and evaluates on, even if someone saves while it reads."""
+    complete = complete_expressions(project.store)
+    return snapshot_of(complete), gres_groups(project, complete)
+
+
+def split_holdout(store: Store, names: Sequence[str], fraction: float = 0.2) -> set[str]:
     """The held-out image groups among ``names``; remembered, so a group's side never changes.
 
     Groups seen for the first time go to the held-out side by a hash of their name (stable across
@@ -138,7 +154,6 @@ def run_round(
     """
     from model.checkpoint import load_checkpoint
     from pipelines.training.config import TrainConfig
-    from pipelines.training.datasets.store import store_groups
     from pipelines.training.evaluate import evaluate_groups
     from pipelines.training.train import train
 
@@ -149,8 +164,7 @@ def run_round(
 
     store = project.store
     step(0.0, "snapshot of the corrections")
-    snapshot = dataset_snapshot(store)
-    groups = store_groups(project.root)
+    snapshot, groups = read_corrections(project)
     names = sorted({g.name for g in groups if g.positives})
     if len(names) < 2:
         raise RoundError(
