@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Literal
 
 from labeler.domain import DecisionStatus, Expression, ExpressionDecision, Group, ImageRecord
+from labeler.store import Store
 
 Incomplete = Literal["omit", "mark"]
 INCOMPLETE_MODES: tuple[str, ...] = ("omit", "mark")
@@ -110,7 +111,9 @@ def selected_expressions(
     return chosen
 
 
-def snapshot_from_store(store, *, name: str = "", progress: Progress | None = None) -> Snapshot:
+def snapshot_from_store(
+    store: Store, *, name: str = "", progress: Progress | None = None
+) -> Snapshot:
     """Read a whole project once: every group, image, expression and non-unseen decision.
 
     ``store`` is a ``labeler.store.Store``; ``progress`` wraps the per-expression loop (a bar).

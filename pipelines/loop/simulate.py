@@ -47,6 +47,7 @@ from labeler.image_editor import ImageEditor
 from labeler.images import load_rgb
 from labeler.project import Project
 from labeler.segmenter import Embedding, Prompts, Segmenter, SegmentResult
+from labeler.store import Store
 
 AUTHOR = "simulator"
 TRUTH_FILE = "simulation_truth.json"
@@ -250,11 +251,11 @@ def keep_matching_instances(
     None."""
     match = match_objects(list(editor.instances), objects)
     kept = {k for k in match if k is not None}
-    if not kept and len(editor.session) > 1:
+    if not kept and len(editor.instances) > 1:
         editor.delete_all()
         report.actions += 1
         return [None] * len(objects)
-    for index in reversed(range(len(editor.session))):
+    for index in reversed(range(len(editor.instances))):
         if index not in kept:
             editor.delete(index)
             report.actions += 1
@@ -293,10 +294,7 @@ def correct_with_clicks(
             pred = editor.instances[editor.active] if editor.active is not None else None
         if pred is None or iou(pred, gt) < accept_iou:
             # Clicks did not get there: the annotator paints the rest by hand (one brush action).
-            if editor.active is None:
-                editor.active = editor.session.add_instance(gt)
-            else:
-                editor.session.set_instance(editor.active, gt, label="brush")
+            editor.paint(gt)
             report.hand_fixed += 1
             report.actions += 1
         report.objects += 1
@@ -382,7 +380,7 @@ def simulate_annotation(
     return report
 
 
-def _certify(store, expression_id: int, seen: dict[int, int], author: str) -> None:
+def _certify(store: Store, expression_id: int, seen: dict[int, int], author: str) -> None:
     """The grid's "mark negative" on the selected tiles (image id -> revision seen), one action."""
     outcome = negative_selected(store, expression_id, seen, author=author)
     if outcome.conflicts:
