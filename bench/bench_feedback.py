@@ -134,7 +134,6 @@ def main() -> None:
     from pipelines.loop.feedback import run_round
     from pipelines.loop.prelabel import prelabel_project
     from pipelines.loop.simulate import (
-        FloodFillSegmenter,
         default_segmenter,
         init_simulation,
         load_truth,
@@ -170,9 +169,12 @@ def main() -> None:
         init_simulation(project)
         truth = load_truth(truth_path(project))
         # The same segmenter every round: only the proposals change.
-        segmenter = (
-            FloodFillSegmenter() if args.segmenter == "floodfill" else default_segmenter(project)
-        )
+        if args.segmenter == "floodfill":  # the baseline: a colour flood fill (a test double)
+            from tests.pipelines.flood_fill import FloodFillSegmenter
+
+            segmenter = FloodFillSegmenter()
+        else:
+            segmenter = default_segmenter(project)
         if args.start == "res":
             start = res_parent(root / "res", args.seed, args.image_size, args.threads)
         elif args.start == "demo":

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+#: A COCO run-length encoding ``{"size": [H, W], "counts": str}`` (see :mod:`labeler.rle`).
 RLE = dict[str, Any]
 
 

@@ -100,10 +100,6 @@ class Project:
         return self.root / image.file
 
     @property
-    def images_dir(self) -> Path:
-        return self.root / "images"
-
-    @property
     def cache_dir(self) -> Path:
         path = self.root / "cache"
         path.mkdir(exist_ok=True)

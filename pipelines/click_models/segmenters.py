@@ -9,15 +9,13 @@ cannot be found is an error, not a silent fallback: the user asked for SAM.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from labeler.classic_segmenter import ClassicSegmenter
+from labeler.progress_types import Progress
 from labeler.project import Project
 from labeler.segmenter import Segmenter
 from pipelines.click_models.weights import WeightsRegistry
-
-Progress = Callable[..., None]
 
 
 def load_segmenter(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labeler.domain import DecisionStatus
+from labeler.progress_types import Progress
 from labeler.project import Project
 from labeler.store import ModelRecord, Store
 from pipelines.loop.prelabel import prelabel_project
@@ -40,7 +41,6 @@ from pipelines.training.datasets.store import (
     gres_groups,
 )
 
-Progress = Callable[..., None]
 HOLDOUT_SETTING = "feedback.holdout_groups"
 
 

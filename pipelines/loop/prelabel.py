@@ -20,7 +20,7 @@ The project setting ``prelabel_refine`` (under ``extra`` in project.json) makes 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +28,9 @@ import numpy as np
 
 from labeler import mask_ops, rle
 from labeler.domain import DecisionStatus
+from labeler.progress_types import Progress
 from labeler.project import Project
 from pipelines.loop.registry import model_path, resolve_checkpoint
-
-Progress = Callable[..., None]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeler import annotate, rle
+from labeler import annotate, mask_ops, rle
 from labeler.domain import DecisionStatus, ExpressionDecision, ExpressionProgress
 from labeler.errors import StaleRevision
 from labeler.store import Store
@@ -105,13 +105,13 @@ def test_concurrent_edit_becomes_a_conflict_with_both_versions_and_keep_mine_win
         annotate.save_edit(store, expr.id, ids[0], mine, author="ann", expected_revision=0)
     conflict = annotate.conflict_from(info.value, expr.id, ids[0], mine, based_on=0)
     assert conflict.theirs.author == "bob" and conflict.theirs.revision == 1
-    assert rle.iou(conflict.theirs.instances[0].rle, rle_box(1, 1, 4, 4)) == 1.0
+    assert mask_ops.iou(conflict.theirs.instances[0].rle, rle_box(1, 1, 4, 4)) == 1.0
     # nothing of bob's was overwritten by the failed save
     assert store.get_decision(expr.id, ids[0]).author == "bob"
     resolved = annotate.keep_mine(store, conflict, author="ann")
     stored = store.get_decision(expr.id, ids[0])
     assert resolved.revision == 2 and stored.author == "ann"
-    assert rle.iou(stored.instances[0].rle, mine[0]) == 1.0
+    assert mask_ops.iou(stored.instances[0].rle, mine[0]) == 1.0
     actions = [e.action for e in store.audit(expression_id=expr.id, image_id=ids[0])]
     assert actions == ["edit", "rejected_stale", "resolve_conflict"]
 

@@ -255,7 +255,8 @@ def test_a_segmenter_that_takes_a_mask_as_prior_refines_the_proposal_with_the_cl
     click on a spill beside the object removes the spill and keeps the object (cutting "the region
     under the click" would cut the object: it is what a click on its rim segments)."""
     from labeler.classic_segmenter import ClassicSegmenter
-    from labeler.clicks import iou, next_click
+    from labeler.clicks import next_click
+    from labeler.mask_ops import iou
 
     image, disc = _disc_scene()
     spill = disc | np.roll(disc, 7, axis=1)  # the proposal runs 7 px past the disc's right side
