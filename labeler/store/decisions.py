@@ -56,6 +56,30 @@ def _snapshot(decision: ExpressionDecision) -> dict:
     }
 
 
+def _log_rejected(
+    conn: Connection,
+    current: ExpressionDecision,
+    status: DecisionStatus,
+    rles: list[RLE],
+    expected_revision: int,
+    author: str,
+    batch_id: str | None,
+) -> None:
+    """Keep a save that lost a race in the audit log as ``rejected_stale``: nothing is lost."""
+    conn.execute(
+        insert(t.audit_log).values(
+            expression_id=current.expression_id,
+            image_id=current.image_id,
+            author=author,
+            at=utcnow(),
+            action="rejected_stale",
+            before=_snapshot(current),
+            after={"status": status.value, "instances": rles, "based_on": expected_revision},
+            batch_id=batch_id,
+        )
+    )
+
+
 def _instance_rows(decision_id: int, rles: Sequence[RLE]) -> list[dict]:
     rows = []
     for ordinal, encoded in enumerate(rles):
@@ -187,20 +211,8 @@ class DecisionsMixin(CatalogMixin):
                 )
         except (StaleRevision, IntegrityError) as exc:
             current = self.get_decision(expression_id, image_id)
-            attempt = {"status": status.value, "instances": rles, "based_on": expected_revision}
             with self._write() as conn:
-                conn.execute(
-                    insert(t.audit_log).values(
-                        expression_id=expression_id,
-                        image_id=image_id,
-                        author=author,
-                        at=utcnow(),
-                        action="rejected_stale",
-                        before=_snapshot(current),
-                        after=attempt,
-                        batch_id=batch_id,
-                    )
-                )
+                _log_rejected(conn, current, status, rles, expected_revision, author, batch_id)
             raise StaleRevision(
                 f"{current.author or 'someone'} saved this pair (now revision {current.revision}) "
                 f"after you loaded revision {expected_revision}; reload, compare, and save again",
@@ -455,22 +467,14 @@ class DecisionsMixin(CatalogMixin):
                     current = self._load_decisions(conn, w.expression_id, [w.image_id]).get(
                         w.image_id, ExpressionDecision(w.expression_id, w.image_id)
                     )
-                    attempt = {
-                        "status": w.status.value,
-                        "instances": list(w.instances),
-                        "based_on": w.expected_revision,
-                    }
-                    conn.execute(
-                        insert(t.audit_log).values(
-                            expression_id=w.expression_id,
-                            image_id=w.image_id,
-                            author=author,
-                            at=utcnow(),
-                            action="rejected_stale",
-                            before=_snapshot(current),
-                            after=attempt,
-                            batch_id=batch_id,
-                        )
+                    _log_rejected(
+                        conn,
+                        current,
+                        w.status,
+                        list(w.instances),
+                        w.expected_revision,
+                        author,
+                        batch_id,
                     )
                     conflicts.append(current)
         return BatchResult(batch_id if saved else None, tuple(saved), tuple(conflicts))
