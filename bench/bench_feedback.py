@@ -23,6 +23,7 @@ the next batch, annotated for real; and where the probe's actions go.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -170,6 +171,7 @@ def main() -> None:
         truth = load_truth(truth_path(project))
         # The same segmenter every round: only the proposals change.
         if args.segmenter == "floodfill":  # the baseline: a colour flood fill (a test double)
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests/
             from tests.pipelines.flood_fill import FloodFillSegmenter
 
             segmenter = FloodFillSegmenter()
