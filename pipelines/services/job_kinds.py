@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from labeler.errors import LabelerError
+from labeler.progress_types import Progress
 from labeler.project import Project
 from labeler.store import JobRecord
-from pipelines.services.jobs import Progress, execute
+from pipelines.services.job_exec import execute
 
 
 class BadJobParams(LabelerError, ValueError):
@@ -91,9 +92,9 @@ def _prelabel_prepare(project: Project, p: PrelabelParams) -> None:
 
 
 def _embed(progress: Progress, project: Project, p: EmbedParams, device: str) -> Any:
-    from pipelines.services.model_jobs import embed_group_job
+    from pipelines.click_models.segmenters import embed_project_images
 
-    return embed_group_job(progress, project, group_id=p.group_id)
+    return embed_project_images(project, p.group_id, progress)
 
 
 def _feedback(progress: Progress, project: Project, p: FeedbackParams, device: str) -> Any:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from labeler.errors import ProjectError
 from labeler.project import Project
-from pipelines.services.jobs import STALE_S, worker_name
+from pipelines.services.job_exec import STALE_S, worker_name
 
 REDIS_ENV = "GRD_REDIS_URL"
 #: Queue names are ``<prefix>-<queue>``: several projects (or test runs) can share one Redis.
