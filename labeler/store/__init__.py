@@ -7,6 +7,7 @@ store.save_decision(expr.id, image.id, "negative", author="ann", expected_revisi
 
 from __future__ import annotations
 
+from labeler.store.bulk import BulkReadMixin
 from labeler.store.decisions import DecisionsMixin, last_batch
 from labeler.store.jobs import JobRecord, JobsMixin, JobState
 from labeler.store.models import ModelRecord, ModelsMixin
@@ -14,7 +15,7 @@ from labeler.store.progress import ProgressMixin
 from labeler.store.repository import open_engine
 
 
-class Store(DecisionsMixin, ProgressMixin, ModelsMixin, JobsMixin):
+class Store(DecisionsMixin, ProgressMixin, ModelsMixin, JobsMixin, BulkReadMixin):
     """One project's database. Thread-safe: every call opens its own short transaction."""
 
     def __init__(self, url: str, *, schema: str | None = None, create: bool = True):
