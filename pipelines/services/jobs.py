@@ -107,12 +107,20 @@ class JobRunner:
             if children
             else [record]
         )
-        for job in runnable:
-            if self.queue is not None:
-                self.queue.enqueue(job.id, kind.queue)
-            else:
+        for k, job in enumerate(runnable):
+            if self.queue is None:
                 self._local.add(job.id)
                 self._pool.submit(job_kinds.run_recorded, project, job.id)
+                continue
+            try:
+                self.queue.enqueue(job.id, kind.queue)
+            except Exception as exc:  # noqa: BLE001 - Redis down: the records say so, no crash
+                for lost in runnable[k:]:
+                    self.store.claim_job(lost.id, worker_name())
+                    self.store.finish_job(
+                        lost.id, JobState.FAILED, error=f"QueueUnavailable: {exc}"
+                    )
+                break
         return record.id
 
     # ---- reading ---------------------------------------------------------------------------------

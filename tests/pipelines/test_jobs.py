@@ -151,3 +151,18 @@ def _schema(store: Store) -> str | None:
         return None
     with store.engine.connect() as conn:
         return conn.exec_driver_sql("select current_schema()").scalar()
+
+
+def test_an_unreachable_queue_fails_the_jobs_in_their_records(tmp_path):
+    from labeler.project import Project
+    from pipelines.services.job_kinds import EmbedParams
+    from pipelines.services.queue import RedisQueue
+
+    with Project.init(tmp_path / "p") as project:
+        project.store.create_group("dogs")
+        project.store.create_group("cats")
+        runner = JobRunner(project.store, queue=RedisQueue("redis://127.0.0.1:1/0"))
+        job = runner.status(runner.start(project, EmbedParams(), author="ann"))
+        assert job.state is JobState.FAILED and job.children == 2
+        children = project.store.list_jobs(parent_id=job.id)
+        assert all("QueueUnavailable" in c.error for c in children)
