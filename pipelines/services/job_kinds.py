@@ -86,7 +86,7 @@ def _prelabel(progress: Progress, project: Project, p: PrelabelParams, device: s
 def _prelabel_prepare(project: Project, p: PrelabelParams) -> None:
     """Register the checkpoint once, before the jobs fan out: workers registering the same file
     at once would race on its copy and its name."""
-    from pipelines.loop.prelabel import resolve_checkpoint
+    from pipelines.loop.registry import resolve_checkpoint
 
     resolve_checkpoint(project, p.checkpoint)
 

@@ -184,6 +184,10 @@ def run_worker(
             raise ProjectError("--gpu: no CUDA device is visible to this worker")
         device = "cuda"
     _worker = _Worker(project, device, worker_name())
+    if "prelabel" in queues:  # load the model before taking jobs, not during the first one
+        from pipelines.loop.prelabel import warm_up
+
+        warm_up(project, device)
     grd_queue = RedisQueue(url, queue_prefix(project))
     worker = _worker_class()(
         [grd_queue.rq_queue(q) for q in queues],
