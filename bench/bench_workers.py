@@ -44,7 +44,7 @@ def _project(root: Path, url: str, groups: int, images: int):
     )
     write_project(root, made, 11, truth=False, database_url=url)
     project = Project.open(root)
-    project.settings.extra["grser_checkpoint"] = str(DEMO_CHECKPOINT)
+    project.settings.grser_checkpoint = str(DEMO_CHECKPOINT)
     project.save_settings()
     resolve_checkpoint(project)
     return project

@@ -64,7 +64,7 @@ def _project(root: Path, url: str, groups: int, images: int, expressions: int = 
     )
     write_project(root, made, 5, truth=False, database_url=url)
     project = Project.open(root)
-    project.settings.extra["grser_checkpoint"] = str(DEMO_CHECKPOINT)
+    project.settings.grser_checkpoint = str(DEMO_CHECKPOINT)
     project.save_settings()
     return project
 
