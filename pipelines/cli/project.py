@@ -13,6 +13,7 @@ from rich.table import Table
 from labeler.errors import LabelerError
 from labeler.project import Project
 from pipelines.cli._app import app
+from pipelines.cli.conventions import GrdTyper
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per skipped file, never wrapped
@@ -77,7 +78,7 @@ def ingest(
         raise typer.Exit(code=1)
 
 
-expressions_app = typer.Typer(
+expressions_app = GrdTyper(
     help="Add, list and edit the expressions of a group.", no_args_is_help=True
 )
 app.add_typer(expressions_app, name="expressions")

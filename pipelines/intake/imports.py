@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from exports.registry import FORMATS as _REGISTRY
+from exports.registry import read_format
 from exports.snapshot import Snapshot
 from labeler.domain import DecisionStatus
 from labeler.errors import ImportFormatError, InvalidImage
@@ -28,29 +30,14 @@ from labeler.images import normalize_image
 from labeler.project import Project
 from pipelines.intake.ingest import store_image_file
 
-FORMATS = ("coco", "d3", "grefcoco", "refcoco")
+FORMATS = tuple(_REGISTRY)
 Progress = Callable[[Iterable], Iterator]
 
 
 def read_source(fmt: str, source: str | Path, *, expressions: str | Path | None = None) -> Snapshot:
-    """Parse and check an import source of format ``fmt`` (see ``FORMATS``)."""
-    if fmt == "coco":
-        from exports.coco import read_coco
-
-        return read_coco(source, expressions)
-    if fmt == "d3":
-        from exports.d3 import read_d3
-
-        return read_d3(source)
-    if fmt == "grefcoco":
-        from exports.grefcoco import read_grefcoco
-
-        return read_grefcoco(source)
-    if fmt == "refcoco":
-        from exports.refcoco import read_refcoco
-
-        return read_refcoco(source)
-    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    """Parse and check an import source of format ``fmt`` (a name in ``exports.registry.FORMATS``;
+    ``UnknownFormat`` otherwise). ``expressions``: COCO's expression file (default: beside it)."""
+    return read_format(fmt, source, expressions=expressions)
 
 
 @dataclass
@@ -227,7 +214,7 @@ def import_snapshot(
                 source_url=image.source_url,
                 owner=image.owner,
                 license=image.license,
-                meta=dict(image.meta),
+                meta={**image.meta, "original_name": image.file},
             )
             images[image.id] = record.id
             report.images_added += int(added)
