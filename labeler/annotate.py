@@ -43,8 +43,11 @@ DEFAULT_PRESENCE_MARGIN = 1.0
 
 
 def presence_margin(model_config: Mapping | None) -> float:
-    """The margin a model's presence rule uses (its config's ``margin``, else the default)."""
-    value = (model_config or {}).get("margin")
+    """The margin a model's presence rule uses: its registered config's ``model.margin`` (or a
+    flat ``margin``), else the default."""
+    config = model_config or {}
+    model = config.get("model")
+    value = model.get("margin") if isinstance(model, Mapping) else config.get("margin")
     return float(value) if isinstance(value, int | float) else DEFAULT_PRESENCE_MARGIN
 
 

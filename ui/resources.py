@@ -35,7 +35,7 @@ DEFAULT_PROJECT = "demo_project"
 TILE = (240, 320)  # (H, W) of every grid tile: one shape, so the grid rows line up
 #: The sweep's tile sizes: (H, W) of a tile and how many tiles make a row.
 TILE_SIZES = {"small": ((150, 200), 7), "medium": (TILE, 5), "large": ((360, 480), 3)}
-PREVIEW = (720, 960)  # (H, W) box of the sweep's large preview
+PREVIEW = (600, 800)  # (H, W) box of the sweep's large preview (fits a laptop screen whole)
 
 
 def project_dir(argv: list[str] | None = None) -> Path:

@@ -77,6 +77,7 @@ def test_scores_in_plain_words_with_the_line():
     badge = annotate.decision_badge(_proposed(1, 0.93, present=False))
     assert badge.label == "model: absent · score 0.93 (present above 1.00)"
     assert "above 1.00" in badge.help and "Presence score 0.93" in badge.help
+    assert annotate.presence_margin({"model": {"margin": 0.25}, "train": {}}) == 0.25
     margin = annotate.presence_margin({"margin": 0.5})
     assert "present above 0.50" in annotate.decision_badge(_proposed(1, 1.1), margin).label
     assert annotate.presence_margin(None) == annotate.DEFAULT_PRESENCE_MARGIN

@@ -207,12 +207,12 @@ def _preview(expression_id: int, image, decision, badge) -> None:
     """The large preview (Space on a tile): the image as large as the dialog allows, the
     proposal's (or the decision's) masks outlined; Esc closes it."""
     path = str(resources.project().image_path(image))
-    st.image(resources.large_preview_jpeg(path, decision), width="stretch")
     name = image.meta.get("original_name") or image.file
     st.markdown(
         f":{badge.color}-badge[{badge.label}] · {name} · {image.width} x {image.height} px",
         help=badge.help or None,
     )
+    st.image(resources.large_preview_jpeg(path, decision), width="content")
     st.button(
         "Open in the editor",
         key="preview_open",
