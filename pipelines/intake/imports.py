@@ -65,6 +65,16 @@ class _StoredImage:
     content_hash: str
 
 
+def _image_file(root: Path, image) -> Path:
+    """The file of ``image`` under ``root``: its name, else (a grd export read with ``--images``
+    pointing at the exporting project) the project's content-addressed copy of the same pixels."""
+    path = root / image.file
+    if path.exists() or not image.content_hash:
+        return path
+    stored = sorted((root / "images" / image.content_hash[:2]).glob(f"{image.content_hash}.*"))
+    return stored[0] if stored else path
+
+
 def _store_images(
     project: Project, snapshot: Snapshot, root: Path, progress: Progress | None, created: list[Path]
 ) -> dict[int, _StoredImage]:
@@ -74,7 +84,7 @@ def _store_images(
     images = sorted(snapshot.images, key=lambda i: i.id)
     for image in progress(images) if progress else images:
         where = f"{root / image.file}: image {image.id}"
-        path = root / image.file
+        path = _image_file(root, image)
         try:
             image_data = normalize_image(
                 path.read_bytes(), max_pixels=project.settings.max_image_pixels, name=str(path)

@@ -161,3 +161,23 @@ def test_expressions_rename_delete_and_the_length_limit(project):
     with Project.open(project) as p:
         assert [e.text for e in p.store.list_expressions()] == ["a red ball"]
         assert any(e.action == "delete_expression" for e in p.store.audit(expression_id=dog.id))
+
+
+def test_an_export_without_images_still_imports_from_the_project_folder(project, tmp_path):
+    out = tmp_path / "out"
+    assert (
+        runner.invoke(app, ["export", str(project), str(out), "--incomplete", "mark"]).exit_code
+        == 0
+    )
+    assert not (out / "a.png").exists()  # names as they came, files not copied
+    Project.init(tmp_path / "copy").close()
+    result = runner.invoke(
+        app, ["import", str(tmp_path / "copy"), str(out), "--images", str(project)]
+    )
+    assert result.exit_code == 0, result.output
+    with Project.open(tmp_path / "copy") as p:
+        assert sorted(i.meta["original_name"] for i in p.store.list_images()) == [
+            "a.png",
+            "b.png",
+            "cats/c.png",
+        ]
