@@ -82,8 +82,16 @@ def _order(page) -> list[int]:
 
 
 def _pick(page, key: str, option: str) -> None:
-    page.locator(f".st-key-{key}").click()
+    """Choose ``option`` in a selectbox (a combobox) by typing it, as a keyboard user would."""
+    idle(page)
+    box = page.locator(f".st-key-{key} input[role='combobox']")
+    box.click()
+    box.fill(option)
     page.get_by_role("option", name=option).click()
+    page.wait_for_function(
+        "([sel, want]) => document.querySelector(sel).value === want",
+        arg=[f".st-key-{key} input[role='combobox']", option],
+    )
     idle(page)
 
 
