@@ -9,12 +9,12 @@ stored images are immutable, content-addressed files) and copied atomically othe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from exports import atomic
 from exports.names import export_names
 from exports.snapshot import Snapshot
+from labeler.progress_types import Track
 
 
 def copy_images(
@@ -22,7 +22,7 @@ def copy_images(
     source_root: str | Path,
     out_dir: str | Path,
     *,
-    progress: Callable[[Iterable], Iterator] | None = None,
+    progress: Track | None = None,
 ) -> int:
     """Put every image of ``snapshot`` (files relative to ``source_root``) under ``out_dir`` by its
     export name; a file already there with that name is replaced. Returns how many were written."""

@@ -14,6 +14,7 @@ import streamlit as st
 from labeler import annotate
 from labeler.domain import DecisionStatus
 from labeler.errors import NotFound
+from labeler.store import Store
 from labeler.sweep_order import held_order
 from ui import common, resources, state
 from ui.components import tile_grid
@@ -49,7 +50,7 @@ def render() -> None:
 
 # ---- actions: plain functions, then what the session remembers of them ---------------------------
 def apply_grid_event(
-    store, expression_id: int, event: tile_grid.GridEvent, *, author: str
+    store: Store, expression_id: int, event: tile_grid.GridEvent, *, author: str
 ) -> annotate.BatchOutcome | None:
     """What a grid action does to the store (None for "open", which only navigates)."""
     if event.kind != "decide":
@@ -127,7 +128,7 @@ def _resort(key: str) -> None:
     st.session_state.get(_HELD, {}).pop(key, None)
 
 
-def _margins(store, decisions) -> dict[str | None, float]:
+def _margins(store: Store, decisions) -> dict[str | None, float]:
     """Model version -> the presence margin its scores are read against."""
     margins: dict[str | None, float] = {None: annotate.DEFAULT_PRESENCE_MARGIN}
     for version in {d.model_version for d in decisions.values() if d.model_version}:
@@ -197,7 +198,7 @@ def _sweep(
             annotate.decision_badge(d, margins.get(d.model_version, margins[None])),
         )
     if st.session_state.pop(_OPEN, False):
-        from ui.pages import go
+        from ui.navigation import go
 
         go("editor")
 
@@ -222,7 +223,7 @@ def _preview(expression_id: int, image, decision, badge) -> None:
     )
 
 
-def _completeness(store, expression_id: int, group_id: int) -> None:
+def _completeness(store: Store, expression_id: int, group_id: int) -> None:
     p = next(
         (p for p in store.expression_progress(group_id) if p.expression_id == expression_id), None
     )
