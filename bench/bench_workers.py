@@ -52,16 +52,26 @@ def _project(root: Path, url: str, groups: int, images: int):
 
 def run_once(workers: int, args, db_url: str) -> dict:
     import sqlalchemy as sa
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        return _measure(workers, args, db_url, schema)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def _measure(workers: int, args, db_url: str, schema: str) -> dict:
     from rq import Worker
 
     from pipelines.services.job_kinds import PrelabelParams
     from pipelines.services.jobs import JobRunner
     from pipelines.services.queue import PREFIX_ENV, REDIS_ENV, RedisQueue
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     prefix = f"grdbench-{uuid.uuid4().hex[:8]}"
     queue = RedisQueue(args.redis_url, prefix)
     procs = []
@@ -110,9 +120,6 @@ def run_once(workers: int, args, db_url: str) -> dict:
                     proc.kill()
             queue.delete()
             project.close()
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
     assert record.state.value == "done", record
     return {
         "workers": workers,
