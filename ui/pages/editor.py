@@ -72,6 +72,8 @@ def render() -> None:
         _navigation(order, image_id)
     common.show_flashes()
     image = images[image_id]
+    if not _click_model_line():
+        return
     open_editor(store, expr.id, image)
     _unsaved_elsewhere(expr.id, image_id)
     resources.embedding(image)  # computed once per image (spinner), cached in memory and on disk
@@ -90,6 +92,23 @@ def _navigation(order: list[int], image_id: int) -> None:
             if st.button(label, icon=icon, key=key, shortcut=shortcut, disabled=target is None):
                 state.focus(image=target)
                 st.rerun()
+
+
+def _click_model_line() -> bool:
+    """Say which model the clicks run on (plainly when it is the fallback); False when the
+    configured one cannot be had (the message says how to fix it)."""
+    from pipelines.click_models.weights import WeightsError
+
+    try:
+        model = resources.click_model()
+    except (WeightsError, FileNotFoundError) as exc:
+        st.error(f"The click model cannot be loaded: {exc}")
+        return False
+    if model.is_fallback:
+        st.caption(f":orange[Clicks: **{model.label}**. Masks follow image edges only.]")
+    else:
+        st.caption(f"Clicks: **{model.label}**")
+    return True
 
 
 def _unsaved_elsewhere(expression_id: int, image_id: int) -> None:

@@ -14,9 +14,10 @@ def render() -> None:
     project = common.require_project()
     st.title("Model")
     common.show_flashes()
-    settings = project.settings
-    sam = settings.sam_checkpoint or "none: the weight-free fallback segmenter is used"
-    st.caption(f"SAM checkpoint: {sam}")
+    try:
+        st.caption(f"Click model: {resources.click_model().label}")
+    except Exception as exc:  # noqa: BLE001 - shown, not raised: the other jobs still run
+        st.caption(f"Click model: cannot be loaded ({exc})")
     group = common.pick_group(project, "model_group")
     scope = st.radio("Scope", ["this group", "all groups"], horizontal=True, key="model_scope")
     group_id = group.id if group is not None and scope == "this group" else None
