@@ -313,6 +313,7 @@ class ImageEditor:
         else:
             self.base = decision
         self.session.mark_saved()
+        self._redo.clear()  # Redo is disabled after Confirm (see EditSession.mark_saved)
 
     def keep_mine(self, store, *, author: str) -> ExpressionDecision | None:
         """Resolve the conflict by saving this version on top of theirs."""

@@ -326,3 +326,18 @@ def test_delete_all_is_one_edit_and_undo_restores_every_instance(world):
     ed.redo()
     saved = ed.confirm(store, author="ann")
     assert saved.status is DecisionStatus.NEGATIVE  # nothing left: a certified negative
+
+
+def test_redo_is_disabled_after_confirm(world):
+    """Undo a click, confirm: the undone click must not come back over the saved version."""
+    store, expr, image, seg, emb = world
+    ed = editor_for(store, expr, image)
+    ed.click(seg, emb, 20.5, 20.5, positive=True)
+    ed.click(seg, emb, 40.5, 20.5, positive=True)
+    ed.undo()
+    assert ed.can_redo
+    saved_mask = ed.instances[0].copy()
+    assert ed.confirm(store, author="ann") is not None
+    assert not ed.can_redo and ed.redo() is None
+    assert np.array_equal(ed.instances[0], saved_mask) and not ed.dirty
+    assert ed.can_undo  # undo still works: it makes the editor dirty again
