@@ -207,8 +207,11 @@ def preview_jpeg(image, rles, size: tuple[int, int] = (360, 480)) -> bytes:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def canvas_jpeg(path: str, size: tuple[int, int]) -> bytes:
-    """The editor's background: the image at canvas size, as JPEG bytes."""
+def canvas_picture(path: str, size: tuple[int, int]) -> tuple[bytes, str]:
+    """The editor's background and its MIME type: a photo shrunk to canvas size as JPEG; an image
+    the canvas enlarges, as its own pixels in PNG (the browser scales it nearest-neighbour, so
+    the pixels stay square and sharp)."""
     rgb = original_rgb(path)
-    scaled = Transform.resize(rgb.shape[:2], size).raster(rgb) if rgb.shape[:2] != size else rgb
-    return render.jpeg(scaled, quality=88)
+    if size[0] >= rgb.shape[0] and size[1] >= rgb.shape[1]:
+        return render.png(rgb), "image/png"
+    return render.jpeg(Transform.resize(rgb.shape[:2], size).raster(rgb), quality=88), "image/jpeg"

@@ -124,6 +124,34 @@ def test_next_and_previous_walk_the_group_in_score_order(app, demo_project):
     assert app.session_state["grd_image_id"] == images[0]
 
 
+def test_a_decision_never_moves_the_image_and_next_undecided_skips_decided_ones(app, demo_project):
+    """The reported bugs: Confirm on 2 of N then Next jumped far ahead; X on 1 of N showed the same
+    image as N of N. The order is fixed when the group is opened."""
+    from tests.ui.conftest import add_proposals
+
+    expr, images = _first(demo_project)
+    scores = {image_id: 0.9 - 0.1 * k for k, image_id in enumerate(images)}
+    add_proposals(demo_project, expr.id, present=scores, absent={})
+    expr, images, editor = _open_editor(app, demo_project)
+    position = lambda: next(m.value for m in app.markdown if m.value.startswith("Image **"))  # noqa: E731
+    assert position().startswith(f"Image **1 / {len(images)}**")
+    app.button(key="mark_negative").click().run()  # X on image 1: still image 1, 1 of N
+    assert app.session_state["grd_image_id"] == images[0]
+    assert position().startswith(f"Image **1 / {len(images)}**")
+    assert not app.button(key="next_image").disabled
+    app.button(key="next_image").click().run()
+    _paint(app.session_state["grd_editors"][(expr.id, images[1])])
+    app.button(key="confirm").click().run()  # confirm image 2: it stays 2 of N ...
+    assert position().startswith(f"Image **2 / {len(images)}**")
+    app.button(key="next_image").click().run()  # ... and Next is image 3
+    assert app.session_state["grd_image_id"] == images[2]
+    app.button(key="prev_image").click().run()
+    app.button(key="prev_image").click().run()
+    assert app.session_state["grd_image_id"] == images[0]
+    app.button(key="next_undecided").click().run()  # 1 and 2 are decided: the jump skips them
+    assert app.session_state["grd_image_id"] == images[2]
+
+
 def test_unsaved_work_survives_navigation_and_is_listed(app, demo_project):
     expr, images, editor = _painted(app, demo_project)
     app.button(key="next_image").click().run()
