@@ -108,17 +108,10 @@ def offers(project: Project) -> list[JobOffer]:
 
 
 def embed_group_job(progress, project: Project, group_id: int | None = None, **_: Any) -> str:
-    """Job: the segmenter's embedding of every image (of one group, or all), cached on disk."""
-    from labeler.images import load_rgb
-    from pipelines.click_models.embedding_cache import cached_embedding
+    """Job: the segmenter's embedding of every image (of one group, or all), in sweep order."""
+    from pipelines.click_models.prefetch import embed_images_job, sweep_order
     from pipelines.click_models.segmenters import project_segmenter
 
-    segmenter = project_segmenter(project)
-    images = project.store.list_images(group_id)
-    for k, image in enumerate(images):
-        progress(k / max(len(images), 1), f"embedding image {k + 1} of {len(images)}")
-        path = project.image_path(image)
-        cached_embedding(
-            segmenter, lambda path=path: load_rgb(path), image.content_hash, project.cache_dir
-        )
-    return f"{len(images)} embeddings ready ({segmenter.model_id})"
+    groups = [group_id] if group_id is not None else [g.id for g in project.store.list_groups()]
+    images = [im for g in groups for im in sweep_order(project.store, g)]
+    return embed_images_job(progress, project, project_segmenter(project), images)

@@ -15,7 +15,7 @@ from labeler.canvas_input import apply_event
 from labeler.geometry import Frames, upscaled_size
 from labeler.image_editor import ImageEditor
 from labeler.navigation import ImageOrder
-from ui import common, resources, state
+from ui import common, prefetch, resources, state
 from ui.components import mask_canvas
 from ui.components.media import media_url
 
@@ -75,6 +75,9 @@ def render() -> None:
         return
     open_editor(store, expr.id, image)
     _unsaved_elsewhere(expr.id, image_id)
+    with cols[2]:
+        job = prefetch.prefetch_group(group, [images[i] for i in order.ids], image_id)
+        prefetch.progress_line(job)
     resources.embedding(image)  # computed once per image (spinner), cached in memory and on disk
     _workspace(expr.id, image)
 
