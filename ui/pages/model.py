@@ -27,7 +27,8 @@ def render() -> None:
         key="model_refine",
         help="GRSer finds the objects; its masks are coarse (stride 4). The segmenter redraws "
         "each one along the image's edges, and the embeddings it computes are the editor's. "
-        "Best with SAM: the weight-free segmenter helps on clean scenes, not on photos.",
+        "Off by default: on photos it made found objects' masks worse with MobileSAM and "
+        "with the weight-free segmenter (docs/editing.md); it helps on clean synthetic scenes.",
     )
     runner = resources.job_runner()
     for offer in offers(project):
