@@ -10,7 +10,7 @@
 // Wheel = zoom about the pointer (1x-32x); middle-button drag, or Space + drag = pan; 0 = whole
 // image. Enter confirms wherever the focus is (the page's Confirm button), except in text fields.
 // A picture smaller than the canvas is drawn with nearest-neighbour sampling (square pixels).
-// root.dataset.seq holds the id of the last event whose result is on screen, root.dataset.last the
+// root.dataset.view is the current "zoom,panX,panY"; root.dataset.seq holds the id of the last event whose result is on screen, root.dataset.last the
 // id of the last input (for tests and bench): all input is on screen when they are equal.
 const MAX_ZOOM = 32;
 
@@ -89,7 +89,10 @@ export default function (component) {
     }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
   };
-  const redraw = () => { drawBase(); drawOverlay(); drawPrompts(); };
+  const redraw = () => {
+    drawBase(); drawOverlay(); drawPrompts();
+    root.dataset.view = st.view.join(","); // for tests: zoom, panX, panY
+  };
   st.redraw = redraw;
   st.resetView = () => { st.view = [1, 0, 0]; redraw(); };
 
