@@ -32,6 +32,7 @@ from pipelines.click_models.weights import (
     WeightsError,
     WeightsRegistry,
     bundled_mobile_sam,
+    default_weights_dir,
 )
 
 AUTO = "auto"
@@ -141,14 +142,27 @@ def resolve_click_model(
     return ClickModel(spec.name, spec.model_type, registry.resolve(spec.name))
 
 
-def build_segmenter(click_model: ClickModel, device: str | None = None) -> Segmenter:
-    """The segmenter of a resolved :class:`ClickModel` (torch is imported only for SAM)."""
+def build_segmenter(
+    click_model: ClickModel, device: str | None = None, encoder: str = "auto"
+) -> Segmenter:
+    """The segmenter of a resolved :class:`ClickModel` (torch is imported only for SAM).
+
+    ``encoder``: ``auto`` runs MobileSAM's image encoder in ONNX Runtime on the CPU (its graph is
+    exported once per checkpoint into ``<weights dir>/onnx``); ``torch`` keeps PyTorch. The
+    bigger SAM encoders stay in PyTorch unless asked (``onnx``): their export is slow and large.
+    """
     if click_model.is_fallback:
         return ClassicSegmenter()
     from model.sam_segmenter import build_sam_segmenter
 
+    if encoder == "auto" and click_model.model_type != MOBILE_SAM.model_type:
+        encoder = "torch"
     return build_sam_segmenter(
-        click_model.model_type, checkpoint=click_model.checkpoint, device=device
+        click_model.model_type,
+        checkpoint=click_model.checkpoint,
+        device=device,
+        encoder=encoder,
+        encoder_cache=default_weights_dir() / "onnx",
     )
 
 
