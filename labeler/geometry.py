@@ -299,10 +299,6 @@ class Frames:
     def canvas_to_model(self) -> Transform:
         return self.canvas_to_original.then(self.original_to_model)
 
-    @property
-    def model_to_canvas(self) -> Transform:
-        return self.model_to_original.then(self.original_to_canvas)
-
     def viewport_to_original(
         self, zoom: float = 1.0, pan: tuple[float, float] = (0.0, 0.0)
     ) -> Transform:

@@ -14,17 +14,16 @@ editor asking for an image the job is computing waits for that one computation, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from labeler import annotate
 from labeler.domain import ImageRecord
 from labeler.images import load_rgb
+from labeler.progress_types import Progress
 from labeler.project import Project
 from labeler.segmenter import Segmenter
 from labeler.store import Store
 from pipelines.click_models.embedding_cache import cached_embedding, shared_cache
-
-Progress = Callable[[float | None, str | None], None]
 
 
 def sweep_order(store: Store, group_id: int) -> list[ImageRecord]:
@@ -75,7 +74,10 @@ def embed_images(
 
 
 def embed_images_job(
-    progress: Progress, project: Project, segmenter: Segmenter, images: Sequence[ImageRecord]
+    progress: Progress | None,
+    project: Project,
+    segmenter: Segmenter,
+    images: Sequence[ImageRecord],
 ) -> str:
     """:func:`embed_images` as a :class:`~pipelines.services.jobs.JobRunner` job."""
     computed, cached = embed_images(project, segmenter, images, progress)

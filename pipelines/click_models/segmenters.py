@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeler.classic_segmenter import ClassicSegmenter
+from labeler.progress_types import Progress
+from labeler.project import Project
 from labeler.segmenter import Segmenter
 from pipelines.click_models.weights import (
     KNOWN,
@@ -179,7 +181,7 @@ def load_segmenter(
     return build_segmenter(click_model, device)
 
 
-def project_setting(project, override: str | None = None) -> str:
+def project_setting(project: Project, override: str | None = None) -> str:
     """The segmenter setting in force: ``override`` (``--segmenter``), else ``$GRD_SEGMENTER``,
     else the project's ``segmenter``; a project that still names a ``sam_checkpoint`` (the older
     setting) with ``segmenter`` left at ``auto`` keeps that checkpoint."""
@@ -190,14 +192,29 @@ def project_setting(project, override: str | None = None) -> str:
     return chosen
 
 
-def project_click_model(project, override: str | None = None) -> ClickModel:
+def project_click_model(project: Project, override: str | None = None) -> ClickModel:
     """The click model the project asks for (see :func:`project_setting`)."""
     return resolve_click_model(
         project_setting(project, override), sam_model_type=project.settings.sam_model_type
     )
 
 
-def project_segmenter(project, device: str | None = None, override: str | None = None) -> Segmenter:
+def project_segmenter(
+    project: Project, device: str | None = None, override: str | None = None
+) -> Segmenter:
     """What the editor clicks with, what ``--refine`` snaps with, what the simulated annotator
     and the embedding jobs use."""
     return build_segmenter(project_click_model(project, override), device)
+
+
+def embed_project_images(
+    project: Project, group_id: int | None = None, progress: Progress | None = None
+) -> str:
+    """The project click model's embedding of every image (of one group, or all), in sweep order,
+    cached on disk, so the editor's first click on each is fast. Returns a one-line summary."""
+    from pipelines.click_models.prefetch import embed_images_job, sweep_order
+
+    store = project.store
+    groups = [group_id] if group_id is not None else [g.id for g in store.list_groups()]
+    images = [im for g in groups for im in sweep_order(store, g)]
+    return embed_images_job(progress, project, project_segmenter(project), images)
