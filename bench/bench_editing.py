@@ -24,13 +24,15 @@ warm-up pass, through the app's embedding cache, which stores float16: the click
 torch on ``--threads`` threads (2: the target machine), SAM's decoder in ONNX Runtime on the CPU.
 
 Last line: one JSON object ``{"segmenter", "objects", "iou@1", "iou@3", "iou@5", "noc@85",
-"noc@90", "embed_s_median", "click_ms_median", "click_ms_p95"}`` (plus ``model``, ``data``).
+"noc@90", "embed_s_median", "click_ms_median", "click_ms_p95"}`` (plus ``model``, ``data`` and
+``load_avg_1min``, the machine's load when it finished).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -145,6 +147,7 @@ def run(data: Path, setting: str, max_clicks: int, min_area: int, threads: int) 
         "embed_s_median": round(statistics.median(embed_s), 3),
         "click_ms_median": round(statistics.median(ms), 1),
         "click_ms_p95": round(percentile(ms, 95), 1),
+        "load_avg_1min": round(os.getloadavg()[0], 2),  # a shared machine: how busy it was
     }
 
 
