@@ -21,7 +21,8 @@ when never reached). An object already exact stays exact.
 Speed: ``embed_s_median`` is the image encoder per photo (median over the photos after one untimed
 warm-up pass, through the app's embedding cache, which stores float16: the clicks then run on that embedding, as in the app);
 ``click_ms_*`` is :meth:`ImageEditor.click` with the embedding cached (segmenter + mask update),
-torch on ``--threads`` threads (2: the target machine), SAM's decoder in ONNX Runtime on the CPU.
+torch on ``--threads`` threads (2: the target machine), SAM's decoder in ONNX Runtime on the CPU,
+MobileSAM's encoder too (``--encoder torch`` keeps it in PyTorch, for comparison).
 
 Last line: one JSON object ``{"segmenter", "objects", "iou@1", "iou@3", "iou@5", "noc@85",
 "noc@90", "embed_s_median", "click_ms_median", "click_ms_p95"}`` (plus ``model``, ``data`` and
@@ -102,7 +103,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(np.ceil(q / 100 * len(ordered))) - 1))]
 
 
-def run(data: Path, setting: str, max_clicks: int, min_area: int, threads: int) -> dict:
+def run(
+    data: Path, setting: str, max_clicks: int, min_area: int, threads: int, encoder: str = "auto"
+) -> dict:
     import importlib.util
 
     if importlib.util.find_spec("torch") is not None:
@@ -110,7 +113,7 @@ def run(data: Path, setting: str, max_clicks: int, min_area: int, threads: int) 
 
         torch.set_num_threads(threads)
     model = resolve_click_model(setting)
-    segmenter = build_segmenter(model, device="cpu")
+    segmenter = build_segmenter(model, device="cpu", encoder=encoder)
     paths, objects = load_objects(data, min_area)
     print(
         f"{model.label} ({segmenter.model_id}) on {data}: {len(objects)} objects >= {min_area} px"
@@ -135,6 +138,7 @@ def run(data: Path, setting: str, max_clicks: int, min_area: int, threads: int) 
     return {
         "segmenter": setting,
         "model": segmenter.model_id,
+        "encoder": "onnx" if getattr(segmenter, "onnx_encoder", None) is not None else "torch",
         "data": str(data),
         "objects": len(objects),
         **{f"iou@{k}": round(float(runs_arr[:, k - 1].mean()), 3) for k in (1, 3, 5)},
@@ -158,12 +162,18 @@ def main() -> None:
     ap.add_argument("--max-clicks", type=int, default=20)
     ap.add_argument("--min-area", type=int, default=MIN_AREA, help="smallest object, in pixels")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (the target: 2 cores)")
+    ap.add_argument(
+        "--encoder", choices=("auto", "torch", "onnx"), default="auto", help="SAM image encoder"
+    )
     args = ap.parse_args()
     if not (args.data / "annotations.json").is_file():
         sys.exit(f"{args.data} has no annotations.json: pass --data DIR (a COCO-format folder)")
     if args.max_clicks < 5:
         sys.exit("--max-clicks must be at least 5 (IoU@5 is reported)")
-    print(json.dumps(run(args.data, args.segmenter, args.max_clicks, args.min_area, args.threads)))
+    figures = run(
+        args.data, args.segmenter, args.max_clicks, args.min_area, args.threads, args.encoder
+    )
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
