@@ -26,7 +26,9 @@ MobileSAM's encoder too (``--encoder torch`` keeps it in PyTorch, for comparison
 
 Last line: one JSON object ``{"segmenter", "objects", "iou@1", "iou@3", "iou@5", "noc@85",
 "noc@90", "embed_s_median", "click_ms_median", "click_ms_p95"}`` (plus ``model``, ``data`` and
-``load_avg_1min``, the machine's load when it finished).
+``load_avg_1min``, the machine's load when it finished, and the same calls' CPU seconds:
+``embed_cpu_s_median``, ``click_cpu_ms_median``, ``click_cpu_ms_p95``, which a busy machine
+barely changes; on an idle machine a call's wall time is at most its CPU time).
 """
 
 from __future__ import annotations
@@ -81,20 +83,21 @@ def load_objects(folder: Path, min_area: int = MIN_AREA):
 
 
 def click_object(segmenter, embedding, gt: np.ndarray, max_clicks: int):
-    """IoU after each click and the seconds each :meth:`ImageEditor.click` took."""
+    """IoU after each click, and the wall and CPU seconds each :meth:`ImageEditor.click` took."""
     editor = ImageEditor(ExpressionDecision(0, 0), *gt.shape)
-    pred, ious, seconds = None, [], []
+    pred, ious, seconds, cpu = None, [], [], []
     for _ in range(max_clicks):
         click = next_click(gt, pred)
         if click is None:  # exact: it stays exact
             ious.append(1.0)
             continue
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         editor.click(segmenter, embedding, click.x, click.y, positive=click.positive)
         seconds.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
         pred = editor.instances[editor.active]
         ious.append(iou(pred, gt))
-    return ious, seconds
+    return ious, seconds, cpu
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -118,20 +121,22 @@ def run(
     print(
         f"{model.label} ({segmenter.model_id}) on {data}: {len(objects)} objects >= {min_area} px"
     )
-    embed_s, click_s, runs = [], [], []
+    embed_s, embed_cpu, click_s, click_cpu, runs = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         cache = EmbeddingCache(tmp)
         embeddings = {}
         segmenter.embed(load_rgb(next(iter(paths.values()))))  # warm-up: the app's process is warm
         for image_id, path in paths.items():
             rgb = load_rgb(path)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             embeddings[image_id] = cache.get_or_compute(segmenter, rgb, image_hash(rgb))
             embed_s.append(time.perf_counter() - started)
+            embed_cpu.append(time.process_time() - cpu_started)
         for k, (image_id, gt) in enumerate(objects, 1):
-            ious, seconds = click_object(segmenter, embeddings[image_id], gt, max_clicks)
+            ious, seconds, cpu = click_object(segmenter, embeddings[image_id], gt, max_clicks)
             runs.append(ious)
             click_s.extend(seconds)
+            click_cpu.extend(cpu)
             print(f"  object {k:3d}: IoU@1 {ious[0]:.3f}  NoC@90 {clicks_to_reach(ious, 0.9)}")
     runs_arr = np.array(runs)
     ms = [1000 * s for s in click_s]
@@ -151,6 +156,12 @@ def run(
         "embed_s_median": round(statistics.median(embed_s), 3),
         "click_ms_median": round(statistics.median(ms), 1),
         "click_ms_p95": round(percentile(ms, 95), 1),
+        # CPU seconds of this process (all its threads) for the same calls: on a shared machine
+        # the wall times above grow with the load, these barely do; on an idle 2-core machine the
+        # wall time is at most this (and at least half of it, with both cores busy)
+        "embed_cpu_s_median": round(statistics.median(embed_cpu), 3),
+        "click_cpu_ms_median": round(1000 * statistics.median(click_cpu), 1),
+        "click_cpu_ms_p95": round(1000 * percentile(click_cpu, 95), 1),
         "load_avg_1min": round(os.getloadavg()[0], 2),  # a shared machine: how busy it was
     }
 
