@@ -28,6 +28,7 @@ export default function (component) {
   }
   const st = root._grd;
   st.data = data;
+  if (!st.view) st.view = [1, 0, 0];
   window.__grdCanvas = root; // the window-level keys below act on the editor on screen
   const [base, over, ui] = root.querySelectorAll("canvas");
   const w = data.width, h = data.height;
