@@ -126,7 +126,10 @@ def _click_model_line() -> bool:
     try:
         model = resources.click_model()
     except (WeightsError, FileNotFoundError) as exc:
-        st.error(f"The click model cannot be loaded: {exc}")
+        st.error(
+            f"The click model cannot be loaded: {exc}. To click without it, set `segmenter` to "
+            "`classic` in project.json or start the app with `grd ui DIR --segmenter classic`."
+        )
         return False
     if model.is_fallback:
         st.caption(f":orange[Clicks: **{model.label}**. Masks follow image edges only.]")
