@@ -174,3 +174,14 @@ def test_delete_all_removes_every_object_in_one_undoable_step(app, demo_project)
     assert "delete_all" not in {b.key for b in app.button}  # nothing left to delete
     app.button(key="undo_edit").click().run()
     assert len(editor.instances) == 2
+
+
+def test_the_editor_names_its_click_model_and_plainly_the_fallback(app, demo_project, monkeypatch):
+    _open_editor(app, demo_project)  # the tests' click model: the fallback ($GRD_SEGMENTER)
+    assert any("Clicks: **weight-free fallback segmenter" in c.value for c in app.caption)
+    monkeypatch.setenv("GRD_SEGMENTER", "sam_vit_q")
+    app.run()
+    assert not app.exception
+    assert any(
+        "click model cannot be loaded" in e.value and "classic" in e.value for e in app.error
+    )
