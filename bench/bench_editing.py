@@ -143,7 +143,11 @@ def run(
     return {
         "segmenter": setting,
         "model": segmenter.model_id,
-        "encoder": "onnx" if getattr(segmenter, "onnx_encoder", None) is not None else "torch",
+        "encoder": (  # SAM's image encoder runtime; None for the fallback
+            None
+            if not hasattr(segmenter, "onnx_encoder")
+            else ("onnx" if segmenter.onnx_encoder is not None else "torch")
+        ),
         "data": str(data),
         "objects": len(objects),
         **{f"iou@{k}": round(float(runs_arr[:, k - 1].mean()), 3) for k in (1, 3, 5)},
