@@ -81,7 +81,7 @@ def job_runner() -> JobRunner:
 # ---- segmenter and embeddings -------------------------------------------------------------------
 #: Torch threads in the app process once SAM is loaded. One: what is left of a click in PyTorch (the
 #: mask upscaling; the decoder itself runs in ONNX Runtime, which has its own two threads that do
-#: not spin) is small, and on a 2-core machine shared by the browser, Streamlit and other sessions
+#: not spin, as does MobileSAM's image encoder) is small, and on a 2-core machine shared by the browser, Streamlit and other sessions
 #: two OpenMP threads per pass were 5x slower (~1 s against ~190 ms per click, measured under load).
 #: ``GRD_UI_TORCH_THREADS`` overrides.
 UI_TORCH_THREADS = 1
