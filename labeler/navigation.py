@@ -3,19 +3,23 @@
 Sorting by the model's score is a good order to *start* in, but a decision changes the score
 (a confirmed pair is no longer a proposal), so re-sorting on every rerun moved images under the
 annotator: confirming image 2 of 8 and pressing Next landed on 7 of 8. The order is therefore taken
-once, when the (group, expression) is opened, and kept: Next / Previous walk it, a decision never
-moves an image, and :meth:`ImageOrder.next_undecided` is the separate jump to work still to do.
+once, when the (group, expression) is opened, and kept (the sweep's rule,
+:func:`labeler.sweep_order.held_order`: images added meanwhile join at the end, removed ones drop
+out): Next / Previous walk it, a decision never moves an image, and
+:meth:`ImageOrder.next_undecided` is the separate jump to work still to do.
 
-    order = ImageOrder.open(annotate.grid_order(decisions, "score"))
+    order = ImageOrder.held(previous_order_or_None, decisions)
     order.position(image_id), order.previous(image_id), order.next(image_id)
     order.next_undecided(image_id, undecided_ids)
-    order = order.refreshed(current_image_ids)   # images added or removed meanwhile
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+
+from labeler.domain import ExpressionDecision
+from labeler.sweep_order import held_order
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,15 @@ class ImageOrder:
     def open(cls, ids: Iterable[int]) -> ImageOrder:
         seen: dict[int, None] = dict.fromkeys(int(i) for i in ids)  # de-duplicated, in order
         return cls(tuple(seen))
+
+    @classmethod
+    def held(
+        cls, previous: ImageOrder | None, decisions: Mapping[int, ExpressionDecision]
+    ) -> ImageOrder:
+        """The order of an opened group: ``previous`` kept as it is (images gone dropped, new
+        ones at the end), or, when the group is first opened, best proposals first."""
+        frozen = previous.ids if previous is not None else None
+        return cls.open(held_order(frozen, decisions, by="score", show="all"))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -61,12 +74,3 @@ class ImageOrder:
             if candidate in undecided:
                 return candidate
         return None
-
-    def refreshed(self, current: Iterable[int]) -> ImageOrder:
-        """The same order over the group's images now: gone ones dropped, new ones appended
-        (sorted by id) so nothing already placed moves."""
-        now = [int(i) for i in current]
-        present = set(now)
-        kept = [i for i in self.ids if i in present]
-        known = set(kept)
-        return ImageOrder(tuple(kept) + tuple(sorted(i for i in now if i not in known)))

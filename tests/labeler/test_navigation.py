@@ -16,11 +16,12 @@ def proposal(image_id: int, score: float | None) -> ExpressionDecision:
 def test_confirming_an_image_does_not_move_it_or_change_next():
     """The reported bug: confirming 2 of 8 then Next went to 7 of 8 (the score sort moved it)."""
     decisions = {i: proposal(i, 1 - i / 10) for i in range(1, 9)}
-    order = ImageOrder.open(annotate.grid_order(decisions, "score"))
-    assert order.ids == tuple(range(1, 9))
+    order = ImageOrder.held(None, decisions)
+    assert order.ids == tuple(range(1, 9))  # opened: best proposals first
     decisions[2] = ExpressionDecision(1, 2, DecisionStatus.POSITIVE, revision=1)  # confirmed
     assert annotate.grid_order(decisions, "score").index(2) == 7  # a re-sort would move it ...
-    assert order.position(2) == 2 and order.next(2) == 3  # ... the opened order does not
+    order = ImageOrder.held(order, decisions)
+    assert order.position(2) == 2 and order.next(2) == 3  # ... the held order does not
 
 
 def test_marking_the_first_image_negative_keeps_the_editor_on_it():
@@ -38,9 +39,10 @@ def test_next_undecided_skips_decided_images_and_wraps():
     assert order.next_undecided(1, set()) is None
 
 
-def test_refreshed_keeps_places_drops_gone_images_and_appends_new_ones():
+def test_held_keeps_places_drops_gone_images_and_appends_new_ones():
     order = ImageOrder.open([5, 3, 8, 3])
     assert order.ids == (5, 3, 8)
-    assert order.refreshed([8, 5, 7, 2]).ids == (5, 8, 2, 7)
+    now = {i: proposal(i, s) for i, s in ((8, 0.1), (5, 0.2), (7, 0.3), (2, 0.9))}
+    assert ImageOrder.held(order, now).ids == (5, 8, 2, 7)  # new ones in score order
     with pytest.raises(KeyError, match="not in this group"):
         order.position(42)

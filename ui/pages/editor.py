@@ -86,11 +86,7 @@ def render() -> None:
 def _image_order(group_id: int, expression_id: int, decisions) -> ImageOrder:
     """The order taken when this (group, expression) was first opened in the session (best
     proposals first), kept after: a decision never moves an image (``labeler.navigation``)."""
-    kept = state.image_order(group_id, expression_id)
-    if kept is None:
-        order = ImageOrder.open(annotate.grid_order(decisions, "score"))
-    else:
-        order = kept.refreshed(decisions)
+    order = ImageOrder.held(state.image_order(group_id, expression_id), decisions)
     state.keep_image_order(group_id, expression_id, order)
     return order
 
