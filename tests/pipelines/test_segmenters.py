@@ -92,6 +92,7 @@ def test_the_setting_in_force_flag_then_environment_then_project(tmp_path, monke
     assert project_setting(SimpleNamespace(settings=ProjectSettings())) == "auto"
 
 
+@pytest.mark.slow  # loads MobileSAM and embeds once: ~8 s idle, ~28 s on the busy machine
 def test_mobile_sam_segments_an_object_from_one_click():
     """The default model, really loaded from the package: one click on a disc gives the disc.
     (Encoder in PyTorch: the ONNX export of the encoder costs ~20-60 s once per machine; the ONNX
