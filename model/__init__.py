@@ -22,7 +22,15 @@ from model.errors import (
 )
 from model.grser import GRSer, presence_rule
 from model.losses import grser_loss
-from model.predictor import GroupPredictor, ImagePrediction, preprocess
+from model.predictor import (
+    GroupInput,
+    GroupPredictor,
+    ImagePrediction,
+    plan_groups,
+    preprocess,
+    resize_image,
+    to_pixels,
+)
 
 __all__ = [
     "ABLATIONS",
@@ -37,7 +45,11 @@ __all__ = [
     "GRSer",
     "presence_rule",
     "grser_loss",
+    "GroupInput",
     "GroupPredictor",
+    "plan_groups",
+    "resize_image",
+    "to_pixels",
     "ImagePrediction",
     "preprocess",
     "CheckpointError",
