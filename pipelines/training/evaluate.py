@@ -342,6 +342,7 @@ def evaluate_groups(
     model.train(was_training)
     gathered = _gather((records, cosod.partial()), world)
     records = [r for part, _ in gathered for r in part]
+    samples_per_rank = [len(part) for part, _ in gathered]
     report = summarize(records, applied, seed)
     report.update(CosodAccumulator.combine([p for _, p in gathered]))
     report.update(
@@ -351,6 +352,7 @@ def evaluate_groups(
         grouping=grouping,
         mode=mode,
         presence_rule=presence,
+        samples_per_rank=samples_per_rank,
     )
     if with_records:
         report["records"] = records
