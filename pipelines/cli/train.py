@@ -106,7 +106,11 @@ def train_cmd(
 def evaluate(
     checkpoint: Annotated[Path, typer.Argument(help="A GRSer checkpoint (.pt).")],
     data: Annotated[
-        str, typer.Argument(help="Project folder, IMG::ANNO (D³), or REFS::COCO::IMG.")
+        str,
+        typer.Argument(
+            help="Project folder, IMG::ANNO (D³), REFS::COCO::IMG, coca:DIR, or "
+            "grefcoco:GREFS::INSTANCES::IMG (official per-sample gRefCOCO protocol)."
+        ),
     ],
     split: Annotated[str, typer.Option(help="Refs split (val / test / testA ...).")] = "",
     out: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
@@ -133,15 +137,47 @@ def evaluate(
             help="Apply the presence rule d_pos + m < d_neg; --no-presence scores the masks alone."
         ),
     ] = True,
+    grouping: Annotated[
+        str,
+        typer.Option(
+            help="blind: label-blind random groups (as pre-labelling sees images); paper: "
+            "positives and negatives interleaved 1:1 using the labels (optimistic)."
+        ),
+    ] = "blind",
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Presence threshold on d_neg - d_pos (default: the model's margin m)."),
+    ] = None,
+    sweep: Annotated[
+        bool, typer.Option(help="Also print metrics over a sweep of presence thresholds.")
+    ] = False,
+    mode: Annotated[
+        str, typer.Option(help="gres (default) or res: positives only, presence rule off.")
+    ] = "gres",
+    seed: Annotated[int, typer.Option(help="Seed of the grouping and the 1:1 subset.")] = 0,
 ) -> None:
-    """Score a checkpoint: mIoU, bar-mIoU, R_neg, gIoU/cIoU/N-acc/T-acc, MAE/F_max/S/E."""
+    """Score a checkpoint: bar-mIoU with its 95 % interval and the all-negative baseline, mIoU,
+    R_neg, gIoU/cIoU/N-acc/T-acc, AUC of the presence score, MAE/F_max/S/E."""
     from model.checkpoint import load_checkpoint
     from model.errors import ModelError
     from pipelines.training.datasets.load import DataSpecError, load_groups
-    from pipelines.training.evaluate import evaluate_groups, format_table, write_report
+    from pipelines.training.evaluate import (
+        GROUPINGS,
+        MODES,
+        evaluate_groups,
+        format_sweep,
+        format_table,
+        sweep_thresholds,
+        write_report,
+    )
 
+    if grouping not in GROUPINGS or mode not in MODES:
+        _fail(f"--grouping must be one of {GROUPINGS} and --mode one of {MODES}")
     try:
         model, meta = load_checkpoint(checkpoint, map_location=device)
+        if data.startswith("grefcoco:"):
+            _evaluate_grefcoco(model, data, split, out, device, threshold)
+            return
         groups = load_groups(data, split)
     except (ModelError, DataSpecError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
@@ -155,17 +191,38 @@ def evaluate(
         visuals_dir=save_visuals,
         progress=True,
         balance=not all_samples,
+        grouping=grouping,
+        threshold=threshold,
+        mode=mode,
+        seed=seed,
+        with_records=sweep,
     )
     report.update(
         checkpoint=str(checkpoint),
         data=data,
         model=meta["config"].name,
         epoch=meta.get("epoch"),
-        presence_rule=presence,
     )
+    if sweep:
+        rows = sweep_thresholds(report["records"])
+        report["sweep"] = rows
+        console.print(format_sweep(rows))
     write_report(report, out)
     console.print(format_table(report))
     console.print(f"report: {out}" + (f"; overlays: {save_visuals}" if save_visuals else ""))
+
+
+def _evaluate_grefcoco(model, data: str, split: str, out: Path, device: str, threshold) -> None:
+    """The official per-sample gRefCOCO protocol (ReLA's gIoU / cIoU / N-acc / T-acc)."""
+    from pipelines.training.evaluate import write_report
+    from pipelines.training.grefcoco import evaluate_grefcoco, format_grefcoco, read_grefcoco
+
+    samples = read_grefcoco(data.removeprefix("grefcoco:"), split)
+    report = evaluate_grefcoco(model, samples, device=device, presence_threshold=threshold)
+    report.update(data=data, split=split)
+    write_report(report, out)
+    console.print(format_grefcoco(report))
+    console.print(f"report: {out}")
 
 
 @app.command()
