@@ -43,8 +43,24 @@ def synth(
         typer.Option(help="Also write a held-out project here, with groups disjoint from OUT's."),
     ] = None,
     holdout_groups: Annotated[int, typer.Option(help="Groups of the held-out project.")] = 10,
+    validation: Annotated[
+        Path | None,
+        typer.Option(help="Also write a validation project (tune thresholds here, not on test)."),
+    ] = None,
+    validation_groups: Annotated[int, typer.Option(help="Groups of the validation project.")] = 10,
+    unseen_expressions: Annotated[
+        bool,
+        typer.Option(
+            help="With --holdout / --validation: each split draws its expressions from its own "
+            "part of the expression space, so test expressions never occur in training."
+        ),
+    ] = True,
 ) -> None:
-    """Create a synthetic GRES project: procedural scenes, expressions, complete ground truth."""
+    """Create a synthetic GRES project: procedural scenes, expressions, complete ground truth.
+
+    With --validation and --holdout: train / validation / test projects with disjoint groups and
+    (by default) disjoint expressions, e.g. --level 2 --validation V --holdout T.
+    """
     from rich.progress import Progress
 
     from labeler.errors import LabelerError
@@ -59,22 +75,31 @@ def synth(
         expressions_per_group=expressions_per_group,
         level=level,
     )
-    # Held-out groups use indices past the training ones, so no group is in both projects.
-    plan = [(out, range(groups))]
+    split_expressions = unseen_expressions and (holdout is not None or validation is not None)
+    # Each split uses its own range of group indices, so no group is in two projects.
+    plan = [(out, range(groups), "train")]
+    start = groups
+    if validation is not None:
+        plan.append((validation, range(start, start + validation_groups), "validation"))
+        start += validation_groups
     if holdout is not None:
-        plan.append((holdout, range(groups, groups + holdout_groups)))
+        plan.append((holdout, range(start, start + holdout_groups), "test"))
     try:
         with Progress(console=console) as bar:
-            for root, indices in plan:
+            for root, indices, split in plan:
                 task = bar.add_task(f"writing {root}", total=len(indices))
-                made = (make_group(seed, i, **kwargs) for i in indices)
+                made = (
+                    make_group(seed, i, split=split if split_expressions else None, **kwargs)
+                    for i in indices
+                )
                 write_project(root, made, seed, on_group=lambda _g, task=task: bar.advance(task))
     except (LabelerError, RuntimeError) as exc:
         _fail(str(exc))
-    for root, indices in plan:
+    for root, indices, split in plan:
         console.print(
-            f"{root}: {len(indices)} groups x {images_per_group} images, "
+            f"{root}: {split}, {len(indices)} groups x {images_per_group} images, "
             f"{expressions_per_group} expressions each, every pair decided"
+            + (f", expressions of the {split} split only" if split_expressions else "")
         )
 
 
