@@ -200,14 +200,14 @@ def evaluate(
         _fail(f"--grouping must be one of {GROUPINGS} and --mode one of {MODES}")
     try:
         model, meta = load_checkpoint(checkpoint, map_location=device)
+        if not presence:
+            model.config = model.config.replace(apply_presence=False)
         if data.startswith("grefcoco:"):
             _evaluate_grefcoco(model, data, split, out, device, threshold)
             return
         groups = load_groups(data, split)
     except (ModelError, DataSpecError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    if not presence:
-        model.config = model.config.replace(apply_presence=False)
     report = evaluate_groups(
         model,
         groups,
