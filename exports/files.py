@@ -8,11 +8,11 @@ images are immutable, content-addressed files) and copied atomically otherwise.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from exports import atomic
 from exports.snapshot import Snapshot
+from labeler.progress_types import Track
 
 
 def copy_images(
@@ -20,7 +20,7 @@ def copy_images(
     source_root: str | Path,
     out_dir: str | Path,
     *,
-    progress: Callable[[Iterable], Iterator] | None = None,
+    progress: Track | None = None,
 ) -> int:
     """Put every image of ``snapshot`` under ``out_dir``; returns how many files were added."""
     source_root, out_dir = Path(source_root), Path(out_dir)

@@ -18,8 +18,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from labeler.domain import RLE, DecisionStatus, ExpressionDecision, ExpressionProgress
+from labeler.domain import (
+    RLE,
+    BatchResult,
+    DecisionStatus,
+    ExpressionDecision,
+    ExpressionProgress,
+)
 from labeler.errors import StaleRevision
+from labeler.store import Store
 
 SORT_ORDERS = ("score", "undecided", "image")
 FILTERS = ("all", "undecided", "proposed", "positive", "negative")
@@ -104,7 +111,7 @@ class Conflict:
 
 
 def save_edit(
-    store,
+    store: Store,
     expression_id: int,
     image_id: int,
     instances: Sequence[RLE],
@@ -136,7 +143,7 @@ def conflict_from(
     return Conflict(expression_id, image_id, status, tuple(instances), exc.current, based_on)
 
 
-def keep_mine(store, conflict: Conflict, *, author: str) -> ExpressionDecision:
+def keep_mine(store: Store, conflict: Conflict, *, author: str) -> ExpressionDecision:
     """Resolve a conflict in favour of the annotator's version, on top of theirs (both stay logged).
 
     Raises ``StaleRevision`` again if the pair moved on once more meanwhile.
@@ -155,10 +162,11 @@ def keep_mine(store, conflict: Conflict, *, author: str) -> ExpressionDecision:
 # ---- bulk decisions (each one undoable batch) ----------------------------------------------------
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What a bulk action did. ``batch_id`` undoes it (None when nothing was saved).
+    """What a bulk action did: the store's :class:`~labeler.domain.BatchResult` and its action.
 
-    ``conflicts`` lists pairs someone else changed meanwhile; what was saved before the first
-    conflict stays saved (and undoable under ``batch_id``).
+    Every pair not in conflict was saved in one transaction under ``batch_id`` (None when nothing
+    was saved), which undoes them together; ``conflicts`` lists the pairs someone else changed
+    meanwhile (their decisions as they are now, left untouched).
     """
 
     action: str
@@ -166,86 +174,55 @@ class BatchOutcome:
     saved: tuple[ExpressionDecision, ...] = ()
     conflicts: tuple[ExpressionDecision, ...] = field(default=())
 
+    @classmethod
+    def of(cls, action: str, result: BatchResult) -> BatchOutcome:
+        return cls(action, result.batch_id, result.saved, result.conflicts)
+
     @property
     def count(self) -> int:
         return len(self.saved)
 
 
-def _last_audit_id(store, expression_id: int) -> int:
-    entries = store.audit(expression_id=expression_id, limit=1)
-    return entries[-1].id if entries else 0
-
-
-def _partial(store, expression_id: int, author: str, since: int, action: str, exc: StaleRevision):
-    """The part of a bulk action saved before a conflict stopped it, found in the audit log."""
-    entries = [
-        e
-        for e in store.audit(expression_id=expression_id)
-        if e.id > since and e.author == author and e.action == action and e.batch_id
-    ]
-    batch_id = entries[0].batch_id if entries else None
-    saved = tuple(store.get_decision(expression_id, e.image_id) for e in entries)
-    current = exc.current if isinstance(exc.current, list) else [exc.current]
-    return BatchOutcome(action, batch_id, saved, tuple(c for c in current if c is not None))
-
-
 def accept_selected(
-    store, expression_id: int, image_ids: Iterable[int], *, author: str
+    store: Store, expression_id: int, image_ids: Iterable[int], *, author: str
 ) -> BatchOutcome:
     """Accept the model's proposals for these images (masks -> positive, no mask -> negative).
 
     Images without a pending proposal are left alone.
     """
-    since = _last_audit_id(store, expression_id)
-    try:
-        batch_id, saved = store.accept_proposals(expression_id, list(image_ids), author=author)
-    except StaleRevision as exc:
-        return _partial(store, expression_id, author, since, "accept_proposal", exc)
-    return BatchOutcome("accept_proposal", batch_id if saved else None, tuple(saved))
+    result = store.accept_proposals(expression_id, list(image_ids), author=author)
+    return BatchOutcome.of("accept_proposal", result)
 
 
 def negative_selected(
-    store, expression_id: int, seen: Mapping[int, int], *, author: str
+    store: Store, expression_id: int, seen: Mapping[int, int], *, author: str
 ) -> BatchOutcome:
     """Certify absence in the selected images (``seen``: image id -> the revision the annotator
     saw); a pair saved by someone else since then is reported, not overwritten."""
-    since = _last_audit_id(store, expression_id)
-    try:
-        batch_id, saved = store.confirm_negatives(
-            expression_id,
-            list(seen),
-            author=author,
-            expected_revisions=dict(seen),
-        )
-    except StaleRevision as exc:
-        return _partial(store, expression_id, author, since, "confirm_negative", exc)
-    return BatchOutcome("confirm_negative", batch_id if saved else None, tuple(saved))
+    result = store.confirm_negatives(
+        expression_id, list(seen), author=author, expected_revisions=dict(seen)
+    )
+    return BatchOutcome.of("confirm_negative", result)
 
 
-def confirm_remaining_negative(store, expression_id: int, *, author: str) -> BatchOutcome:
+def confirm_remaining_negative(store: Store, expression_id: int, *, author: str) -> BatchOutcome:
     """Every image of the group without a human decision becomes a certified negative, in one batch.
 
     Decisions a person already made (positive or negative) are never touched.
     """
-    since = _last_audit_id(store, expression_id)
-    try:
-        batch_id, saved = store.confirm_negatives(expression_id, None, author=author)
-    except StaleRevision as exc:
-        return _partial(store, expression_id, author, since, "confirm_negative", exc)
-    return BatchOutcome("confirm_negative", batch_id if saved else None, tuple(saved))
+    return BatchOutcome.of(
+        "confirm_negative", store.confirm_negatives(expression_id, author=author)
+    )
 
 
-def undo_action(store, expression_id: int, batch_id: str, *, author: str) -> BatchOutcome:
+def undo_action(store: Store, expression_id: int, batch_id: str, *, author: str) -> BatchOutcome:
     """Restore every pair of a batch to its state before it (itself a new, undoable batch).
 
     Pairs someone changed after the batch are left as they are and reported as conflicts.
+    ``expression_id`` names the expression the batch belongs to (the page's context).
     """
-    since = _last_audit_id(store, expression_id)
-    try:
-        undo_id, restored = store.undo_batch(batch_id, author=author)
-    except StaleRevision as exc:
-        return _partial(store, expression_id, author, since, "undo", exc)
-    return BatchOutcome("undo", undo_id, tuple(restored))
+    del expression_id  # the batch's audit entries name their pairs
+    return BatchOutcome.of("undo", store.undo_batch(batch_id, author=author))
 
 
 # ---- what to do next ----------------------------------------------------------------------------

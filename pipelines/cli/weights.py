@@ -102,13 +102,14 @@ def weights_add(
         _fail(f"{file} does not exist", code=2)
     registry = WeightsRegistry(weights_dir)
     with _byte_progress("verifying") as bar:
-        task = bar.add_task("verify", total=file.stat().st_size)
+        size = file.stat().st_size
+        task = bar.add_task("verify", total=size)
         try:
             entry = registry.add(
                 file,
                 name=name,
                 copy=copy,
-                progress=lambda done, total: bar.update(task, completed=done),
+                progress=lambda fraction, _: bar.update(task, completed=fraction * size),
             )
         except (WeightsError, OSError) as exc:
             _fail(str(exc))
@@ -136,7 +137,7 @@ def weights_download(
         try:
             entry = registry.download(
                 spec.name,
-                progress=lambda done, total: bar.update(task, completed=done),
+                progress=lambda fraction, _: bar.update(task, completed=fraction * spec.size),
                 timeout=timeout,
             )
         except WeightsError as exc:

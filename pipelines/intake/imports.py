@@ -17,7 +17,6 @@ that is unseen or only proposed gets the imported decision.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +24,11 @@ from exports.snapshot import Snapshot
 from labeler.domain import DecisionStatus
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import normalize_image
+from labeler.progress_types import Track
 from labeler.project import Project
 from pipelines.intake.ingest import store_image_file
 
 FORMATS = ("coco", "d3", "grefcoco", "refcoco")
-Progress = Callable[[Iterable], Iterator]
 
 
 def read_source(fmt: str, source: str | Path, *, expressions: str | Path | None = None) -> Snapshot:
@@ -79,7 +78,7 @@ class _StoredImage:
 
 
 def _store_images(
-    project: Project, snapshot: Snapshot, root: Path, progress: Progress | None, created: list[Path]
+    project: Project, snapshot: Snapshot, root: Path, progress: Track | None, created: list[Path]
 ) -> dict[int, _StoredImage]:
     """Decode and store every image file; ``created`` collects files that did not exist before."""
     stored: dict[int, _StoredImage] = {}
@@ -189,7 +188,7 @@ def import_snapshot(
     image_root: str | Path,
     *,
     author: str = "import",
-    progress: Progress | None = None,
+    progress: Track | None = None,
 ) -> ImportReport:
     """Write a checked ``Snapshot`` into ``project`` (all or nothing, see the module docstring).
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import NormalizedImage, normalize_image
+from labeler.progress_types import Track
 from labeler.project import Project
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -230,7 +231,7 @@ def ingest_items(
     project: Project,
     items: Iterable[IngestItem],
     *,
-    progress: Callable[[Iterable], Iterator] | None = None,
+    progress: Track | None = None,
     on_skip: Callable[[str, str], None] | None = None,
     screen: Callable[[IngestItem, NormalizedImage], str | None] | None = None,
 ) -> IngestReport:

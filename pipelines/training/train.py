@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import math
 import os
 import time
@@ -516,11 +515,3 @@ def train(
         dist.barrier()
         dist.destroy_process_group()
     return report
-
-
-def checkpoint_meta_json(path: str | Path) -> str:
-    """Human summary of a training checkpoint (for ``grd train --show``)."""
-    from model.checkpoint import read_checkpoint
-
-    meta = read_checkpoint(path)["meta"]
-    return json.dumps({k: meta.get(k) for k in ("epoch", "step", "metrics")}, indent=2)

@@ -89,7 +89,7 @@ def _next_up(expressions, group_names) -> None:
         )
         if st.button("Open it in the group sweep", type="primary", key="next_up", shortcut="g"):
             state.focus(group=task.group_id, expression=task.expression_id)
-            from ui.pages import go
+            from ui.navigation import go
 
             go("sweep")
 
@@ -163,6 +163,6 @@ def _expressions(expressions, group_names) -> None:
         p = expressions[rows[0]]
         state.focus(group=p.group_id, expression=p.expression_id)
         st.session_state.pop("overview_expressions", None)
-        from ui.pages import go
+        from ui.navigation import go
 
         go("sweep")

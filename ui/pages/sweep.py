@@ -11,6 +11,7 @@ import streamlit as st
 
 from labeler import annotate
 from labeler.domain import DecisionStatus
+from labeler.store import Store
 from ui import common, resources, state
 from ui.components import tile_grid
 
@@ -40,7 +41,7 @@ def render() -> None:
 
 # ---- actions: plain functions, then what the session remembers of them ---------------------------
 def apply_grid_event(
-    store, expression_id: int, event: tile_grid.GridEvent, *, author: str
+    store: Store, expression_id: int, event: tile_grid.GridEvent, *, author: str
 ) -> annotate.BatchOutcome | None:
     """What a grid action does to the store (None for "open", which only navigates)."""
     if event.kind != "decide":
@@ -144,12 +145,12 @@ def _sweep(expression_id: int, group_id: int, order_by: str, show: str, author: 
         on_event=lambda: _on_grid_event(expression_id, author),
     )
     if st.session_state.pop(_OPEN, False):
-        from ui.pages import go
+        from ui.navigation import go
 
         go("editor")
 
 
-def _completeness(store, expression_id: int, group_id: int) -> None:
+def _completeness(store: Store, expression_id: int, group_id: int) -> None:
     p = next(
         (p for p in store.expression_progress(group_id) if p.expression_id == expression_id), None
     )
