@@ -141,9 +141,9 @@ def predict_chunks(
 
 
 def record_of(
-    chunk: EvalChunk, item: GresItem, prediction: ImagePrediction, pixel_threshold: float
+    chunk: EvalChunk, gt: np.ndarray, prediction: ImagePrediction, pixel_threshold: float
 ) -> SampleRecord:
-    gt = item.mask()
+    """The facts of one prediction against its ground truth ``gt`` ([H, W] bool)."""
     raw = prediction.probability > pixel_threshold
     return SampleRecord(
         expression=f"{chunk.group}|{chunk.expression}",
@@ -320,13 +320,13 @@ def evaluate_groups(
     cosod = CosodAccumulator()
     records, saved = [], 0
     for chunk, item, prediction in stream:
-        record = record_of(chunk, item, prediction, predictor.threshold)
+        gt = item.mask()
+        record = record_of(chunk, gt, prediction, predictor.threshold)
         records.append(record)
         outcome = record.outcome(applied)
-        probability = prediction.probability if outcome.pred_positive else None
-        cosod.step(
-            probability if probability is not None else np.zeros(item.mask().shape), item.mask()
-        )
+        # a sample called negative contributes the all-zero map the predictor outputs for it
+        probability = prediction.probability if outcome.pred_positive else np.zeros(gt.shape)
+        cosod.step(probability, gt)
         if visuals_dir is not None and rank == 0 and saved < max_visuals:
             pred = (prediction.probability > predictor.threshold) & outcome.pred_positive
             name = f"{saved:05d}_{outcome.kind}.png"
