@@ -6,7 +6,7 @@ Public API:
     GRSer, GRSerConfig                      -- the network and its config
     grser_loss                              -- Eq. 6 objective
     save_checkpoint, load_checkpoint        -- safe, self-describing checkpoints
-    GroupPredictor, ImagePrediction, preprocess -- numpy inference API
+    GroupPredictor.predict_groups, plan_groups -- the one inference path and chunking rule
 """
 
 from model.build import ABLATIONS, CONFIGS, DEFAULT_CONFIG, build_grser, get_config
