@@ -2,7 +2,7 @@
 
 Pages call exactly one of these per action and render the result; tests call them directly.
 
-    decision_badge(decision) -> Badge                 what a grid tile shows
+    decision_badge(decision, margin) -> Badge         what a grid tile shows (scores in words)
     grid_order(decisions, by="score") -> [image_id]   presence score first, then undecided ...
     save_edit(store, expr, image, rles, author=, expected_revision=) -> decision
     accept_selected / negative_selected / confirm_remaining_negative -> BatchOutcome (undoable)
@@ -40,19 +40,52 @@ class Badge:
     kind: str
     label: str
     color: str  # a Streamlit markdown colour name
+    help: str = ""  # a tooltip: what the label's numbers mean
 
 
-def decision_badge(decision: ExpressionDecision) -> Badge:
+#: GRSer's presence rule: an image shows the expression when d_pos + m < d_neg, i.e. when the
+#: presence score d_neg - d_pos is above the margin m. 1.0 is ``GRSerConfig.margin``'s default;
+#: a registered model's own margin is in its config (``presence_margin``).
+DEFAULT_PRESENCE_MARGIN = 1.0
+
+
+def presence_margin(model_config: Mapping | None) -> float:
+    """The margin a model's presence rule uses: its registered config's ``model.margin`` (or a
+    flat ``margin``), else the default."""
+    config = model_config or {}
+    model = config.get("model")
+    value = model.get("margin") if isinstance(model, Mapping) else config.get("margin")
+    return float(value) if isinstance(value, int | float) else DEFAULT_PRESENCE_MARGIN
+
+
+def score_help(score: float | None, margin: float = DEFAULT_PRESENCE_MARGIN) -> str:
+    """The presence score in plain words (a tooltip / legend)."""
+    rule = (
+        f"The model calls an image 'present' when its presence score is above {margin:.2f} "
+        "and 'absent' below; far from that line it is sure, close to it unsure. The score is how "
+        "much nearer the image lies to the expression than to 'not this' (d_neg - d_pos)."
+    )
+    return rule if score is None else f"Presence score {score:.2f}. {rule}"
+
+
+def decision_badge(decision: ExpressionDecision, margin: float = DEFAULT_PRESENCE_MARGIN) -> Badge:
+    """What a tile or the editor says of a decision; a proposal's score comes in plain words,
+    with the line (``margin``) the model draws between present and absent."""
     status, n = decision.status, len(decision.instances)
     if status is DecisionStatus.POSITIVE:
         return Badge("positive", f"positive · {n} object{'s' * (n != 1)}", "green")
     if status is DecisionStatus.NEGATIVE:
         return Badge("negative", "negative (certified)", "blue")
     if status is DecisionStatus.PROPOSED:
-        score = "" if decision.score is None else f" {decision.score:.2f}"
+        score = (
+            ""
+            if decision.score is None
+            else f" · score {decision.score:.2f} (present above {margin:.2f})"
+        )
+        words = score_help(decision.score, margin)
         if decision.instances:
-            return Badge("proposed-present", f"proposed: present{score}", "orange")
-        return Badge("proposed-absent", f"proposed: absent{score}", "violet")
+            return Badge("proposed-present", f"model: present{score}", "orange", words)
+        return Badge("proposed-absent", f"model: absent{score}", "violet", words)
     return Badge("unseen", "unseen", "gray")
 
 

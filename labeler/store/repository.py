@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labeler.domain import Expression, Group, ImageRecord
 from labeler.errors import DuplicateName, NotFound
+from labeler.limits import check_text
 from labeler.store import schema as t
 from labeler.store.engine import WRITE_OPTION, make_engine, migrate
 
@@ -190,6 +191,7 @@ class CatalogMixin:
         text = " ".join(text.split())
         if not text:
             raise ValueError("an expression needs some text")
+        check_text("expression", text)
         self.get_group(group_id)
         try:
             with self._write() as conn:
@@ -215,6 +217,7 @@ class CatalogMixin:
         text = " ".join(text.split())
         if not text:
             raise ValueError("an expression needs some text")
+        check_text("expression", text)
         try:
             with self._write() as conn:
                 conn.execute(

@@ -18,11 +18,12 @@ from rich.progress import (
 from rich.table import Table
 
 from pipelines.cli._app import app
+from pipelines.cli.conventions import GrdTyper
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-weights_app = typer.Typer(
+weights_app = GrdTyper(
     help="Model checkpoints: list the known ones, add or download them.", no_args_is_help=True
 )
 app.add_typer(weights_app, name="weights")

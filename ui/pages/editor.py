@@ -194,7 +194,8 @@ def _instances(ed: ImageEditor) -> None:
     badge = annotate.decision_badge(ed.base)
     st.markdown(
         f"Saved: :{badge.color}-badge[{badge.label}] (rev. {ed.base_revision})"
-        + (" · :orange[**unsaved changes**]" if ed.dirty else "")
+        + (" · :orange[**unsaved changes**]" if ed.dirty else ""),
+        help=badge.help or None,  # what a proposal's score means
     )
     st.markdown(f"**Objects ({len(ed.instances)})**")
     for k, mask in enumerate(ed.instances):
