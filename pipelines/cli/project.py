@@ -257,4 +257,20 @@ def demo(
     from pipelines.services.demo import build_demo
 
     project = build_demo(directory, prelabel=prelabel, log=console.print)
+    _prepare_click_model(project)
     console.print(f"demo project ready in {directory}: {project.store.counts()}")
+
+
+def _prepare_click_model(project) -> None:
+    """Load the click model once, so the app's first click does not wait for it (MobileSAM's
+    encoder graph is exported on first use: tens of seconds, once per machine)."""
+    from pipelines.click_models.segmenters import build_segmenter, project_click_model
+
+    try:
+        model = project_click_model(project)
+        with console.status(f"preparing the click model ({model.label})"):
+            build_segmenter(model)
+    except Exception as exc:  # noqa: BLE001 - the demo is usable anyway; the editor says why
+        console.print(f"[yellow]click model not ready: {exc}[/yellow]")
+        return
+    console.print(f"click model: {model.label}")

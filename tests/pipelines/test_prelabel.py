@@ -197,13 +197,14 @@ def test_refined_proposals_follow_the_object_outlines_better(tmp_path):
 
 
 def test_prelabel_refine_with_a_missing_sam_checkpoint_is_a_clear_error_and_writes_nothing(
-    project, checkpoint
+    project, checkpoint, monkeypatch
 ):
     from typer.testing import CliRunner
 
     from pipelines.cli import app
 
-    project.settings.sam_checkpoint = "/nowhere/sam_vit_b.pth"
+    monkeypatch.delenv("GRD_SEGMENTER")  # the project's setting, not the tests' default
+    project.settings.segmenter = "/nowhere/sam_vit_b.pth"
     project.save_settings()
     project.store.engine.dispose()
     out = CliRunner().invoke(
