@@ -31,7 +31,7 @@ from labeler import mask_ops, rle
 from labeler.domain import DecisionStatus
 from labeler.progress_types import Progress
 from labeler.project import Project
-from pipelines.loop.registry import NoCheckpoint, model_path, resolve_checkpoint
+from pipelines.loop.registry import model_path, resolve_checkpoint
 
 
 @dataclass(frozen=True)
@@ -223,11 +223,11 @@ def loaded_model(path: str | Path, device: str = "cpu"):
 
 
 def warm_up(project: Project, device: str = "cpu") -> str | None:
-    """Load the model pre-labeling would use now (a worker does this before taking jobs);
-    returns its name, or None when the project has no model yet."""
-    try:
-        record = resolve_checkpoint(project)
-    except NoCheckpoint:
+    """Load the registry's current model (a worker does this before taking jobs); its name, or
+    None when there is none yet. Registers nothing: workers starting together would race to
+    register a configured checkpoint (whoever starts a job registers it, once)."""
+    record = project.store.current_model()
+    if record is None:
         return None
     loaded_model(model_path(project, record), device)
     return record.name
