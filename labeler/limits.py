@@ -30,6 +30,10 @@ TEXT_LIMITS: dict[str, int] = {
     "reason": 2000,
 }
 
+#: Deepest nesting of brackets an imported JSON file (COCO instances, expression file, refs,
+#: manifest) may hold. Real files nest 4-6 levels; polygons and RLE lists add one or two.
+MAX_JSON_DEPTH = 64
+
 
 class InvalidText(LabelerError, ValueError):
     """A text field is too long, empty where it must not be, or holds control characters."""

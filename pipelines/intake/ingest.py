@@ -12,12 +12,12 @@ Manifest columns (CSV header or JSON object keys): ``file`` or ``url`` (required
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labeler import bounded_json
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import NormalizedImage, normalize_image
 from labeler.project import Project
@@ -142,10 +142,7 @@ def _manifest_rows(path: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportFormatError(f"{path}: cannot read manifest ({exc})") from exc
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ImportFormatError(f"{path}: not valid JSON ({exc})") from exc
+        data = bounded_json.loads(text, str(path))
         rows = data.get("images") if isinstance(data, dict) else data
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise ImportFormatError(f"{path}: expected a list of objects (or {{'images': [...]}})")
