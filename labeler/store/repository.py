@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labeler.domain import Expression, Group, ImageRecord
 from labeler.errors import DuplicateName, NotFound
+from labeler.limits import check_text
 from labeler.store import schema as t
 from labeler.store.engine import WRITE_OPTION, make_engine, migrate
 
@@ -67,9 +68,9 @@ class CatalogMixin:
     def create_group(
         self, name: str, target_keyword: str = "", scene_keyword: str = "", meta: dict | None = None
     ) -> Group:
-        name = name.strip()
-        if not name:
-            raise ValueError("a group needs a non-empty name")
+        name = check_text("group name", name.strip())
+        check_text("target keyword", target_keyword, allow_empty=True)
+        check_text("scene keyword", scene_keyword, allow_empty=True)
         try:
             with self._write() as conn:
                 gid = conn.execute(
@@ -136,6 +137,9 @@ class CatalogMixin:
         meta: dict[str, Any] | None = None,
     ) -> tuple[ImageRecord, bool]:
         """Add an image to a group; returns ``(record, created)``. Same content twice -> the first one."""
+        check_text("image file", file)
+        for field, value in (("source URL", source_url), ("owner", owner), ("license", license)):
+            check_text(field, value or "", allow_empty=True)
         existing = self.image_by_hash(group_id, content_hash)
         if existing is not None:
             return existing, False
@@ -197,9 +201,8 @@ class CatalogMixin:
 
     # -- expressions ----------------------------------------------------------------------------
     def add_expression(self, group_id: int, text: str, created_by: str = "") -> Expression:
-        text = " ".join(text.split())
-        if not text:
-            raise ValueError("an expression needs some text")
+        text = check_text("expression", " ".join(str(text).split()))
+        check_text("user name", created_by, allow_empty=True)
         self.get_group(group_id)
         try:
             with self._write() as conn:
@@ -222,9 +225,7 @@ class CatalogMixin:
     def edit_expression(self, expression_id: int, text: str, author: str) -> Expression:
         """Fix an expression's wording; the old text is kept in the audit log (image_id 0)."""
         old = self.get_expression(expression_id)
-        text = " ".join(text.split())
-        if not text:
-            raise ValueError("an expression needs some text")
+        text = check_text("expression", " ".join(str(text).split()))
         try:
             with self._write() as conn:
                 conn.execute(

@@ -25,6 +25,7 @@ from exports.snapshot import Snapshot
 from labeler.domain import DecisionStatus
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import normalize_image
+from labeler.limits import InvalidText, check_text
 from labeler.project import Project
 from pipelines.intake.ingest import store_image_file
 
@@ -183,6 +184,34 @@ def _match_existing(project: Project, snapshot: Snapshot, stored: dict[int, _Sto
     return groups, images, expressions
 
 
+def _check_texts(snapshot: Snapshot) -> None:
+    """Every text the import would write fits ``labeler.limits`` (checked before anything is
+    written, so PostgreSQL never refuses a row half-way through and SQLite stores the same)."""
+
+    def check(where: str, field: str, value, allow_empty: bool = True) -> None:
+        try:
+            check_text(field, value if value is not None else "", allow_empty=allow_empty)
+        except InvalidText as exc:
+            raise ImportFormatError(f"{snapshot.name or 'import'}, {where}: {exc}") from None
+
+    for group in snapshot.groups:
+        where = f"group {group.id}"
+        check(where, "group name", group.name.strip(), allow_empty=False)
+        check(where, "target keyword", group.target_keyword)
+        check(where, "scene keyword", group.scene_keyword)
+    for image in snapshot.images:
+        where = f"image {image.id}"
+        check(where, "source URL", image.source_url)
+        check(where, "owner", image.owner)
+        check(where, "license", image.license)
+    for expression in snapshot.expressions:
+        where = f"expression {expression.id}"
+        check(where, "expression", " ".join(str(expression.text).split()), allow_empty=False)
+        check(where, "user name", expression.created_by)
+        for image_id, decision in snapshot.decisions.get(expression.id, {}).items():
+            check(f"{where}, image {image_id}", "user name", decision.author)
+
+
 def import_snapshot(
     project: Project,
     snapshot: Snapshot,
@@ -200,6 +229,7 @@ def import_snapshot(
     report = ImportReport()
     created: list[Path] = []
     try:
+        _check_texts(snapshot)
         stored = _store_images(project, snapshot, Path(image_root), progress, created)
         groups, images, expressions = _match_existing(project, snapshot, stored)
         new, overwrite, report.decisions_unchanged = _plan_decisions(

@@ -1,0 +1,54 @@
+"""Text limits (labeler/limits.py) are enforced by the store itself, identically on SQLite and
+PostgreSQL: an over-long or NUL-holding text is an ``InvalidText`` before any SQL runs, never a
+PostgreSQL ``DataError``, and nothing is written."""
+
+import pytest
+
+from labeler.limits import TEXT_LIMITS, InvalidText
+
+# ``store`` is the shared fixture of tests/conftest.py: SQLite and PostgreSQL.
+
+TOO_LONG = {field: "x" * (limit + 1) for field, limit in TEXT_LIMITS.items()}
+
+
+@pytest.mark.parametrize(
+    ("field", "call"),
+    [
+        ("group name", lambda s, v: s.create_group(v)),
+        ("target keyword", lambda s, v: s.create_group("g2", target_keyword=v)),
+        ("scene keyword", lambda s, v: s.create_group("g2", scene_keyword=v)),
+        ("image file", lambda s, v: s.add_image(s.group_by_name("g").id, v, 4, 4, "h2")),
+        ("owner", lambda s, v: s.add_image(s.group_by_name("g").id, "a.png", 4, 4, "h2", owner=v)),
+        (
+            "license",
+            lambda s, v: s.add_image(s.group_by_name("g").id, "a.png", 4, 4, "h2", license=v),
+        ),
+        (
+            "source URL",
+            lambda s, v: s.add_image(s.group_by_name("g").id, "a.png", 4, 4, "h2", source_url=v),
+        ),
+        ("expression", lambda s, v: s.add_expression(s.group_by_name("g").id, v)),
+        ("user name", lambda s, v: s.add_expression(s.group_by_name("g").id, "e2", created_by=v)),
+    ],
+)
+@pytest.mark.parametrize("kind", ["too long", "NUL"])
+def test_each_text_field_refuses_long_and_nul_text_on_both_databases(store, field, call, kind):
+    store.create_group("g")
+    before = store.counts()
+    value = TOO_LONG[field] if kind == "too long" else "a\x00b"
+    with pytest.raises(InvalidText, match=field) as info:
+        call(store, value)
+    assert "\n" not in str(info.value)
+    assert store.counts() == before
+
+
+def test_control_characters_in_expression_text_are_refused_but_whitespace_is_folded(store):
+    g = store.create_group("g")
+    with pytest.raises(InvalidText, match="control character"):
+        store.add_expression(g.id, "the dog\x1b[31m")
+    assert store.add_expression(g.id, "the\n dog\t").text == "the dog"
+
+
+def test_text_at_the_limit_is_accepted(store):
+    g = store.create_group("n" * TEXT_LIMITS["group name"])
+    assert store.add_expression(g.id, "e" * TEXT_LIMITS["expression"]).id
