@@ -20,6 +20,7 @@ from typing import Any
 from labeler import bounded_json
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import NormalizedImage, normalize_image
+from labeler.limits import InvalidText, check_text
 from labeler.project import Project
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -84,6 +85,13 @@ def _read_file(path: Path) -> Callable[[], bytes]:
     return read
 
 
+def _dangling(path: Path) -> Callable[[], bytes]:
+    def read() -> bytes:
+        raise InvalidImage(f"{path}: a symbolic link to {path.readlink()}, which does not exist")
+
+    return read
+
+
 def _read_url(url: str) -> Callable[[], bytes]:
     def read() -> bytes:
         import requests
@@ -115,6 +123,11 @@ def folder_items(
         raise FileNotFoundError(f"{folder}: no such folder")
     items = []
     for path in sorted(folder.rglob("*")):
+        if path.is_symlink() and not path.exists():  # dangling: report it, do not skip silently
+            items.append(
+                IngestItem(str(path), group or folder.resolve().name, read=_dangling(path))
+            )
+            continue
         if (
             not path.is_file()
             or path.suffix.lower() not in IMAGE_SUFFIXES
@@ -223,6 +236,25 @@ def store_image_file(project: Project, data: bytes, content_hash: str, extension
     return rel.as_posix()
 
 
+def check_items(items: Iterable[IngestItem]) -> None:
+    """Every text an ingest would store fits ``labeler.limits``; checked for all items before any
+    is written, so a bad last row changes nothing (same on SQLite and PostgreSQL)."""
+    fields = (
+        ("group name", "group", False),
+        ("target keyword", "target", True),
+        ("scene keyword", "scene", True),
+        ("source URL", "source_url", True),
+        ("owner", "owner", True),
+        ("license", "license", True),
+    )
+    for item in items:
+        for field_name, attribute, allow_empty in fields:
+            try:
+                check_text(field_name, getattr(item, attribute) or "", allow_empty=allow_empty)
+            except InvalidText as exc:
+                raise ImportFormatError(f"{item.source}: {exc}") from None
+
+
 def ingest_items(
     project: Project,
     items: Iterable[IngestItem],
@@ -241,6 +273,7 @@ def ingest_items(
     store = project.store
     groups: dict[str, int] = {}
     items = list(items)
+    check_items(items)
     for item in progress(items) if progress else items:
         try:
             data = item.read() if item.read else Path(item.source).read_bytes()
