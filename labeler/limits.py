@@ -34,6 +34,21 @@ TEXT_LIMITS: dict[str, int] = {
 #: manifest) may hold. Real files nest 4-6 levels; polygons and RLE lists add one or two.
 MAX_JSON_DEPTH = 64
 
+#: Most bytes one image may take once decoded (width x height x channels x bytes per sample, in
+#: the file's own mode, before conversion to 8-bit RGB). 256 MiB admits an 80-megapixel 8-bit RGB
+#: photo (240 MB) and refuses an 80-megapixel float or 16-bit RGB TIFF before a pixel is decoded.
+#: A server may raise it with the environment variable below.
+MAX_DECODED_BYTES = 256 * 1024 * 1024
+MAX_DECODED_BYTES_ENV = "GRD_MAX_DECODED_BYTES"
+
+
+def max_decoded_bytes() -> int:
+    """``MAX_DECODED_BYTES``, or the value of ``$GRD_MAX_DECODED_BYTES`` when that is set."""
+    import os
+
+    value = os.environ.get(MAX_DECODED_BYTES_ENV, "").strip()
+    return int(value) if value.isdigit() else MAX_DECODED_BYTES
+
 
 class InvalidText(LabelerError, ValueError):
     """A text field is too long, empty where it must not be, or holds control characters."""

@@ -65,3 +65,35 @@ def test_a_dangling_symlink_is_reported_not_skipped_silently(tmp_path):
     assert [(src.endswith("gone.png"), "does not exist" in why) for src, why in report.skipped] == [
         (True, True)
     ]
+
+
+def _tiff(mode: str, size: tuple[int, int]) -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size).save(buf, format="TIFF", compression="tiff_adobe_deflate")
+    return buf.getvalue()
+
+
+def test_a_float_tiff_is_refused_by_bytes_before_decoding_where_rgb8_of_that_size_passes(
+    monkeypatch,
+):
+    """The 80-megapixel case scaled down 1000x (the test must not allocate 320 MB): the limit
+    counts bytes per pixel, so float (4) is refused where 8-bit RGB (3) of the same size passes."""
+    from labeler.images import normalize_image
+
+    monkeypatch.setenv("GRD_MAX_DECODED_BYTES", str(256 * 1024 * 1024 // 1000))
+    with pytest.raises(Exception, match="GRD_MAX_DECODED_BYTES") as info:
+        normalize_image(_tiff("F", (320, 250)), name="bomb.tif")
+    assert "320,000 bytes" in str(info.value) and "\n" not in str(info.value)
+    assert normalize_image(_tiff("RGB", (320, 250)), name="photo.tif").width == 320
+
+
+def test_the_byte_limit_can_be_raised(monkeypatch):
+    from labeler.errors import InvalidImage
+    from labeler.images import normalize_image
+
+    data = _tiff("F", (200, 100))  # 80,000 bytes decoded
+    monkeypatch.setenv("GRD_MAX_DECODED_BYTES", "1000")
+    with pytest.raises(InvalidImage, match="over the limit of 1,000"):
+        normalize_image(data, name="small.tif")
+    monkeypatch.setenv("GRD_MAX_DECODED_BYTES", "100000")
+    assert normalize_image(data, name="small.tif").width == 200
