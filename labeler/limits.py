@@ -34,6 +34,10 @@ TEXT_LIMITS: dict[str, int] = {
 #: manifest) may hold. Real files nest 4-6 levels; polygons and RLE lists add one or two.
 MAX_JSON_DEPTH = 64
 
+#: Most instance masks one (expression, image) decision may carry. A referring expression names a
+#: few objects; a file with thousands is broken or hostile and is refused before any is decoded.
+MAX_INSTANCES_PER_DECISION = 200
+
 #: Most bytes one image may take once decoded (width x height x channels x bytes per sample, in
 #: the file's own mode, before conversion to 8-bit RGB). 256 MiB admits an 80-megapixel 8-bit RGB
 #: photo (240 MB) and refuses an 80-megapixel float or 16-bit RGB TIFF before a pixel is decoded.

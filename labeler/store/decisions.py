@@ -24,6 +24,7 @@ from labeler.domain import (
     Instance,
 )
 from labeler.errors import InvalidMask, NotFound, StaleRevision
+from labeler.limits import MAX_INSTANCES_PER_DECISION
 from labeler.store import schema as t
 from labeler.store.repository import CatalogMixin, chunked, utcnow
 
@@ -76,12 +77,23 @@ def checked_masks(
     status: DecisionStatus, instances: Sequence[RLE], height: int, width: int
 ) -> list[RLE]:
     """The rule every write obeys: ``positive`` carries masks, ``negative`` / ``unseen`` none, and
-    each mask is a valid, non-empty RLE of the image's size (returned normalised)."""
+    each mask is a valid, non-empty RLE of the image's size (returned normalised). At most
+    ``MAX_INSTANCES_PER_DECISION`` masks (counted before any is decoded); identical masks are
+    merged: each is kept once, in first-seen order."""
+    if len(instances) > MAX_INSTANCES_PER_DECISION:
+        raise InvalidMask(
+            f"a decision carries {len(instances):,} instance masks; the limit is "
+            f"{MAX_INSTANCES_PER_DECISION} (labeler.limits.MAX_INSTANCES_PER_DECISION)"
+        )
     if status is DecisionStatus.POSITIVE and not instances:
         raise InvalidMask("a positive decision needs at least one instance mask")
     if status in (DecisionStatus.NEGATIVE, DecisionStatus.UNSEEN) and instances:
         raise InvalidMask(f"a {status.value} decision cannot carry masks")
-    return [rle.validate_rle(encoded, height, width) for encoded in instances]
+    unique: dict[bytes | str, RLE] = {}
+    for encoded in instances:
+        checked = rle.validate_rle(encoded, height, width)
+        unique.setdefault(checked["counts"], checked)
+    return list(unique.values())
 
 
 class DecisionsMixin(CatalogMixin):

@@ -52,3 +52,42 @@ def test_control_characters_in_expression_text_are_refused_but_whitespace_is_fol
 def test_text_at_the_limit_is_accepted(store):
     g = store.create_group("n" * TEXT_LIMITS["group name"])
     assert store.add_expression(g.id, "e" * TEXT_LIMITS["expression"]).id
+
+
+# --- instances of one decision: duplicates merged, too many refused ---------------------------
+
+
+def _decision_setup(store):
+    import numpy as np
+
+    from labeler import rle
+
+    g = store.create_group("g")
+    image = store.add_image(g.id, "a.png", 8, 6, "h")[0]
+    e = store.add_expression(g.id, "the dog")
+    one = np.zeros((6, 8), bool)
+    one[1:3, 1:3] = True
+    two = np.zeros((6, 8), bool)
+    two[4:6, 5:8] = True
+    return e, image, rle.encode(one), rle.encode(two)
+
+
+def test_identical_instances_are_merged_in_first_seen_order(store):
+    e, image, one, two = _decision_setup(store)
+    saved = store.save_decision(
+        e.id, image.id, "positive", [one, two, one, two, one], author="a", expected_revision=0
+    )
+    assert [i.rle["counts"] for i in saved.instances] == [one["counts"], two["counts"]]
+
+
+def test_more_instances_than_the_limit_are_refused_before_decoding(store):
+    from labeler.errors import InvalidMask
+    from labeler.limits import MAX_INSTANCES_PER_DECISION
+
+    e, image, one, _ = _decision_setup(store)
+    before = store.counts()
+    with pytest.raises(InvalidMask, match=f"the limit is {MAX_INSTANCES_PER_DECISION}"):
+        store.save_decision(
+            e.id, image.id, "positive", [one] * 100_002, author="a", expected_revision=0
+        )
+    assert store.counts() == before
