@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from labeler import propagate
 from labeler.domain import RLE, DecisionStatus, ExpressionDecision, ExpressionProgress
 from labeler.errors import StaleRevision
 
@@ -43,6 +44,10 @@ def decision_badge(decision: ExpressionDecision) -> Badge:
         return Badge("negative", "negative (certified)", "blue")
     if status is DecisionStatus.PROPOSED:
         score = "" if decision.score is None else f" {decision.score:.2f}"
+        kind = "proposed-present" if decision.instances else "proposed-absent"
+        if propagate.parse_source(decision.model_version) is not None:  # say score and threshold
+            words = propagate.describe(decision.score, decision.model_version, bool(n))
+            return Badge(kind, f"proposed: {words}", "orange" if n else "violet")
         if decision.instances:
             return Badge("proposed-present", f"proposed: present{score}", "orange")
         return Badge("proposed-absent", f"proposed: absent{score}", "violet")

@@ -209,14 +209,21 @@ def propagate_project(
 
 
 def propagate_job(progress, project: Project, expression_id: int | None = None, **params):
-    """The job runner's form (``fn(progress, project, ...)``)."""
-    return propagate_project(project, expression_id=expression_id, progress=progress, **params)
+    """The job runner's form (``fn(progress, project, ...)``). Without a SAM-like click model
+    it says so as its result rather than failing after every confirmation."""
+    try:
+        return propagate_project(project, expression_id=expression_id, progress=progress, **params)
+    except PropagationUnavailable as exc:
+        return f"propagation skipped: {exc}"
 
 
-def refresh_in_background(runner, project: Project, expression_id: int) -> str | None:
+def refresh_in_background(
+    runner, project: Project, expression_id: int, segmenter=None
+) -> str | None:
     """After a confirmation: queue a propagation of this expression unless the project switched
     it off or one is already queued (a running one may have missed the new decision, so it does
-    not count). Returns the job id, or None."""
+    not count). ``segmenter``: the app's loaded click model (default: load the project's).
+    Returns the job id, or None."""
     if not enabled(project):
         return None
     name = f"{JOB_PREFIX} expression {expression_id}"
@@ -224,4 +231,6 @@ def refresh_in_background(runner, project: Project, expression_id: int) -> str |
 
     if any(j.name == name and j.state is JobState.QUEUED for j in runner.active()):
         return None
-    return runner.submit(name, propagate_job, project, expression_id=expression_id)
+    return runner.submit(
+        name, propagate_job, project, expression_id=expression_id, segmenter=segmenter
+    )

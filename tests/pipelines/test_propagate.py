@@ -220,3 +220,49 @@ def test_the_plain_words_say_score_threshold_and_source():
     )
     assert propagate.describe(-0.66, "grser-1a2b", False) == "likely absent, -0.66 (grser-1a2b)"
     assert propagate.parse_source("grser-1a2b") is None
+
+
+def test_a_confirmation_refreshes_proposals_in_the_background(group):
+    from pipelines.services.jobs import JobRunner, JobState
+
+    project, expression_id, truth = group
+    first = next(iter(truth))
+    _decide(project.store, expression_id, first, truth[first])
+    runner = JobRunner()
+    try:
+        job = loop.refresh_in_background(runner, project, expression_id, ColourSegmenter())
+        status = runner.wait(job, timeout=60)
+    finally:
+        runner.shutdown()
+    assert status.state is JobState.DONE, status.error
+    assert status.result.proposed == len(truth) - 1
+
+
+def test_the_sweep_badge_shows_a_propagated_score_in_words(group):
+    from labeler.annotate import decision_badge
+
+    project, expression_id, truth = group
+    first, second = list(truth)[:2]
+    _decide(project.store, expression_id, first, truth[first])
+    _run(project, expression_id)
+    badge = decision_badge(project.store.get_decision(expression_id, second))
+    assert badge.kind == "proposed-present"
+    assert badge.label.startswith("proposed: likely present, ")
+    assert badge.label.endswith("threshold 0.50 (propagated from 1 image)")
+
+
+def test_the_cli_names_what_stops_it(group):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    project, expression_id, truth = group
+    first = next(iter(truth))
+    _decide(project.store, expression_id, first, truth[first])
+    # no SAM configured: the classic fallback has no features, and the command says so
+    result = CliRunner().invoke(app, ["propagate", str(project.root), "--group", "discs"])
+    assert result.exit_code == 1 and "needs SAM or MobileSAM" in result.output
+    project.settings.extra[loop.SETTING] = False
+    project.save_settings()
+    result = CliRunner().invoke(app, ["propagate", str(project.root)])
+    assert result.exit_code == 1 and "switched off" in result.output

@@ -14,7 +14,7 @@ from labeler import render as draw
 from labeler.canvas_input import apply_event
 from labeler.geometry import Frames, display_size
 from labeler.image_editor import ImageEditor
-from ui import common, resources, state
+from ui import assist, common, resources, state
 from ui.components import mask_canvas
 from ui.components.media import media_url
 
@@ -232,6 +232,7 @@ def _confirm(ed: ImageEditor, negative: bool) -> None:
     saved = ed.mark_negative(store, author=author) if negative else ed.confirm(store, author=author)
     if saved is not None:
         state.flash(f"Saved as {saved.status.value} (revision {saved.revision}).")
+        assist.after_confirmation(saved.expression_id)  # propagated proposals, in the background
 
 
 def _actions(ed: ImageEditor) -> None:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from labeler import annotate
 from labeler.domain import DecisionStatus
-from ui import common, resources, state
+from ui import assist, common, resources, state
 from ui.components import tile_grid
 
 COLUMNS = 5
@@ -76,6 +76,8 @@ def _on_grid_event(expression_id: int, author: str) -> None:
         _open_in_editor(expression_id, event.image_ids[0])
         return
     outcome = apply_grid_event(resources.project().store, expression_id, event, author=author)
+    if outcome is not None and outcome.count:
+        assist.after_confirmation(expression_id)  # propagated proposals, in the background
     _report(
         expression_id,
         outcome,
