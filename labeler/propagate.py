@@ -30,12 +30,16 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-TEMPERATURE = 0.05  # cosine margins of SAM features are a few hundredths; T maps them to [0, 1]
+TEMPERATURE = (
+    0.1  # cosine margins of SAM features are a few hundredths to tenths; T maps them to [0, 1]
+)
 TOP = 3  # tokens averaged into an image's presence score: one stray token is not a presence
 PRIOR_THRESHOLD = 0.5  # before any usable human evidence: target-like as often as not
 MARGIN = 0.05  # how far past the nearest human score a one-sided threshold is put
 FLOOR_SLACK = 0.1  # below the least similar confirmed target token, a token is no target
 MISS_WEIGHT = 3.0  # a missed positive costs clicks, a false positive one action: weigh them so
+MAX_INSTANCES = 3  # objects proposed per image at most
+INSTANCE_SPREAD = 0.05  # a second blob must score this close to the best to be proposed too
 TARGET_CENTROIDS = 4  # per confirmed image
 BACKGROUND_CENTROIDS = 8  # per decided image
 SOURCE_PREFIX = "propagated from "
@@ -249,10 +253,16 @@ class InstancePrompt:
 
 
 def instance_prompts(
-    presence: np.ndarray, tokens: Tokens, threshold: float, max_instances: int = 8
+    presence: np.ndarray,
+    tokens: Tokens,
+    threshold: float,
+    max_instances: int = MAX_INSTANCES,
+    spread: float = INSTANCE_SPREAD,
 ) -> list[InstancePrompt]:
-    """One prompt per 8-connected blob of tokens above ``threshold`` whose own score passes it,
-    best first. The point is the blob's most target-like token, the box its cells' extent."""
+    """One prompt per 8-connected blob of tokens above ``threshold`` whose own score passes it
+    and comes within ``spread`` of the best blob's, best first (a weaker blob is more often a
+    look-alike than a second object, and every wrong instance costs a deletion). The point is
+    the blob's most target-like token, the box its cells' extent."""
     above = (presence >= threshold).astype(np.uint8)
     count, labels = cv2.connectedComponents(above, connectivity=8)
     prompts = []
@@ -275,6 +285,8 @@ def instance_prompts(
         )
         prompts.append(InstancePrompt((float(point[0]), float(point[1])), box, score))
     prompts.sort(key=lambda p: -p.score)
+    if prompts:
+        prompts = [p for p in prompts if p.score >= prompts[0].score - spread]
     return prompts[:max_instances]
 
 

@@ -5,7 +5,7 @@
 For each expression with at least one human positive in its group: the click model's image
 embeddings (from the shared cache the editor reads) give target and background prototypes from
 the human decisions (:mod:`labeler.propagate`); every image nobody decided gets a presence score
-and, above the threshold calibrated on those decisions, one point + box prompt per blob of the
+and, above the threshold calibrated on those decisions, one point prompt (the peak) per blob of the
 similarity map, decoded into an instance mask by the click model (SAM / MobileSAM). Proposals are
 stored with ``store.propose`` (which never overwrites a human decision) and tagged
 ``propagated from N images; threshold T``. A propagated proposal replaces a GRSer one: on photos
@@ -89,9 +89,12 @@ class _Embeddings:
 
 
 def decode_instances(
-    segmenter, embedding: dict, prompts: list[propagate.InstancePrompt], use_box: bool = True
+    segmenter, embedding: dict, prompts: list[propagate.InstancePrompt], use_box: bool = False
 ) -> list[np.ndarray]:
-    """One mask per prompt from the click model's decoder; specks and duplicates dropped."""
+    """One mask per prompt from the click model's decoder; specks and duplicates dropped.
+
+    The point alone by default: the blob's box is a token grid's coarse extent, and with it
+    MobileSAM's masks were accepted less often on the real-texture groups (docs/assist.md)."""
     h, w = (int(v) for v in embedding["original_size"])
     min_area = max(1, int(MIN_AREA_FRACTION * h * w))
     kept: list[np.ndarray] = []
