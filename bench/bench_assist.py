@@ -135,6 +135,71 @@ def confirm_first_positives(project, truth, segmenter, expression, k: int, repor
         done += 1
 
 
+def annotate_pair(project, truth, segmenter, expression, image, report) -> None:
+    """One pair as the simulator does it (``pipelines.loop.simulate``): accept a good proposal,
+    certify a negative, else keep the matching instances and click the rest."""
+    from labeler import rle
+    from labeler.annotate import accept_selected, negative_selected
+    from labeler.clicks import iou
+    from labeler.domain import DecisionStatus
+    from labeler.image_editor import ImageEditor
+    from labeler.images import load_rgb
+    from pipelines.loop.simulate import (
+        AUTHOR,
+        _union,
+        correct_with_clicks,
+        keep_matching_instances,
+    )
+
+    store = project.store
+    d = store.get_decision(expression.id, image.id)
+    true = truth[(expression.id, image.id)]
+    proposal = [i.rle for i in d.instances] if d.status is DecisionStatus.PROPOSED else []
+    report.pairs += 1
+    if not true:
+        negative_selected(store, expression.id, {image.id: d.revision}, author=AUTHOR)
+        report.actions += 1
+        report.count("false_positive" if proposal else "negative", 1, 1)
+        return
+    gt = _union(true, image.height, image.width)
+    if proposal and iou(_union(proposal, image.height, image.width), gt) >= 0.9:
+        accept_selected(store, expression.id, [image.id], author=AUTHOR)
+        report.actions += 1
+        report.accepted += 1
+        report.count("accepted", 1, 1)
+        return
+    before = report.actions
+    editor = ImageEditor(d, image.height, image.width)
+    objects = [rle.decode(r) for r in true]
+    starts = keep_matching_instances(editor, objects, report)
+    embedding = segmenter.embed(load_rgb(project.image_path(image)))
+    correct_with_clicks(editor, segmenter, embedding, objects, 20, 0.9, report, starts)
+    editor.confirm(store, author=AUTHOR)
+    report.actions += 1
+    report.count("corrected" if proposal else "missed", 1, report.actions - before)
+
+
+def run_online(project, truth, segmenter, expression, report) -> None:
+    """The app's flow: after the first positive is segmented, propagation refreshes after every
+    decision; the annotator takes the proposed-present image with the highest score next (the
+    sweep's default order), accepting, correcting or certifying it negative (which moves the
+    threshold); when none is left, the rest goes through the simulator (missed positives by
+    clicks, negatives in one bulk action)."""
+    from pipelines.loop.propagate import propagate_project
+
+    store = project.store
+    confirm_first_positives(project, truth, segmenter, expression, 1, report)
+    images = {i.id: i for i in store.list_images(expression.group_id)}
+    while True:
+        propagate_project(project, expression_id=expression.id, segmenter=segmenter)
+        decisions = store.decisions_for_expression(expression.id, list(images))
+        present = [i for i, d in decisions.items() if d.proposes_presence]
+        if not present:
+            return
+        best = max(present, key=lambda i: (decisions[i].score or 0.0, -i))
+        annotate_pair(project, truth, segmenter, expression, images[best], report)
+
+
 def run_group(project, truth, segmenter, group, condition: str, k: int, bulk: bool) -> dict:
     """One group under one condition, from every pair unseen: its actions, pairs and cases."""
     from pipelines.loop.prelabel import prelabel_project
@@ -149,6 +214,8 @@ def run_group(project, truth, segmenter, group, condition: str, k: int, bulk: bo
         confirm_first_positives(project, truth, segmenter, expression, k, first)
         report = propagate_project(project, group_id=group.id, segmenter=segmenter)
         extra = {"proposed": report.proposed, "present": report.present}
+    elif condition == "online":
+        run_online(project, truth, segmenter, expression, first)
     elif condition == "grser":
         prelabel_project(project, checkpoint=DEMO_GRSER, group_id=group.id, refine=False)
     sim = simulate_annotation(
@@ -186,6 +253,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-grser", action="store_true", help="skip the GRSer tiny condition")
+    parser.add_argument(
+        "--only", nargs="+", help="only these conditions (propagation, online, grser); none always"
+    )
     args = parser.parse_args()
 
     import torch
@@ -213,12 +283,15 @@ def main() -> None:
         f"{sum(bool(v) for v in truth.values())} positive pairs, "
         f"{sum(len(v) for v in truth.values())} instances"
     )
-    conditions = [("none", 0)] + [("propagation", k) for k in args.ks]
+    conditions = [("none", 0)] + [("propagation", k) for k in args.ks] + [("online", 0)]
     if not args.no_grser:
         conditions.append(("grser", 0))
+    if args.only:
+        conditions = [c for c in conditions if c[0] in args.only or c[0] == "none"]
     results: dict[str, dict] = {}
     for condition, k in conditions:
         name = f"propagation k={k}" if condition == "propagation" else condition
+        name = "online (refresh after each decision)" if condition == "online" else name
         results[name] = {}
         for costing, bulk in (("each", False), ("bulk", True)):
             rows = {
