@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labeler.domain import Expression, Group, ImageRecord
 from labeler.errors import DuplicateName, NotFound
+from labeler.limits import check_text
 from labeler.store import schema as t
 from labeler.store.engine import WRITE_OPTION, make_engine, migrate
 
@@ -185,21 +186,12 @@ class CatalogMixin:
         with self._read() as conn:
             return [_image(r) for r in conn.execute(query)]
 
-    def update_image_meta(self, image_id: int, **meta: Any) -> ImageRecord:
-        image = self.get_image(image_id)
-        with self._write() as conn:
-            conn.execute(
-                update(t.images)
-                .where(t.images.c.id == image_id)
-                .values(meta={**image.meta, **meta})
-            )
-        return self.get_image(image_id)
-
     # -- expressions ----------------------------------------------------------------------------
     def add_expression(self, group_id: int, text: str, created_by: str = "") -> Expression:
         text = " ".join(text.split())
         if not text:
             raise ValueError("an expression needs some text")
+        check_text("expression", text)
         self.get_group(group_id)
         try:
             with self._write() as conn:
@@ -225,6 +217,7 @@ class CatalogMixin:
         text = " ".join(text.split())
         if not text:
             raise ValueError("an expression needs some text")
+        check_text("expression", text)
         try:
             with self._write() as conn:
                 conn.execute(

@@ -19,9 +19,8 @@ The project setting ``prelabel_refine`` (under ``extra`` in project.json) makes 
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,13 +28,9 @@ import numpy as np
 
 from labeler import mask_ops, rle
 from labeler.domain import DecisionStatus
+from labeler.progress_types import Progress
 from labeler.project import Project
-
-Progress = Callable[..., None]
-
-
-class NoCheckpoint(ValueError):
-    """No checkpoint was given and the project has no current model or ``grser_checkpoint``."""
+from pipelines.loop.registry import model_path, resolve_checkpoint
 
 
 @dataclass(frozen=True)
@@ -101,49 +96,6 @@ def plan_chunks(
         filler = pool[: group_size - len(new)]
         chunks.append(Chunk(expression_id, expression, tuple(new + filler), len(new)))
     return chunks
-
-
-def file_version(path: str | Path, prefix: str = "grser") -> str:
-    """``<prefix>-<first 8 hex of the file's sha256>``: a version for an unregistered checkpoint."""
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8]
-    return f"{prefix}-{digest}"
-
-
-def resolve_checkpoint(project: Project, checkpoint: str | Path | None = None) -> tuple[Path, str]:
-    """(checkpoint path, model version): explicit path, else the current registered model, else
-    ``grser_checkpoint`` of the project settings. An unregistered checkpoint is registered first
-    (copied to ``DIR/models/``; current if no model is), and its registered name is the version."""
-    store = project.store
-    if checkpoint is None:
-        current = store.current_model()
-        if current is not None:
-            return project.root / current.path, current.name
-        configured = project.settings.extra.get("grser_checkpoint")
-        if not configured:
-            raise NoCheckpoint(
-                "no checkpoint given, no current model in the registry and no "
-                "`grser_checkpoint` in project.json; pass --checkpoint"
-            )
-        checkpoint = configured
-    path = Path(checkpoint)
-    if not path.is_absolute() and not path.exists():
-        path = project.root / path
-    if not path.exists():
-        raise NoCheckpoint(f"checkpoint {checkpoint} does not exist")
-    for record in store.list_models():
-        if (project.root / record.path).resolve() == path.resolve():
-            return path, record.name
-    # Every model that proposes is registered, so each proposal traces back to its checkpoint.
-    from pipelines.loop.feedback import register_checkpoint
-
-    record = register_checkpoint(
-        project,
-        path,
-        round_index=0,
-        make_current=store.current_model() is None,
-        report={"note": f"registered when pre-labeling with {checkpoint}"},
-    )
-    return project.root / record.path, record.name
 
 
 class _Pixels:
@@ -277,8 +229,8 @@ def prelabel_project(
 
     from model.checkpoint import load_checkpoint
 
-    path, version = resolve_checkpoint(project, checkpoint)
-    version = model_version or version
+    record = resolve_checkpoint(project, checkpoint)
+    path, version = model_path(project, record), model_version or record.name
     model, _meta = load_checkpoint(path, map_location=device)
     config = model.config
     n = group_size or config.group_size
@@ -356,10 +308,10 @@ def prelabel_project(
 
 
 def precompute_embeddings(project: Project, group_id: int | None, progress: Progress | None) -> str:
-    """Cache the editor's segmenter embeddings (``pipelines.services.model_jobs.embed_group_job``)."""
-    from pipelines.services.model_jobs import embed_group_job
+    """Cache the editor's segmenter embeddings (:func:`embed_project_images`)."""
+    from pipelines.click_models.segmenters import embed_project_images
 
     try:
-        return embed_group_job(progress or (lambda *a, **k: None), project, group_id=group_id)
+        return embed_project_images(project, group_id, progress)
     except ModuleNotFoundError as exc:  # the segmenter back-ends are an optional part
         return f"embeddings not computed: {exc.name} is not installed"

@@ -67,13 +67,6 @@ class SynthImage:
     objects: list[SynthObject]
     masks: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
-    def union_mask(self, expression: str) -> np.ndarray:
-        h, w = self.image.shape[:2]
-        out = np.zeros((h, w), dtype=bool)
-        for m in self.masks[expression]:
-            out |= m
-        return out
-
 
 @dataclass
 class SynthGroup:

@@ -12,7 +12,6 @@ Under DDP each rank trains on its own shard of every epoch's groups; rank 0 writ
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import time
@@ -417,11 +416,3 @@ def train(
         dist.barrier()
         dist.destroy_process_group()
     return report
-
-
-def checkpoint_meta_json(path: str | Path) -> str:
-    """Human summary of a training checkpoint (for ``grd train --show``)."""
-    from model.checkpoint import read_checkpoint
-
-    meta = read_checkpoint(path)["meta"]
-    return json.dumps({k: meta.get(k) for k in ("epoch", "step", "metrics")}, indent=2)

@@ -23,7 +23,7 @@ from labeler.images import content_hash
 from labeler.project import Project
 from labeler.segmenter import SegmentResult
 from pipelines.loop import propagate as loop
-from pipelines.loop.simulate import FloodFillSegmenter
+from tests.pipelines.flood_fill import FloodFillSegmenter
 
 SIZE, CELL = 64, 4
 RED, BLUE = (220, 30, 30), (30, 60, 220)
