@@ -36,6 +36,9 @@ SETTING = "propagation"
 JOB_PREFIX = "propagate"
 MIN_AREA_FRACTION = 5e-4  # decoded masks smaller than this share of the image are dropped
 DUPLICATE_IOU = 0.5  # a decoded mask this close to a kept one is the same object
+CANDIDATES = 6  # blobs decoded at most per image, best first, to find instances of a likely size
+SIZE_FACTOR = 4.0  # an instance may be this much smaller / larger than the confirmed ones
+SIZE_MAX = 0.5  # of the image: a larger mask is the background
 
 
 class PropagationUnavailable(LabelerError):
@@ -88,24 +91,49 @@ class _Embeddings:
         return self._tokens[image.id]
 
 
+def size_range(examples) -> tuple[float, float]:
+    """The share of the image a proposed instance may cover: from a quarter of the smallest
+    confirmed instance's share to four times the largest (at most half the image). A peak
+    decoded into a speck is a part of the object, into most of the image the background."""
+    shares = [m.mean() for _, _, masks in examples for m in masks]
+    if not shares:
+        return 0.0, SIZE_MAX
+    return min(shares) / SIZE_FACTOR, min(max(shares) * SIZE_FACTOR, SIZE_MAX)
+
+
 def decode_instances(
-    segmenter, embedding: dict, prompts: list[propagate.InstancePrompt], use_box: bool = False
+    segmenter,
+    embedding: dict,
+    prompts: list[propagate.InstancePrompt],
+    sizes: tuple[float, float] = (0.0, 1.0),
+    use_box: bool = False,
 ) -> list[np.ndarray]:
-    """One mask per prompt from the click model's decoder; specks and duplicates dropped.
+    """Masks from the click model's decoder, prompts taken best first: the first mask of a
+    plausible size (``sizes``, shares of the image), then others whose blob scores within
+    ``INSTANCE_SPREAD`` of that one's; specks, implausible sizes and duplicates dropped.
 
     The point alone by default: the blob's box is a token grid's coarse extent, and with it
     MobileSAM's masks were accepted less often on the real-texture groups (docs/assist.md)."""
     h, w = (int(v) for v in embedding["original_size"])
     min_area = max(1, int(MIN_AREA_FRACTION * h * w))
     kept: list[np.ndarray] = []
+    first_score = None
     for p in prompts:
+        if len(kept) >= propagate.MAX_INSTANCES:
+            break
+        if first_score is not None and p.score < first_score - propagate.INSTANCE_SPREAD:
+            break
         result = segmenter.predict(
             embedding, Prompts(points=(p.point,), labels=(1,), box=p.box if use_box else None)
         )
         mask = np.asarray(result.mask, bool)
-        if mask.sum() < min_area or any(iou(mask, k) >= DUPLICATE_IOU for k in kept):
+        share = mask.mean()
+        if mask.sum() < min_area or not sizes[0] <= share <= sizes[1]:
+            continue
+        if any(iou(mask, k) >= DUPLICATE_IOU for k in kept):
             continue
         kept.append(mask)
+        first_score = p.score if first_score is None else first_score
     return kept
 
 
@@ -145,6 +173,7 @@ def propagate_expression(
         )
         examples.append((image_id, embeddings.get(image)[1], masks))
     prototypes, threshold, _, _ = calibrated_prototypes(examples)
+    sizes = size_range(examples)
     tag = propagate.source_tag(prototypes.images, threshold)
     for image_id, d in sorted(decisions.items()):
         if d.is_human:
@@ -154,8 +183,10 @@ def propagate_expression(
         score = propagate.presence_score(presence)
         masks = []
         if score >= threshold:
-            prompts = propagate.instance_prompts(presence, tokens, threshold)
-            masks = decode_instances(segmenter, embedding, prompts)
+            prompts = propagate.instance_prompts(
+                presence, tokens, threshold, max_instances=CANDIDATES, spread=1.0
+            )
+            masks = decode_instances(segmenter, embedding, prompts, sizes)
         rles = [rle.encode(m) for m in masks]
         if _same(d, rles, tag):
             report.unchanged += 1
