@@ -1,15 +1,15 @@
 """Does assistance make real-texture pairs cheaper? Propagation within a group vs no assistance.
 
-    .venv/bin/python bench/bench_assist.py                     # ~10 min on 2 busy cores, first run
+    .venv/bin/python bench/bench_assist.py                     # ~10 min on 2 busy cores the first time, ~5 min with cached embeddings
     .venv/bin/python bench/bench_assist.py --work /tmp/grd-bench-assist --ks 1 2 3
 
 Data: real-texture groups (``bench/paste_groups.py``): real COCO / VOC instances (exact masks)
 pasted onto real background photos (scikit-image's) that do not hold the category, one group per
 category with at least 3 cut-outs, 12 images each, about half positive, up to 3 instances, a
 different cut-out every time, distractor cut-outs of other categories on some images. One
-expression per group, ``the <category>``. Nothing here was tuned on these groups beyond what
-docs/assist.md says (the constants of ``labeler.propagate`` were set before this bench ran, on
-the synthetic test group; see the doc for the one change made after a first run).
+expression per group, ``the <category>``. The constants of ``labeler.propagate`` and
+``pipelines.loop.propagate`` were changed twice after runs on these same groups (there is no
+second split); docs/assist.md lists the runs, so the figures are if anything optimistic.
 
 Annotator: ``pipelines.loop.simulate`` (the app's engine: the image editor, clicks where the
 error is largest, MobileSAM as the click model, acceptance at IoU >= 0.9, at most 20 clicks then
@@ -20,6 +20,9 @@ one brush action). Conditions, each from every pair unseen:
   image-id order, as one picks them in the sweep) and segments them with clicks; propagation
   (``pipelines.loop.propagate``) then proposes every other pair once; the annotator works
   through the rest from those proposals. All actions count, those of the first ``k`` images too.
+- ``online``: the app's flow: after the first positive, propagation refreshes after every
+  decision; the annotator takes the proposed-present image with the highest score next and
+  accepts, corrects or certifies it; the rest goes through the simulator.
 - ``grser tiny``: the bundled demo GRSer (``pipelines/assets/demo_grser_tiny.pt``, trained on
   synthetic shapes) pre-labels every pair, then the annotator works from its proposals.
 

@@ -266,3 +266,12 @@ def test_the_cli_names_what_stops_it(group):
     project.save_settings()
     result = CliRunner().invoke(app, ["propagate", str(project.root)])
     assert result.exit_code == 1 and "switched off" in result.output
+
+
+def test_instances_must_have_a_size_like_the_confirmed_ones():
+    small, large = np.zeros((10, 10), bool), np.zeros((10, 10), bool)
+    small[:2, :2] = True  # 4 % of the image
+    large[:5, :4] = True  # 20 %
+    low, high = loop.size_range([(1, None, [small]), (2, None, [large]), (3, None, [])])
+    assert low == pytest.approx(0.01) and high == pytest.approx(0.5)  # 4 x 20 % capped at half
+    assert loop.size_range([(3, None, [])]) == (0.0, loop.SIZE_MAX)
