@@ -92,7 +92,8 @@ def build_project(root: Path, groups) -> tuple[object, dict]:
     store, truth = project.store, {}
     for group in groups:
         record = store.create_group(group.category, target_keyword=group.category)
-        expression = store.add_expression(record.id, f"the {group.category}", created_by="bench")
+        target = group.category.removeprefix("photos ")
+        expression = store.add_expression(record.id, f"the {target}", created_by="bench")
         for item in group.images:
             rel = Path("images") / f"{item.name}.png"
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -255,6 +256,9 @@ def main() -> None:
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--photos", action="store_true", help="also the 8 photos as they are (a smoke figure)"
+    )
     parser.add_argument("--no-grser", action="store_true", help="skip the GRSer tiny condition")
     parser.add_argument(
         "--only", nargs="+", help="only these conditions (propagation, online, grser); none always"
@@ -263,7 +267,7 @@ def main() -> None:
 
     import torch
 
-    from bench.paste_groups import build_groups
+    from bench.paste_groups import build_groups, photo_groups
     from model.sam_segmenter import build_sam_segmenter
     from pipelines.click_models.weights import bundled_mobile_sam
 
@@ -275,8 +279,9 @@ def main() -> None:
         )
     started = time.perf_counter()
     groups = build_groups(args.data, seed=args.seed)
+    photos = photo_groups(args.data) if args.photos else []
     args.work.mkdir(parents=True, exist_ok=True)
-    project, truth = build_project(args.work / "project", groups)
+    project, truth = build_project(args.work / "project", groups + photos)
     segmenter = CachedSegmenter(
         build_sam_segmenter("vit_t", checkpoint=checkpoint, device="cpu"), args.work / "cache"
     )
@@ -292,15 +297,22 @@ def main() -> None:
     if args.only:
         conditions = [c for c in conditions if c[0] in args.only or c[0] == "none"]
     results: dict[str, dict] = {}
+    smoke_results: dict[str, dict] = {}  # the photos as they are, per group
     for condition, k in conditions:
         name = f"propagation k={k}" if condition == "propagation" else condition
         name = "online (refresh after each decision)" if condition == "online" else name
         results[name] = {}
         for costing, bulk in (("each", False), ("bulk", True)):
-            rows = {
+            everything = {
                 g.name: run_group(project, truth, segmenter, g, condition, k, bulk)
                 for g in project.store.list_groups()
             }
+            rows = {n: r for n, r in everything.items() if not n.startswith("photos ")}
+            smoke = {n: r for n, r in everything.items() if n.startswith("photos ")}
+            for n, r in smoke.items():
+                smoke_results.setdefault(n, {})[f"{name} {costing}"] = round(
+                    r["actions"] / r["pairs"], 3
+                )
             actions = [r["actions"] for r in rows.values()]
             pairs = [r["pairs"] for r in rows.values()]
             low, high = bootstrap(actions, pairs)
@@ -322,6 +334,8 @@ def main() -> None:
         for name, r in results.items()
         if name != "none"
     }
+    for group, row in smoke_results.items():
+        print(f"smoke, {group} (8 photos as they are): {row}")
     for name, cut in cuts.items():
         print(f"cut vs none, {name}: each {cut['each']:.1%}, bulk {cut['bulk']:.1%}")
     print(
@@ -340,6 +354,7 @@ def main() -> None:
                     for n, r in results.items()
                 },
                 "cut_vs_none": cuts,
+                "photos_smoke": smoke_results,
                 "seconds": round(time.perf_counter() - started, 1),
             }
         )

@@ -201,3 +201,47 @@ def build_groups(
             out.append(item)
         groups.append(PastedGroup(category, out))
     return groups
+
+
+def photo_groups(data_root: Path, min_photos: int = 2) -> list[PastedGroup]:
+    """The photos as they are (a smoke figure, not a benchmark): for each category present
+    (>= ``MIN_AREA`` px) in at least ``min_photos`` of them, one group of every photo, its truth
+    the category's instances of at least ``MIN_AREA`` px (smaller ones are ignored)."""
+    from labeler.images import load_rgb
+
+    photos: list[tuple[str, np.ndarray, dict[str, list[np.ndarray]]]] = []
+    for folder, sub in DATASETS.items():
+        root = Path(data_root) / folder
+        data = json.loads((root / "annotations.json").read_text())
+        names = {c["id"]: c["name"] for c in data["categories"]}
+        for info in sorted(data["images"], key=lambda i: i["id"]):
+            rgb = load_rgb(root / sub / info["file_name"])
+            h, w = rgb.shape[:2]
+            by_category: dict[str, list[np.ndarray]] = {}
+            for a in data["annotations"]:
+                if a["image_id"] != info["id"] or a.get("iscrowd") or a["area"] < MIN_AREA:
+                    continue
+                seg = a["segmentation"]
+                rles = (
+                    mask_utils.frPyObjects(seg, h, w)
+                    if isinstance(seg, list)
+                    else [mask_utils.frPyObjects(seg, h, w)]
+                )
+                mask = mask_utils.decode(mask_utils.merge(rles)).astype(bool)
+                by_category.setdefault(names[a["category_id"]], []).append(mask)
+            photos.append((f"{folder}-{Path(info['file_name']).stem}", rgb, by_category))
+    counts: dict[str, int] = {}
+    for _, _, by_category in photos:
+        for category in by_category:
+            counts[category] = counts.get(category, 0) + 1
+    return [
+        PastedGroup(
+            f"photos {category}",
+            [
+                PastedImage(name, rgb, list(by.get(category, [])), "photo")
+                for name, rgb, by in photos
+            ],
+        )
+        for category in sorted(counts)
+        if counts[category] >= min_photos
+    ]
