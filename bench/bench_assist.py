@@ -285,12 +285,14 @@ def main() -> None:
     segmenter = CachedSegmenter(
         build_sam_segmenter("vit_t", checkpoint=checkpoint, device="cpu"), args.work / "cache"
     )
-    print(
-        f"{len(groups)} groups ({', '.join(g.category for g in groups)}), "
-        f"{sum(len(g.images) for g in groups)} images, "
-        f"{sum(bool(v) for v in truth.values())} positive pairs, "
-        f"{sum(len(v) for v in truth.values())} instances"
-    )
+    for kind, these in (("pasted", groups), ("photos (smoke)", photos)):
+        if these:
+            print(
+                f"{kind}: {len(these)} groups ({', '.join(g.category for g in these)}), "
+                f"{sum(len(g.images) for g in these)} images, "
+                f"{sum(bool(i.instances) for g in these for i in g.images)} positive pairs, "
+                f"{sum(len(i.instances) for g in these for i in g.images)} instances"
+            )
     conditions = [("none", 0)] + [("propagation", k) for k in args.ks] + [("online", 0)]
     if not args.no_grser:
         conditions.append(("grser", 0))
