@@ -118,13 +118,9 @@ def snapshot_from_store(store: Store, *, name: str = "", progress: Track | None 
     groups = tuple(store.list_groups())
     images = tuple(store.list_images())
     expressions = tuple(store.list_expressions())
-    by_group: dict[int, list[int]] = {}
-    for image in images:
-        by_group.setdefault(image.group_id, []).append(image.id)
+    # two streamed queries for every decision (not one per expression: 3,160 at 10x GRD)
+    found = store.all_decisions()
     decisions: dict[int, dict[int, ExpressionDecision]] = {}
     for expression in progress(expressions) if progress else expressions:
-        found = store.decisions_for_expression(expression.id, by_group.get(expression.group_id, []))
-        decisions[expression.id] = {
-            iid: d for iid, d in found.items() if d.status is not DecisionStatus.UNSEEN
-        }
+        decisions[expression.id] = found.get(expression.id, {})
     return Snapshot(groups, images, expressions, decisions, name=name)

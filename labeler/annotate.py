@@ -132,14 +132,6 @@ def matches(decision: ExpressionDecision, show: str) -> bool:
     return decision.status.value == show
 
 
-def neighbours(order: Sequence[int], image_id: int) -> tuple[int | None, int | None]:
-    """(previous, next) image ids around ``image_id`` in a grid order (None at the ends)."""
-    if image_id not in order:
-        return None, (order[0] if order else None)
-    k = list(order).index(image_id)
-    return (order[k - 1] if k > 0 else None), (order[k + 1] if k + 1 < len(order) else None)
-
-
 # ---- single-pair decisions ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Conflict:

@@ -10,6 +10,7 @@ from pipelines.cli import (
     train,  # noqa: E402,F401
     ui,  # noqa: E402,F401
     weights,  # noqa: E402,F401
+    worker,  # noqa: E402,F401
 )
 from pipelines.cli._app import app
 

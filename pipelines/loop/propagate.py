@@ -261,7 +261,7 @@ def refresh_in_background(
     if not enabled(project):
         return None
     name = f"{JOB_PREFIX} expression {expression_id}"
-    from pipelines.services.jobs import JobState
+    from labeler.store import JobState
 
     if any(j.name == name and j.state is JobState.QUEUED for j in runner.active()):
         return None

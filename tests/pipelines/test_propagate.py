@@ -203,7 +203,7 @@ def test_the_project_setting_switches_background_refresh_off(group):
     from pipelines.services.jobs import JobRunner
 
     project, expression_id, _ = group
-    runner = JobRunner()
+    runner = JobRunner(project.store)
     try:
         project.settings.extra[loop.SETTING] = False
         assert loop.refresh_in_background(runner, project, expression_id) is None
@@ -223,19 +223,20 @@ def test_the_plain_words_say_score_threshold_and_source():
 
 
 def test_a_confirmation_refreshes_proposals_in_the_background(group):
-    from pipelines.services.jobs import JobRunner, JobState
+    from labeler.store import JobState
+    from pipelines.services.jobs import JobRunner
 
     project, expression_id, truth = group
     first = next(iter(truth))
     _decide(project.store, expression_id, first, truth[first])
-    runner = JobRunner()
+    runner = JobRunner(project.store)
     try:
         job = loop.refresh_in_background(runner, project, expression_id, ColourSegmenter())
         status = runner.wait(job, timeout=60)
     finally:
         runner.shutdown()
     assert status.state is JobState.DONE, status.error
-    assert status.result.proposed == len(truth) - 1
+    assert status.result["proposed"] == len(truth) - 1
 
 
 def test_the_sweep_badge_shows_a_propagated_score_in_words(group):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from pipelines.intake import uploads
-from ui import common, data_export, data_expressions, resources
+from pipelines.services.job_kinds import IngestPathParams
+from ui import common, data_export, data_expressions, resources, state
 from ui.jobs_panel import jobs_panel
 
 #: The tabs keep their place across reruns (an added expression, an error, a prepared export).
@@ -48,18 +49,15 @@ def _ingest(project) -> None:
             group,
             target,
             scene,
+            author=state.annotator(),
         )
     st.subheader("From the server's disk")
     path = st.text_input("Folder, manifest or image path", key="ingest_path")
     if st.button("Ingest path", key="ingest_path_go", disabled=not path.strip()):
-        resources.job_runner().submit(
-            f"ingest {path}",
-            uploads.ingest_path_job,
+        resources.job_runner().start(
             project,
-            path.strip(),
-            group or None,
-            target,
-            scene,
+            IngestPathParams(path.strip(), group or None, target, scene),
+            author=state.annotator(),
         )
     st.subheader("Jobs")
     jobs_panel()
