@@ -15,16 +15,16 @@ Which expressions an export contains (``selected_expressions``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 from labeler.domain import DecisionStatus, Expression, ExpressionDecision, Group, ImageRecord
+from labeler.progress_types import Track
+from labeler.store import Store
 
 Incomplete = Literal["omit", "mark"]
 INCOMPLETE_MODES: tuple[str, ...] = ("omit", "mark")
-Progress = Callable[[Iterable], Iterator]
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def selected_expressions(
     return chosen
 
 
-def snapshot_from_store(store, *, name: str = "", progress: Progress | None = None) -> Snapshot:
+def snapshot_from_store(store: Store, *, name: str = "", progress: Track | None = None) -> Snapshot:
     """Read a whole project once: every group, image, expression and non-unseen decision.
 
     ``store`` is a ``labeler.store.Store``; ``progress`` wraps the per-expression loop (a bar).
@@ -118,13 +118,9 @@ def snapshot_from_store(store, *, name: str = "", progress: Progress | None = No
     groups = tuple(store.list_groups())
     images = tuple(store.list_images())
     expressions = tuple(store.list_expressions())
-    by_group: dict[int, list[int]] = {}
-    for image in images:
-        by_group.setdefault(image.group_id, []).append(image.id)
+    # two streamed queries for every decision (not one per expression: 3,160 at 10x GRD)
+    found = store.all_decisions()
     decisions: dict[int, dict[int, ExpressionDecision]] = {}
     for expression in progress(expressions) if progress else expressions:
-        found = store.decisions_for_expression(expression.id, by_group.get(expression.group_id, []))
-        decisions[expression.id] = {
-            iid: d for iid, d in found.items() if d.status is not DecisionStatus.UNSEEN
-        }
+        decisions[expression.id] = found.get(expression.id, {})
     return Snapshot(groups, images, expressions, decisions, name=name)

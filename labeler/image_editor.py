@@ -14,7 +14,7 @@ edits and restore the prompts that belonged to each state.
 A click on an instance whose mask the prompts did not make (a model proposal, a painted object,
 one opened again with :meth:`ImageEditor.select`) *corrects* it; re-predicting from the clicks
 alone would throw the proposal away at the first click. A segmenter that can take any mask as its
-starting point (``prior_logits(embedding, mask)``, the classic one) refines the mask with the
+starting point (a :class:`~labeler.segmenter.RefiningSegmenter`, the classic one) refines the mask with the
 clicks, the way it refines its own predictions. Otherwise (SAM, whose mask input is trained on its
 own logits only) a positive click adds the segmenter's region under the point and a negative click
 cuts it out, the rest of the mask staying. Refining is what converges: on synthetic proposals,
@@ -35,7 +35,8 @@ from labeler.annotate import Conflict, conflict_from, keep_mine, save_edit
 from labeler.domain import ExpressionDecision
 from labeler.errors import StaleRevision
 from labeler.history import EditSession
-from labeler.segmenter import Embedding, Prompts, Segmenter
+from labeler.segmenter import Embedding, Prompts, RefiningSegmenter, Segmenter
+from labeler.store import Store
 
 Point = tuple[float, float]
 
@@ -170,13 +171,14 @@ class ImageEditor:
         """A point prompt on the active instance (or a new one): positive adds, negative removes."""
         state = self.prompts
         if self.active is not None and (state.corrects or not state.has_model_prompts):
-            prior = getattr(segmenter, "prior_logits", None)
-            if prior is None:
+            if not isinstance(segmenter, RefiningSegmenter):
                 self._correct(segmenter, embedding, (float(x), float(y)), positive)
                 return
             if not state.corrects:  # the first click on this mask: the mask is the start
                 mask = self.instances[self.active]
-                state = replace(state, logits=prior(embedding, mask), corrects=True)
+                state = replace(
+                    state, logits=segmenter.prior_logits(embedding, mask), corrects=True
+                )
         self._predict(
             segmenter,
             embedding,
@@ -248,6 +250,18 @@ class ImageEditor:
         )
         self._record(before, revision)
 
+    def paint(self, mask: np.ndarray) -> None:
+        """Set the active instance to ``mask`` (``H x W`` bool, drawn by hand) in one undoable edit;
+        a new instance when none is active. Its prompts are dropped: they did not make this mask,
+        so a later click corrects it."""
+        before, revision = self._snapshot(), self.session.revision
+        if self.active is None:
+            self.active = self.session.add_instance(mask)
+        else:
+            self.session.set_instance(self.active, mask, label="paint")
+        self.prompts = PromptState()
+        self._record(before, revision)
+
     # ---- undo / redo -----------------------------------------------------------------------------
     def undo(self) -> str | None:
         label = self.session.undo()
@@ -275,7 +289,7 @@ class ImageEditor:
             )
 
     # ---- saving ----------------------------------------------------------------------------------
-    def confirm(self, store, *, author: str) -> ExpressionDecision | None:
+    def confirm(self, store: Store, *, author: str) -> ExpressionDecision | None:
         """Save the instances (none -> a certified negative) on top of the base revision.
 
         Returns the saved decision, or None when someone saved the pair meanwhile: then
@@ -283,11 +297,11 @@ class ImageEditor:
         """
         return self._save(store, self.session.rles(), author)
 
-    def mark_negative(self, store, *, author: str) -> ExpressionDecision | None:
+    def mark_negative(self, store: Store, *, author: str) -> ExpressionDecision | None:
         """Certify that the expression's object is not in this image (drops any instances)."""
         return self._save(store, [], author)
 
-    def _save(self, store, rles: list, author: str) -> ExpressionDecision | None:
+    def _save(self, store: Store, rles: list, author: str) -> ExpressionDecision | None:
         try:
             saved = save_edit(
                 store,
@@ -312,8 +326,9 @@ class ImageEditor:
         else:
             self.base = decision
         self.session.mark_saved()
+        self._redo.clear()  # Redo is disabled after Confirm (see EditSession.mark_saved)
 
-    def keep_mine(self, store, *, author: str) -> ExpressionDecision | None:
+    def keep_mine(self, store: Store, *, author: str) -> ExpressionDecision | None:
         """Resolve the conflict by saving this version on top of theirs."""
         if self.conflict is None:
             return None

@@ -1,4 +1,8 @@
-"""The live list of background jobs: a fragment that polls the runner, so pages never block."""
+"""The live list of background jobs: a fragment that polls the job records, so pages never block.
+
+The records are the project's (every app process and worker writes them), so a job started on
+another replica, or running on a GPU worker, shows here too.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,11 @@ def jobs_panel(limit: int = 8) -> None:
         return
     for job in jobs:
         with st.container(border=True, key=f"job-{job.id}"):
-            head = f"{_ICONS[job.state]} **{job.name}** · {job.state.value} · {job.elapsed_s:.1f} s"
+            who = f" · {job.author}" if job.author else ""
+            head = (
+                f"{_ICONS[job.state]} **{job.name}** · {job.state.value} · "
+                f"{job.elapsed_s:.1f} s{who}"
+            )
             st.markdown(head)
             if job.state is JobState.RUNNING or job.state is JobState.QUEUED:
                 st.progress(job.fraction, text=job.message or None)
@@ -35,5 +43,4 @@ def jobs_panel(limit: int = 8) -> None:
                 with st.expander("details"):
                     st.code(job.details or "")
             else:
-                summary = job.result.summary() if hasattr(job.result, "summary") else job.result
-                st.caption(str(summary if isinstance(summary, str) else job.message))
+                st.caption(job.summary)

@@ -7,13 +7,16 @@ store.save_decision(expr.id, image.id, "negative", author="ann", expected_revisi
 
 from __future__ import annotations
 
-from labeler.store.decisions import DecisionsMixin, last_batch
+from labeler.store.bulk import BulkReadMixin
+from labeler.store.decisions import last_batch
+from labeler.store.expression_edits import ExpressionEditsMixin, ExpressionHasDecisions
+from labeler.store.jobs import JobRecord, JobsMixin, JobState
 from labeler.store.models import ModelRecord, ModelsMixin
 from labeler.store.progress import ProgressMixin
 from labeler.store.repository import open_engine
 
 
-class Store(DecisionsMixin, ProgressMixin, ModelsMixin):
+class Store(ExpressionEditsMixin, ProgressMixin, ModelsMixin, JobsMixin, BulkReadMixin):
     """One project's database. Thread-safe: every call opens its own short transaction."""
 
     def __init__(self, url: str, *, schema: str | None = None, create: bool = True):
@@ -27,4 +30,11 @@ class Store(DecisionsMixin, ProgressMixin, ModelsMixin):
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
 
-__all__ = ["ModelRecord", "Store", "last_batch"]
+__all__ = [
+    "ExpressionHasDecisions",
+    "JobRecord",
+    "JobState",
+    "ModelRecord",
+    "Store",
+    "last_batch",
+]

@@ -13,11 +13,14 @@ from rich.table import Table
 from labeler.errors import LabelerError
 from labeler.project import Project
 from pipelines.cli._app import app
+from pipelines.cli.conventions import GrdTyper
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per skipped file, never wrapped
 
 ProjectDir = Annotated[Path, typer.Argument(help="Project folder (made by `grd init`).")]
+#: Rows `grd status` prints by default: a 1,000-group table took seconds to draw (10x GRD).
+STATUS_ROWS = 50
 
 
 def open_project(path: Path) -> Project:
@@ -77,8 +80,8 @@ def ingest(
         raise typer.Exit(code=1)
 
 
-expressions_app = typer.Typer(
-    help="Add, list and edit the expressions of a group.", no_args_is_help=True
+expressions_app = GrdTyper(
+    help="Add, list, rename and delete the expressions of a group.", no_args_is_help=True
 )
 app.add_typer(expressions_app, name="expressions")
 
@@ -110,17 +113,18 @@ def expressions_list(
     project = open_project(directory)
     gid = project.store.find_group(group).id if group else None
     for e in project.store.list_expressions(gid):
-        console.print(f"{e.id}\t{e.group_id}\t{e.text}")
+        console.print(f"{e.id}\t{e.group_id}\t{e.text}", soft_wrap=True)
 
 
-@expressions_app.command("edit")
-def expressions_edit(
+@expressions_app.command("rename")
+@expressions_app.command("edit", hidden=True)
+def expressions_rename(
     directory: ProjectDir,
-    expression_id: int,
-    text: str,
-    author: Annotated[str, typer.Option()] = "cli",
+    expression_id: Annotated[int, typer.Argument(help="The expression's id (`expressions list`).")],
+    text: Annotated[str, typer.Argument(help="The new wording.")],
+    author: Annotated[str, typer.Option(help="Who renames it (audit log).")] = "cli",
 ) -> None:
-    """Fix the wording of an expression (the old text stays in the audit log)."""
+    """Rename (reword) an expression; the old text stays in the audit log."""
     project = open_project(directory)
     try:
         e = project.store.edit_expression(expression_id, text, author)
@@ -130,17 +134,59 @@ def expressions_edit(
     console.print(f"{e.id}\t{e.text}")
 
 
+@expressions_app.command("delete")
+def expressions_delete(
+    directory: ProjectDir,
+    expression_id: Annotated[int, typer.Argument(help="The expression's id (`expressions list`).")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Delete even if people decided pairs (kept in the audit log)."
+        ),
+    ] = False,
+    author: Annotated[str, typer.Option(help="Who deletes it (audit log).")] = "cli",
+) -> None:
+    """Delete an expression and its decisions; refuses when people decided any of its pairs
+    unless --force. Every deleted decision is kept in the audit log."""
+    project = open_project(directory)
+    try:
+        text = project.store.get_expression(expression_id).text
+        human = project.store.delete_expression(expression_id, author=author, force=force)
+    except (LabelerError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from None
+    console.print(
+        f"deleted expression {expression_id} “{text}”"
+        + (f" ({human} human decisions kept in the audit log)" if human else ""),
+        soft_wrap=True,
+    )
+
+
+def print_table(table: Table) -> None:
+    """Print a table at the terminal's width; piped or redirected, at the table's own width, so a
+    long name is never cut at rich's default 80 columns."""
+    screen = Console()
+    if not screen.is_terminal:
+        needed = Console(width=100_000).measure(table).maximum
+        screen = Console(width=max(needed, 80))
+    screen.print(table)
+
+
 @app.command()
 def status(
     directory: ProjectDir,
     expressions: Annotated[
         bool, typer.Option("--expressions", "-e", help="One row per expression.")
     ] = False,
+    limit: Annotated[
+        int, typer.Option(help="Rows to print (the totals count every group); 0: all.")
+    ] = STATUS_ROWS,
 ) -> None:
     """Progress table: decided / proposed / unseen pairs and complete expressions per group."""
     project = open_project(directory)
     store = project.store
     table = Table(title=f"{project.settings.name}")
+    shown = (lambda rows: rows) if limit <= 0 else (lambda rows: rows[:limit])
     if expressions:
         for col in (
             "id",
@@ -154,10 +200,12 @@ def status(
             "complete",
         ):
             table.add_column(col)
-        for p in store.expression_progress():
+        group_names = {g.id: g.name for g in store.list_groups()}
+        rows = store.expression_progress()
+        for p in shown(rows):
             table.add_row(
                 str(p.expression_id),
-                str(p.group_id),
+                group_names.get(p.group_id, str(p.group_id)),
                 p.text,
                 str(p.total),
                 str(p.positive),
@@ -179,13 +227,17 @@ def status(
         ):
             table.add_column(col)
         totals = [0, 0, 0, 0, 0, 0]
-        for g in store.group_progress():
+        rows = store.group_progress()
+        for k, g in enumerate(rows):
             row = [g.images, g.expressions, g.pairs, g.decided, g.proposed, g.complete_expressions]
             totals = [a + b for a, b in zip(totals, row)]
-            table.add_row(g.name, *map(str, row), f"{g.fraction:.0%}")
+            if limit <= 0 or k < limit:
+                table.add_row(g.name, *map(str, row), f"{g.fraction:.0%}")
         done = totals[3] / totals[2] if totals[2] else 0.0
         table.add_row("[bold]all[/bold]", *map(str, totals), f"{done:.0%}")
-    Console().print(table)  # built now so the terminal's current width (COLUMNS) applies
+    if 0 < limit < len(rows):
+        table.caption = f"{limit} of {len(rows)} rows shown; --limit 0 prints all"
+    print_table(table)
     annotators = store.annotator_progress()
     if annotators:
         console.print(
@@ -205,4 +257,20 @@ def demo(
     from pipelines.services.demo import build_demo
 
     project = build_demo(directory, prelabel=prelabel, log=console.print)
+    _prepare_click_model(project)
     console.print(f"demo project ready in {directory}: {project.store.counts()}")
+
+
+def _prepare_click_model(project) -> None:
+    """Load the click model once, so the app's first click does not wait for it (MobileSAM's
+    encoder graph is exported on first use: tens of seconds, once per machine)."""
+    from pipelines.click_models.segmenters import build_segmenter, project_click_model
+
+    try:
+        model = project_click_model(project)
+        with console.status(f"preparing the click model ({model.label})"):
+            build_segmenter(model)
+    except Exception as exc:  # noqa: BLE001 - the demo is usable anyway; the editor says why
+        console.print(f"[yellow]click model not ready: {exc}[/yellow]")
+        return
+    console.print(f"click model: {model.label}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,20 @@ from typing import Annotated
 import typer
 
 from pipelines.cli._app import app
+
+
+def port_in_use(address: str, port: int) -> str | None:
+    """Why ``address:port`` cannot be served on (e.g. "Address already in use"), or None.
+
+    Binds the way the server will (SO_REUSEADDR, so a port in TIME_WAIT counts as free)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 @app.command()
@@ -21,6 +36,14 @@ def ui(
     address: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0 for a team).")
     ] = "127.0.0.1",
+    segmenter: Annotated[
+        str | None,
+        typer.Option(
+            help="Click model for this session: auto (MobileSAM, else the weight-free fallback), "
+            "mobile_sam, sam_vit_b/l/h, classic, or a checkpoint path (default: the project's "
+            "`segmenter` setting)."
+        ),
+    ] = None,
 ) -> None:
     """Start the Streamlit annotation app on a project (Ctrl+C stops it)."""
     from pipelines.services.ui_server import streamlit_command
@@ -31,7 +54,24 @@ def ui(
             err=True,
         )
         raise typer.Exit(code=2)
+    busy = port_in_use(address, port)
+    if busy:
+        typer.echo(
+            f"error: cannot serve on {address}:{port} ({busy}); choose another with --port",
+            err=True,
+        )
+        raise typer.Exit(code=2)
     env = {**os.environ, "GRD_PROJECT": str(directory.resolve())}
+    if segmenter:
+        from pipelines.click_models.segmenters import ENV, resolve_click_model
+        from pipelines.click_models.weights import WeightsError
+
+        try:  # a wrong name fails here, not in the browser
+            typer.echo(f"click model: {resolve_click_model(segmenter).label}")
+        except (WeightsError, FileNotFoundError) as exc:
+            typer.echo(f"error: --segmenter {segmenter}: {exc}", err=True)
+            raise typer.Exit(code=2) from None
+        env[ENV] = segmenter
     command = streamlit_command(port, headless=True, address=address)
     typer.echo(f"GRES labeler on http://{address}:{port} (project {directory})")
     raise typer.Exit(code=subprocess.call(command, env=env, cwd=Path(command[4]).parent))

@@ -12,7 +12,7 @@ Manifest columns (CSV header or JSON object keys): ``file`` or ``url`` (required
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from labeler import bounded_json
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import NormalizedImage, normalize_image
 from labeler.limits import InvalidText, check_text
+from labeler.progress_types import Track
 from labeler.project import Project
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -142,7 +143,7 @@ def folder_items(
                 name,
                 target,
                 scene,
-                meta={"original_name": path.name},
+                meta={"original_name": rel.as_posix()},
                 read=_read_file(path),
             )
         )
@@ -166,6 +167,17 @@ def _manifest_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _manifest_name(location: str) -> str:
+    """The name an image of a manifest row came with: a relative ``file`` as written, else the
+    last part of the absolute path or URL (``exports.names`` makes names unique at export)."""
+    if location.startswith(("http://", "https://")):
+        from urllib.parse import unquote, urlparse
+
+        return unquote(urlparse(location).path.rsplit("/", 1)[-1]) or "image"
+    path = Path(location)
+    return path.name if path.is_absolute() or ".." in path.parts else path.as_posix()
+
+
 def manifest_items(
     manifest: Path, group: str | None = None, target: str = "", scene: str = ""
 ) -> list[IngestItem]:
@@ -186,6 +198,7 @@ def manifest_items(
             path = Path(location) if Path(location).is_absolute() else manifest.parent / location
             read, source_url = _read_file(path), row.get("source_url") or ""
         extra = {k: v for k, v in row.items() if k not in MANIFEST_KEYS and v not in (None, "")}
+        extra.setdefault("original_name", _manifest_name(location))
         if row.get("title"):
             extra["title"] = row["title"]
         items.append(
@@ -218,7 +231,12 @@ def source_items(
     if path.is_file():
         return [
             IngestItem(
-                str(path), group or path.parent.resolve().name, target, scene, read=_read_file(path)
+                str(path),
+                group or path.parent.resolve().name,
+                target,
+                scene,
+                meta={"original_name": path.name},
+                read=_read_file(path),
             )
         ]
     raise FileNotFoundError(f"{path}: no such folder, manifest or image")
@@ -259,7 +277,7 @@ def ingest_items(
     project: Project,
     items: Iterable[IngestItem],
     *,
-    progress: Callable[[Iterable], Iterator] | None = None,
+    progress: Track | None = None,
     on_skip: Callable[[str, str], None] | None = None,
     screen: Callable[[IngestItem, NormalizedImage], str | None] | None = None,
 ) -> IngestReport:
