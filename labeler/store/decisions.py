@@ -26,7 +26,7 @@ from labeler.domain import (
     Instance,
 )
 from labeler.errors import InvalidMask, NotFound, StaleRevision
-from labeler.limits import MAX_INSTANCES_PER_DECISION
+from labeler.limits import MAX_INSTANCES_PER_DECISION, check_text
 from labeler.store import schema as t
 from labeler.store.repository import CatalogMixin, chunked, utcnow
 
@@ -204,6 +204,8 @@ class DecisionsMixin(CatalogMixin):
         validated against the image size (``InvalidMask`` on empty or out-of-bounds masks).
         Raises ``StaleRevision`` (with ``.current``) when the pair moved on meanwhile.
         """
+        check_text("user name", author, allow_empty=True)
+        check_text("model version", model_version or "", allow_empty=True)
         status = DecisionStatus(status)
         rles = self._validated(expression_id, image_id, status, instances)
         try:

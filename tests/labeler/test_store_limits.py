@@ -91,3 +91,17 @@ def test_more_instances_than_the_limit_are_refused_before_decoding(store):
             e.id, image.id, "positive", [one] * 100_002, author="a", expected_revision=0
         )
     assert store.counts() == before
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [("user name", {"author": "a\x00"}), ("model version", {"model_version": "m" * 201})],
+)
+def test_a_decision_author_and_model_version_are_checked(store, field, kwargs):
+    e, image, one, _ = _decision_setup(store)
+    before = store.counts()
+    with pytest.raises(InvalidText, match=field):
+        store.save_decision(
+            e.id, image.id, "positive", [one], expected_revision=0, **{"author": "a", **kwargs}
+        )
+    assert store.counts() == before
