@@ -11,9 +11,10 @@ from labeler.store.decisions import DecisionsMixin, last_batch
 from labeler.store.models import ModelRecord, ModelsMixin
 from labeler.store.progress import ProgressMixin
 from labeler.store.repository import open_engine
+from labeler.store.users import User, UsersMixin
 
 
-class Store(DecisionsMixin, ProgressMixin, ModelsMixin):
+class Store(DecisionsMixin, ProgressMixin, ModelsMixin, UsersMixin):
     """One project's database. Thread-safe: every call opens its own short transaction."""
 
     def __init__(self, url: str, *, schema: str | None = None, create: bool = True):
@@ -27,4 +28,4 @@ class Store(DecisionsMixin, ProgressMixin, ModelsMixin):
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
 
-__all__ = ["ModelRecord", "Store", "last_batch"]
+__all__ = ["ModelRecord", "Store", "User", "last_batch"]

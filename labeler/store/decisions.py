@@ -24,6 +24,7 @@ from labeler.domain import (
     Instance,
 )
 from labeler.errors import InvalidMask, NotFound, StaleRevision
+from labeler.limits import check_text
 from labeler.store import schema as t
 from labeler.store.repository import CatalogMixin, chunked, utcnow
 
@@ -152,8 +153,41 @@ class DecisionsMixin(CatalogMixin):
 
         ``positive`` needs at least one instance mask; ``negative`` and ``unseen`` none. Masks are
         validated against the image size (``InvalidMask`` on empty or out-of-bounds masks).
-        Raises ``StaleRevision`` (with ``.current``) when the pair moved on meanwhile.
+        Raises ``StaleRevision`` (with ``.current``) when the pair moved on meanwhile, and
+        ``PermissionDenied`` when ``author`` is not a user allowed to annotate (projects with users).
         """
+        check_text("user name", author)
+        if model_version is not None:
+            check_text("model version", model_version)
+        self.authorize(author, "annotate")
+        return self._save_decision(
+            expression_id,
+            image_id,
+            status,
+            instances,
+            author=author,
+            expected_revision=expected_revision,
+            score=score,
+            model_version=model_version,
+            action=action,
+            batch_id=batch_id,
+        )
+
+    def _save_decision(
+        self,
+        expression_id: int,
+        image_id: int,
+        status: Status,
+        instances: Sequence[RLE] = (),
+        *,
+        author: str,
+        expected_revision: int,
+        score: float | None = None,
+        model_version: str | None = None,
+        action: str = "save",
+        batch_id: str | None = None,
+    ) -> ExpressionDecision:
+        """``save_decision`` once the author was authorized (or for the store's own authors)."""
         status = DecisionStatus(status)
         rles = self._validated(expression_id, image_id, status, instances)
         try:
@@ -387,7 +421,7 @@ class DecisionsMixin(CatalogMixin):
         if current.is_human:
             return None
         try:
-            return self.save_decision(
+            return self._save_decision(
                 expression_id,
                 image_id,
                 DecisionStatus.PROPOSED,
@@ -408,6 +442,7 @@ class DecisionsMixin(CatalogMixin):
         self, expression_id: int, image_ids: Iterable[int], *, author: str
     ) -> tuple[str, list[ExpressionDecision]]:
         """Turn proposals into human decisions: masks -> ``positive``, no mask -> ``negative``."""
+        self.authorize(author, "annotate")
         batch_id = uuid.uuid4().hex
         done = []
         current = self.decisions_for_expression(expression_id)
@@ -417,7 +452,7 @@ class DecisionsMixin(CatalogMixin):
                 continue
             status = DecisionStatus.POSITIVE if decision.instances else DecisionStatus.NEGATIVE
             done.append(
-                self.save_decision(
+                self._save_decision(
                     expression_id,
                     image_id,
                     status,
@@ -446,6 +481,7 @@ class DecisionsMixin(CatalogMixin):
         remaining undecided as negative"). Pairs a person already decided are left alone unless they
         are named explicitly; ``expected_revisions`` guards those against concurrent edits.
         """
+        self.authorize(author, "annotate")
         batch_id = uuid.uuid4().hex
         current = self.decisions_for_expression(expression_id)
         if image_ids is None:
@@ -463,7 +499,7 @@ class DecisionsMixin(CatalogMixin):
                 continue
             expected = (expected_revisions or {}).get(image_id, decision.revision)
             done.append(
-                self.save_decision(
+                self._save_decision(
                     expression_id,
                     image_id,
                     DecisionStatus.NEGATIVE,
@@ -482,6 +518,7 @@ class DecisionsMixin(CatalogMixin):
         A pair someone changed after the batch raises ``StaleRevision`` for that pair only after the
         others were restored; nothing is lost either way (all states stay in the audit log).
         """
+        self.authorize(author, "annotate")
         entries = [e for e in self.audit(batch_id=batch_id) if e.action != "rejected_stale"]
         if not entries:
             raise NotFound(f"no batch {batch_id!r} in the audit log")
@@ -491,7 +528,7 @@ class DecisionsMixin(CatalogMixin):
             before, after = entry.before or {}, entry.after or {}
             try:
                 restored.append(
-                    self.save_decision(
+                    self._save_decision(
                         entry.expression_id,
                         entry.image_id,
                         before.get("status", "unseen"),

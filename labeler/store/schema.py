@@ -119,3 +119,33 @@ settings = Table(
     Column("key", String(100), primary_key=True),
     Column("value", JSON, nullable=True),
 )
+
+# -- teams (migration 0003_teams): accounts and assignments ----------------------------------
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("failed_signins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    # Bumped by sign-out-everywhere, a password or a role change: older session tokens stop working.
+    Column("session_epoch", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "expression_id", Integer, ForeignKey("expressions.id", ondelete="CASCADE"), nullable=True
+    ),
+    Column("user_name", String(200), nullable=False),
+    Column("assigned_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("group_id", "expression_id", "user_name", name="uq_assignment"),
+    Index("ix_assignments_user", "user_name"),
+)
