@@ -11,10 +11,11 @@ from labeler.store.decisions import DecisionsMixin, last_batch
 from labeler.store.models import ModelRecord, ModelsMixin
 from labeler.store.progress import ProgressMixin
 from labeler.store.repository import open_engine
+from labeler.store.teamwork import TeamworkMixin
 from labeler.store.users import User, UsersMixin
 
 
-class Store(DecisionsMixin, ProgressMixin, ModelsMixin, UsersMixin):
+class Store(DecisionsMixin, ProgressMixin, ModelsMixin, TeamworkMixin, UsersMixin):
     """One project's database. Thread-safe: every call opens its own short transaction."""
 
     def __init__(self, url: str, *, schema: str | None = None, create: bool = True):

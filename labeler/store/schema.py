@@ -149,3 +149,31 @@ assignments = Table(
     UniqueConstraint("group_id", "expression_id", "user_name", name="uq_assignment"),
     Index("ix_assignments_user", "user_name"),
 )
+
+#: Reviewer verdicts on a pair's decision at a given revision; the newest row per pair counts.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("expression_id", Integer, nullable=False),
+    Column("image_id", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("annotator", String(200), nullable=False),
+    Column("reviewer", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_reviews_pair", "expression_id", "image_id"),
+)
+
+#: Pairs an admin marked as gold: a frozen copy of the decision annotators are scored against.
+gold_pairs = Table(
+    "gold_pairs",
+    metadata,
+    Column("expression_id", Integer, primary_key=True),
+    Column("image_id", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("instances", JSON, nullable=False),
+    Column("marked_by", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)

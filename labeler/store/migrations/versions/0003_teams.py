@@ -1,4 +1,4 @@
-"""Teams: user accounts (argon2 password hashes, sign-in throttling) and work assignments.
+"""Teams: user accounts (argon2 password hashes, sign-in throttling), assignments, reviews, gold.
 
 Revision ID: 0003_teams
 Revises: 0002
@@ -43,9 +43,34 @@ def upgrade() -> None:
         sa.UniqueConstraint("group_id", "expression_id", "user_name", name="uq_assignment"),
     )
     op.create_index("ix_assignments_user", "assignments", ["user_name"])
+    op.create_table(
+        "reviews",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("expression_id", sa.Integer, nullable=False),
+        sa.Column("image_id", sa.Integer, nullable=False),
+        sa.Column("revision", sa.Integer, nullable=False),
+        sa.Column("verdict", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("annotator", sa.String(200), nullable=False),
+        sa.Column("reviewer", sa.String(200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_reviews_pair", "reviews", ["expression_id", "image_id"])
+    op.create_table(
+        "gold_pairs",
+        sa.Column("expression_id", sa.Integer, primary_key=True),
+        sa.Column("image_id", sa.Integer, primary_key=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("instances", sa.JSON, nullable=False),
+        sa.Column("marked_by", sa.String(200), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("gold_pairs")
+    op.drop_index("ix_reviews_pair", "reviews")
+    op.drop_table("reviews")
     op.drop_index("ix_assignments_user", "assignments")
     op.drop_table("assignments")
     op.drop_table("users")
