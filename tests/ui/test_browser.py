@@ -39,16 +39,27 @@ def served(tmp_path_factory):
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(60_000)
+        url_roots[app.url] = root
         yield app, page, root
         browser.close()
+
+
+url_roots: dict = {}  # served app URL -> its project folder (for session tokens)
 
 
 def idle(page) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
+def session_token(root, name: str = "ann") -> str:
+    """A local-mode session token, as the sign-in form would put in the URL."""
+    with Project.open(root) as project:
+        return project.store.local_token(name)
+
+
 def open_page(page, url: str, name: str) -> None:
-    page.goto(f"{url}/{name}?annotator=ann")
+    root = url_roots[url]
+    page.goto(f"{url}/{name}?session={session_token(root)}")
     page.get_by_text("Signed in as").wait_for()
     idle(page)
 
@@ -260,8 +271,9 @@ def test_every_page_has_its_own_url_and_the_root_opens_the_overview(served):
         open_page(page, app.url, name)
         page.locator(marker).first.wait_for()
         assert page.get_by_text("Page not found").count() == 0, name
-    page.goto(f"{app.url}/?annotator=ann")
-    page.wait_for_url("**/overview?annotator=ann")
+    token = session_token(root)
+    page.goto(f"{app.url}/?session={token}")
+    page.wait_for_url(f"**/overview?session={token}")
     page.get_by_role("heading", name=title).wait_for()
     page.get_by_text("Signed in as").wait_for()
     idle(page)
