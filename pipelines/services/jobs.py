@@ -63,6 +63,8 @@ class JobStatus:
     details: str | None = None
     result: Any = None
     submitted_at: float = 0.0
+    #: Who started it (``submit_as``); a UI shows people their own jobs (admins see all).
+    owner: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
 
@@ -87,11 +89,17 @@ class JobRunner:
     # ---- submitting ------------------------------------------------------------------------------
     def submit(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
         """Queue ``fn(progress, *args, **kwargs)``; returns the job id at once."""
+        return self.submit_as(None, name, fn, *args, **kwargs)
+
+    def submit_as(
+        self, owner: str | None, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> str:
+        """:meth:`submit`, recording ``owner`` on the job (for ``jobs(owner=...)``)."""
         if not callable(fn):
             raise TypeError(f"a job must be callable, got {type(fn).__name__}")
         job_id = uuid.uuid4().hex[:12]
         with self._lock:
-            self._jobs[job_id] = JobStatus(job_id, name, submitted_at=time.time())
+            self._jobs[job_id] = JobStatus(job_id, name, submitted_at=time.time(), owner=owner)
             self._cancel[job_id] = threading.Event()
             self._forget_old()
             self._futures[job_id] = self._pool.submit(self._run, job_id, fn, args, kwargs)
@@ -145,10 +153,11 @@ class JobRunner:
             except KeyError:
                 raise JobNotFound(f"no job {job_id!r} in this process") from None
 
-    def jobs(self) -> list[JobStatus]:
-        """Every known job, newest first."""
+    def jobs(self, owner: str | None = None) -> list[JobStatus]:
+        """Every known job (or only ``owner``'s), newest first."""
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.submitted_at, reverse=True)
+            mine = [j for j in self._jobs.values() if owner is None or j.owner == owner]
+        return sorted(mine, key=lambda j: j.submitted_at, reverse=True)
 
     def active(self, name: str | None = None) -> list[JobStatus]:
         """Queued or running jobs (optionally only those called ``name``)."""

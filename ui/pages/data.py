@@ -38,7 +38,8 @@ def _ingest(project) -> None:
     scene = c[2].text_input("Scene keyword", key="upload_scene")
     if st.button("Ingest uploads", key="ingest_uploads", disabled=not files, type="primary"):
         payload = [(f.name, f.getvalue()) for f in files]
-        resources.job_runner().submit(
+        resources.job_runner().submit_as(
+            state.annotator(),
             f"ingest {len(payload)} upload(s)",
             uploads.ingest_uploads_job,
             project,
@@ -46,11 +47,13 @@ def _ingest(project) -> None:
             group,
             target,
             scene,
+            actor=state.annotator(),  # checked by the job: admins only when the project has users
         )
     st.subheader("From the server's disk")
     path = st.text_input("Folder, manifest or image path", key="ingest_path")
     if st.button("Ingest path", key="ingest_path_go", disabled=not path.strip()):
-        resources.job_runner().submit(
+        resources.job_runner().submit_as(
+            state.annotator(),
             f"ingest {path}",
             uploads.ingest_path_job,
             project,
@@ -58,6 +61,7 @@ def _ingest(project) -> None:
             group or None,
             target,
             scene,
+            actor=state.annotator(),  # admins only, and only under the project's ingest_roots
         )
     st.subheader("Jobs")
     jobs_panel()

@@ -12,6 +12,7 @@ import streamlit as st
 from labeler.accounts import InvalidSession, SignInRefused
 from labeler.errors import LabelerError, ProjectError
 from ui import resources, state
+from ui.plain import md
 
 TOKEN_PARAM = "session"
 
@@ -50,7 +51,7 @@ def render() -> None:
                         raise LabelerError("type a name first")
                 signed_in = store.user_for_token(token) if token else name
             except LabelerError as exc:  # SignInRefused: one neutral reason
-                st.error(str(exc))
+                st.error(md(exc))
                 return
             state.set_annotator(signed_in)
             state.set_session_token(token)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from labeler.annotate import next_task
 from ui import common, state
+from ui.plain import md
 
 STATE_COLORS = ["#2e7d32", "#1565c0", "#ef6c00", "#9e9e9e"]
 
@@ -15,7 +16,7 @@ def render() -> None:
     project = common.require_project()
     common.show_flashes()
     store = project.store
-    st.title(project.settings.name)
+    st.title(md(project.settings.name))
     groups = store.group_progress()
     expressions = store.expression_progress()
     if not groups:
@@ -83,7 +84,7 @@ def _next_up(expressions, group_names) -> None:
             st.success("Every expression is complete.")
             return
         st.markdown(
-            f"**Next up:** “{task.text}” in *{group_names.get(task.group_id, task.group_id)}* — "
+            f"**Next up:** “{md(task.text)}” in *{md(group_names.get(task.group_id, task.group_id))}* — "
             f"{task.total - task.decided} of {task.total} images still need a decision "
             f"({task.proposed} with model proposals)."
         )
