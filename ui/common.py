@@ -33,10 +33,10 @@ def require_project() -> Project:
 
 
 def show_flashes() -> None:
-    # Messages carry user text (expressions, names, error details): shown as text, never Markdown.
+    # Callers escape the user text in their messages (ui.plain.md): these bodies are Markdown.
     for kind, message in state.pop_flashes():
         {"success": st.success, "warning": st.warning, "error": st.error}.get(kind, st.info)(
-            md(message)
+            message
         )
 
 

@@ -8,6 +8,7 @@ from labeler.errors import LabelerError
 from pipelines.intake import uploads
 from ui import common, resources, state
 from ui.jobs_panel import jobs_panel
+from ui.plain import md
 
 
 def render() -> None:
@@ -73,10 +74,10 @@ def _add_expression(group_id: int) -> None:
     try:
         resources.project().store.add_expression(group_id, text, created_by=state.annotator())
     except (LabelerError, ValueError) as exc:
-        state.flash(str(exc), "error")
+        state.flash(md(exc), "error")
         return
     st.session_state["new_expression"] = ""
-    state.flash(f"Added “{' '.join(text.split())}”.")
+    state.flash(f"Added “{md(text)}”.")
 
 
 def _edit_expression(expression_id: int) -> None:
@@ -84,7 +85,7 @@ def _edit_expression(expression_id: int) -> None:
     try:
         resources.project().store.edit_expression(expression_id, text, state.annotator())
     except (LabelerError, ValueError) as exc:
-        state.flash(str(exc), "error")
+        state.flash(md(exc), "error")
         return
     state.flash("Expression saved (the old wording stays in the audit log).")
 

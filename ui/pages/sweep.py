@@ -13,6 +13,7 @@ from labeler import annotate
 from labeler.domain import DecisionStatus
 from ui import common, resources, state
 from ui.components import tile_grid
+from ui.plain import md
 
 COLUMNS = 5
 ORDER_LABELS = {"score": "presence score", "undecided": "undecided first", "image": "image id"}
@@ -57,7 +58,7 @@ def _report(expression_id: int, outcome: annotate.BatchOutcome, what: str) -> No
     if outcome.count:
         state.flash(f"{what}: {outcome.count} image{'s' * (outcome.count != 1)}.")
     if outcome.conflicts:
-        who = ", ".join(sorted({c.author or "someone" for c in outcome.conflicts}))
+        who = md(", ".join(sorted({c.author or "someone" for c in outcome.conflicts})))
         state.flash(
             f"{len(outcome.conflicts)} image(s) were changed meanwhile by {who} and were left "
             "as they are; the grid now shows their version.",
