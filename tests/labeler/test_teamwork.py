@@ -91,3 +91,15 @@ def test_rejection_returns_to_the_annotator_with_its_reason(team):
     # The annotator fixes it: it leaves their queue.
     store.save_decision(expr, images[0], "positive", [_mask(1)], author="ann", expected_revision=1)
     assert store.rejections_for("ann") == []
+
+
+def test_next_task_offers_assigned_work_first():
+    from labeler.annotate import next_task
+    from labeler.domain import ExpressionProgress
+
+    rows = [
+        ExpressionProgress(1, 1, "started", total=4, positive=1, negative=1, proposed=0),
+        ExpressionProgress(2, 1, "fresh", total=4, positive=0, negative=0, proposed=0),
+    ]
+    assert next_task(rows).expression_id == 1  # started work first
+    assert next_task(rows, assigned=[2]).expression_id == 2  # assigned work before that

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from labeler.annotate import next_task
-from ui import common, state
+from ui import common, state, teamwork
 from ui.plain import md
 
 STATE_COLORS = ["#2e7d32", "#1565c0", "#ef6c00", "#9e9e9e"]
@@ -23,7 +23,8 @@ def render() -> None:
         st.info("The project is empty: add images on the **Data** page.")
         return
     _totals(groups)
-    _next_up(expressions, {g.group_id: g.name for g in groups})
+    _next_up(expressions, {g.group_id: g.name for g in groups}, teamwork.assigned(project))
+    teamwork.sent_back(project)
     st.subheader("Groups")
     st.dataframe(
         _group_table(groups),
@@ -77,8 +78,8 @@ def _totals(groups) -> None:
     )
 
 
-def _next_up(expressions, group_names) -> None:
-    task = next_task(expressions)
+def _next_up(expressions, group_names, assigned=()) -> None:
+    task = next_task(expressions, assigned)
     with st.container(border=True):
         if task is None:
             st.success("Every expression is complete.")

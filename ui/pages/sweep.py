@@ -11,7 +11,7 @@ import streamlit as st
 
 from labeler import annotate
 from labeler.domain import DecisionStatus
-from ui import common, resources, state
+from ui import common, resources, state, teamwork
 from ui.components import tile_grid
 from ui.plain import md
 
@@ -27,6 +27,7 @@ def grid_key(expression_id: int) -> str:
 
 def render() -> None:
     project = common.require_project()
+    teamwork.focus_assigned_work(project)
     cols = st.columns([3, 4, 2, 2])
     picked = common.pick_group_and_expression(project, cols, "sweep")
     if picked is None:
