@@ -23,6 +23,7 @@ the next batch, annotated for real; and where the probe's actions go.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -134,7 +135,6 @@ def main() -> None:
     from pipelines.loop.feedback import run_round
     from pipelines.loop.prelabel import prelabel_project
     from pipelines.loop.simulate import (
-        FloodFillSegmenter,
         default_segmenter,
         init_simulation,
         load_truth,
@@ -170,9 +170,13 @@ def main() -> None:
         init_simulation(project)
         truth = load_truth(truth_path(project))
         # The same segmenter every round: only the proposals change.
-        segmenter = (
-            FloodFillSegmenter() if args.segmenter == "floodfill" else default_segmenter(project)
-        )
+        if args.segmenter == "floodfill":  # the baseline: a colour flood fill (a test double)
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests/
+            from tests.pipelines.flood_fill import FloodFillSegmenter
+
+            segmenter = FloodFillSegmenter()
+        else:
+            segmenter = default_segmenter(project)
         if args.start == "res":
             start = res_parent(root / "res", args.seed, args.image_size, args.threads)
         elif args.start == "demo":

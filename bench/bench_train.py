@@ -1,15 +1,21 @@
-"""Training throughput of GRSer in groups per second (forward + Eq. 6 loss + backward + AdamW).
+"""Training throughput of GRSer (forward + Eq. 6 loss + backward + AdamW): samples/s, peak
+memory and MFU from counted FLOPs.
 
     .venv/bin/python bench/bench_train.py                       # tiny, CPU (2 threads)
     .venv/bin/python bench/bench_train.py --model offline --device cuda --amp bf16
+    .venv/bin/python bench/bench_train.py --model paper --device cuda --amp bf16 --batch 4
 
 Synthetic groups in memory, N images per group, batches of B groups; the first steps are warm-up
-and not timed. Prints one line per setting.
+and not timed. FLOPs of one training step are counted by ``torch.utils.flop_counter`` (matmuls and
+convolutions, forward and backward), not assumed; MFU = counted FLOP/s over the device's dense
+bf16 peak (a table of known GPUs, or ``--peak-tflops``; n/a on CPU). Peak memory: CUDA's
+max_memory_allocated, or the process's peak RSS on CPU. The last line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import torch
@@ -55,17 +61,33 @@ def bench(
         loss.backward()
         optimizer.step()
 
+    from torch.utils.flop_counter import FlopCounterMode
+
     for k in range(warmup):
         one_step(k)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        one_step(0)
+    flops_per_step = counter.get_total_flops()
     if dev.type == "cuda":
         torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     for k in range(steps):
         one_step(k)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
+    if dev.type == "cuda":
+        peak_bytes = torch.cuda.max_memory_allocated()
+    else:
+        import resource
+
+        peak_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
+        "flops_per_step": flops_per_step,
+        "achieved_tflops": flops_per_step * steps / seconds / 1e12,
+        "peak_memory_gb": peak_bytes / 2**30,
         "model": model_name,
         "device": str(dev),
         "amp": amp,
@@ -75,8 +97,28 @@ def bench(
         "steps": steps,
         "groups_per_s": steps * batch / seconds,
         "images_per_s": steps * batch * group_size / seconds,
+        "samples_per_s": steps * batch * group_size / seconds,
         "s_per_step": seconds / steps,
     }
+
+
+# Dense bf16 tensor-core peaks (TFLOP/s, no sparsity) of GPUs we know, by name fragment.
+PEAK_BF16_TFLOPS = {
+    "H200": 989.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "L4": 121.0,
+    "A10": 125.0,
+    "RTX 4090": 165.0,
+}
+
+
+def peak_tflops(device_name: str) -> float | None:
+    for fragment, peak in PEAK_BF16_TFLOPS.items():
+        if fragment in device_name:
+            return peak
+    return None
 
 
 def main() -> None:
@@ -93,6 +135,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-mirror", action="store_true")
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--peak-tflops", type=float, help="device peak for MFU (default: table)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -112,11 +155,19 @@ def main() -> None:
         if r["device"].startswith("cuda")
         else f"CPU x{args.threads} threads"
     )
+    peak = args.peak_tflops or (peak_tflops(name) if r["device"].startswith("cuda") else None)
+    r["device_name"] = name
+    r["peak_tflops"] = peak
+    r["mfu"] = r["achieved_tflops"] / peak if peak else None
+    mfu = f"{100 * r['mfu']:.1f} %" if r["mfu"] is not None else "n/a (no known peak)"
     print(
         f"{r['model']:<8} {name:<28} amp={r['amp']:<4} B={r['batch']} N={r['N']} "
-        f"mirror={r['mirror']}: {r['groups_per_s']:.2f} groups/s, {r['images_per_s']:.1f} images/s, "
-        f"{r['s_per_step'] * 1000:.0f} ms/step"
+        f"mirror={r['mirror']}: {r['samples_per_s']:.1f} samples/s ({r['groups_per_s']:.2f} "
+        f"groups/s), {r['s_per_step'] * 1000:.0f} ms/step, peak memory "
+        f"{r['peak_memory_gb']:.2f} GB, {r['flops_per_step'] / 1e9:.1f} GFLOP/step counted, "
+        f"{r['achieved_tflops']:.3f} TFLOP/s, MFU {mfu}"
     )
+    print(json.dumps(r))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 A reader (or a crash) sees either the old file or the complete new one, never half a file: the
 rename is atomic on POSIX and Windows when both names are on the same file system, which is why
-the temporary file lives next to the target.
+the temporary file lives next to the target. ``mkstemp`` creates the file ``-rw-------``; it is
+given the mode an ordinary ``open`` would (``0o666`` less the umask) before the rename, so
+teammates on a shared server can read an export as they can read any other file.
 """
 
 from __future__ import annotations
@@ -15,6 +17,19 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the OS says (Linux), else set and reset."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; the parent folder is created if missing."""
     path = Path(path)
@@ -23,6 +38,7 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

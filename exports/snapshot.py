@@ -15,16 +15,16 @@ Which expressions an export contains (``selected_expressions``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 from labeler.domain import DecisionStatus, Expression, ExpressionDecision, Group, ImageRecord
+from labeler.progress_types import Track
+from labeler.store import Store
 
 Incomplete = Literal["omit", "mark"]
 INCOMPLETE_MODES: tuple[str, ...] = ("omit", "mark")
-Progress = Callable[[Iterable], Iterator]
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def selected_expressions(
     return chosen
 
 
-def snapshot_from_store(store, *, name: str = "", progress: Progress | None = None) -> Snapshot:
+def snapshot_from_store(store: Store, *, name: str = "", progress: Track | None = None) -> Snapshot:
     """Read a whole project once: every group, image, expression and non-unseen decision.
 
     ``store`` is a ``labeler.store.Store``; ``progress`` wraps the per-expression loop (a bar).

@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from labeler import mask_ops
 from labeler import rle as rle_ops
 
 Judgement = tuple[str, Sequence[dict]]
@@ -43,7 +44,9 @@ def union_iou(a: Sequence[dict], b: Sequence[dict]) -> float:
     if not a or not b:
         return math.nan
     height, width = a[0]["size"]
-    return rle_ops.iou(rle_ops.union(list(a), height, width), rle_ops.union(list(b), height, width))
+    return mask_ops.iou(
+        rle_ops.union(list(a), height, width), rle_ops.union(list(b), height, width)
+    )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Pages call exactly one of these per action and render the result; tests call them directly.
 
-    decision_badge(decision) -> Badge                 what a grid tile shows
+    decision_badge(decision, margin) -> Badge         what a grid tile shows (scores in words)
     grid_order(decisions, by="score") -> [image_id]   presence score first, then undecided ...
     save_edit(store, expr, image, rles, author=, expected_revision=) -> decision
     accept_selected / negative_selected / confirm_remaining_negative -> BatchOutcome (undoable)
@@ -18,8 +18,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from labeler.domain import RLE, DecisionStatus, ExpressionDecision, ExpressionProgress
+from labeler.domain import (
+    RLE,
+    BatchResult,
+    DecisionStatus,
+    ExpressionDecision,
+    ExpressionProgress,
+)
 from labeler.errors import StaleRevision
+from labeler.store import Store
 
 SORT_ORDERS = ("score", "undecided", "image")
 FILTERS = ("all", "undecided", "proposed", "positive", "negative")
@@ -33,19 +40,52 @@ class Badge:
     kind: str
     label: str
     color: str  # a Streamlit markdown colour name
+    help: str = ""  # a tooltip: what the label's numbers mean
 
 
-def decision_badge(decision: ExpressionDecision) -> Badge:
+#: GRSer's presence rule: an image shows the expression when d_pos + m < d_neg, i.e. when the
+#: presence score d_neg - d_pos is above the margin m. 1.0 is ``GRSerConfig.margin``'s default;
+#: a registered model's own margin is in its config (``presence_margin``).
+DEFAULT_PRESENCE_MARGIN = 1.0
+
+
+def presence_margin(model_config: Mapping | None) -> float:
+    """The margin a model's presence rule uses: its registered config's ``model.margin`` (or a
+    flat ``margin``), else the default."""
+    config = model_config or {}
+    model = config.get("model")
+    value = model.get("margin") if isinstance(model, Mapping) else config.get("margin")
+    return float(value) if isinstance(value, int | float) else DEFAULT_PRESENCE_MARGIN
+
+
+def score_help(score: float | None, margin: float = DEFAULT_PRESENCE_MARGIN) -> str:
+    """The presence score in plain words (a tooltip / legend)."""
+    rule = (
+        f"The model calls an image 'present' when its presence score is above {margin:.2f} "
+        "and 'absent' below; far from that line it is sure, close to it unsure. The score is how "
+        "much nearer the image lies to the expression than to 'not this' (d_neg - d_pos)."
+    )
+    return rule if score is None else f"Presence score {score:.2f}. {rule}"
+
+
+def decision_badge(decision: ExpressionDecision, margin: float = DEFAULT_PRESENCE_MARGIN) -> Badge:
+    """What a tile or the editor says of a decision; a proposal's score comes in plain words,
+    with the line (``margin``) the model draws between present and absent."""
     status, n = decision.status, len(decision.instances)
     if status is DecisionStatus.POSITIVE:
         return Badge("positive", f"positive · {n} object{'s' * (n != 1)}", "green")
     if status is DecisionStatus.NEGATIVE:
         return Badge("negative", "negative (certified)", "blue")
     if status is DecisionStatus.PROPOSED:
-        score = "" if decision.score is None else f" {decision.score:.2f}"
+        score = (
+            ""
+            if decision.score is None
+            else f" · score {decision.score:.2f} (present above {margin:.2f})"
+        )
+        words = score_help(decision.score, margin)
         if decision.instances:
-            return Badge("proposed-present", f"proposed: present{score}", "orange")
-        return Badge("proposed-absent", f"proposed: absent{score}", "violet")
+            return Badge("proposed-present", f"model: present{score}", "orange", words)
+        return Badge("proposed-absent", f"model: absent{score}", "violet", words)
     return Badge("unseen", "unseen", "gray")
 
 
@@ -104,7 +144,7 @@ class Conflict:
 
 
 def save_edit(
-    store,
+    store: Store,
     expression_id: int,
     image_id: int,
     instances: Sequence[RLE],
@@ -136,7 +176,7 @@ def conflict_from(
     return Conflict(expression_id, image_id, status, tuple(instances), exc.current, based_on)
 
 
-def keep_mine(store, conflict: Conflict, *, author: str) -> ExpressionDecision:
+def keep_mine(store: Store, conflict: Conflict, *, author: str) -> ExpressionDecision:
     """Resolve a conflict in favour of the annotator's version, on top of theirs (both stay logged).
 
     Raises ``StaleRevision`` again if the pair moved on once more meanwhile.
@@ -155,10 +195,11 @@ def keep_mine(store, conflict: Conflict, *, author: str) -> ExpressionDecision:
 # ---- bulk decisions (each one undoable batch) ----------------------------------------------------
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What a bulk action did. ``batch_id`` undoes it (None when nothing was saved).
+    """What a bulk action did: the store's :class:`~labeler.domain.BatchResult` and its action.
 
-    ``conflicts`` lists pairs someone else changed meanwhile; what was saved before the first
-    conflict stays saved (and undoable under ``batch_id``).
+    Every pair not in conflict was saved in one transaction under ``batch_id`` (None when nothing
+    was saved), which undoes them together; ``conflicts`` lists the pairs someone else changed
+    meanwhile (their decisions as they are now, left untouched).
     """
 
     action: str
@@ -166,86 +207,55 @@ class BatchOutcome:
     saved: tuple[ExpressionDecision, ...] = ()
     conflicts: tuple[ExpressionDecision, ...] = field(default=())
 
+    @classmethod
+    def of(cls, action: str, result: BatchResult) -> BatchOutcome:
+        return cls(action, result.batch_id, result.saved, result.conflicts)
+
     @property
     def count(self) -> int:
         return len(self.saved)
 
 
-def _last_audit_id(store, expression_id: int) -> int:
-    entries = store.audit(expression_id=expression_id, limit=1)
-    return entries[-1].id if entries else 0
-
-
-def _partial(store, expression_id: int, author: str, since: int, action: str, exc: StaleRevision):
-    """The part of a bulk action saved before a conflict stopped it, found in the audit log."""
-    entries = [
-        e
-        for e in store.audit(expression_id=expression_id)
-        if e.id > since and e.author == author and e.action == action and e.batch_id
-    ]
-    batch_id = entries[0].batch_id if entries else None
-    saved = tuple(store.get_decision(expression_id, e.image_id) for e in entries)
-    current = exc.current if isinstance(exc.current, list) else [exc.current]
-    return BatchOutcome(action, batch_id, saved, tuple(c for c in current if c is not None))
-
-
 def accept_selected(
-    store, expression_id: int, image_ids: Iterable[int], *, author: str
+    store: Store, expression_id: int, image_ids: Iterable[int], *, author: str
 ) -> BatchOutcome:
     """Accept the model's proposals for these images (masks -> positive, no mask -> negative).
 
     Images without a pending proposal are left alone.
     """
-    since = _last_audit_id(store, expression_id)
-    try:
-        batch_id, saved = store.accept_proposals(expression_id, list(image_ids), author=author)
-    except StaleRevision as exc:
-        return _partial(store, expression_id, author, since, "accept_proposal", exc)
-    return BatchOutcome("accept_proposal", batch_id if saved else None, tuple(saved))
+    result = store.accept_proposals(expression_id, list(image_ids), author=author)
+    return BatchOutcome.of("accept_proposal", result)
 
 
 def negative_selected(
-    store, expression_id: int, seen: Mapping[int, int], *, author: str
+    store: Store, expression_id: int, seen: Mapping[int, int], *, author: str
 ) -> BatchOutcome:
     """Certify absence in the selected images (``seen``: image id -> the revision the annotator
     saw); a pair saved by someone else since then is reported, not overwritten."""
-    since = _last_audit_id(store, expression_id)
-    try:
-        batch_id, saved = store.confirm_negatives(
-            expression_id,
-            list(seen),
-            author=author,
-            expected_revisions=dict(seen),
-        )
-    except StaleRevision as exc:
-        return _partial(store, expression_id, author, since, "confirm_negative", exc)
-    return BatchOutcome("confirm_negative", batch_id if saved else None, tuple(saved))
+    result = store.confirm_negatives(
+        expression_id, list(seen), author=author, expected_revisions=dict(seen)
+    )
+    return BatchOutcome.of("confirm_negative", result)
 
 
-def confirm_remaining_negative(store, expression_id: int, *, author: str) -> BatchOutcome:
+def confirm_remaining_negative(store: Store, expression_id: int, *, author: str) -> BatchOutcome:
     """Every image of the group without a human decision becomes a certified negative, in one batch.
 
     Decisions a person already made (positive or negative) are never touched.
     """
-    since = _last_audit_id(store, expression_id)
-    try:
-        batch_id, saved = store.confirm_negatives(expression_id, None, author=author)
-    except StaleRevision as exc:
-        return _partial(store, expression_id, author, since, "confirm_negative", exc)
-    return BatchOutcome("confirm_negative", batch_id if saved else None, tuple(saved))
+    return BatchOutcome.of(
+        "confirm_negative", store.confirm_negatives(expression_id, author=author)
+    )
 
 
-def undo_action(store, expression_id: int, batch_id: str, *, author: str) -> BatchOutcome:
+def undo_action(store: Store, expression_id: int, batch_id: str, *, author: str) -> BatchOutcome:
     """Restore every pair of a batch to its state before it (itself a new, undoable batch).
 
     Pairs someone changed after the batch are left as they are and reported as conflicts.
+    ``expression_id`` names the expression the batch belongs to (the page's context).
     """
-    since = _last_audit_id(store, expression_id)
-    try:
-        undo_id, restored = store.undo_batch(batch_id, author=author)
-    except StaleRevision as exc:
-        return _partial(store, expression_id, author, since, "undo", exc)
-    return BatchOutcome("undo", undo_id, tuple(restored))
+    del expression_id  # the batch's audit entries name their pairs
+    return BatchOutcome.of("undo", store.undo_batch(batch_id, author=author))
 
 
 # ---- what to do next ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labeler.mask_ops import inner_distance
+from labeler.mask_ops import inner_distance, iou
 from labeler.segmenter import Embedding, Prompts, Segmenter
 
 
@@ -43,12 +43,6 @@ def next_click(gt: np.ndarray, pred: np.ndarray | None) -> Click | None:
     dist = fn_dist if positive else fp_dist
     y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
     return Click(float(x) + 0.5, float(y) + 0.5, positive)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two bool masks; two empty masks count as 1."""
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
 def simulate(

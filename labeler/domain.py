@@ -9,7 +9,7 @@ expressions per group. For every (expression, image) pair there is exactly one `
 - ``negative``: a person confirmed that the image holds no such object (a *certified* negative).
 
 An expression is complete when every image of its group has a human decision (positive or negative).
-All types here are frozen dataclasses: plain data, no I/O.
+All types here are frozen dataclasses or named tuples: plain data, no I/O.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+#: A COCO run-length encoding ``{"size": [H, W], "counts": str}`` (see :mod:`labeler.rle`).
 RLE = dict[str, Any]
 
 
@@ -110,6 +111,16 @@ class ExpressionDecision:
     def proposes_presence(self) -> bool:
         """For a model proposal: whether the model thinks the object is there (it proposed masks)."""
         return self.status is DecisionStatus.PROPOSED and bool(self.instances)
+
+
+class BatchResult(NamedTuple):
+    """What a bulk store action did, in one transaction. ``batch_id`` undoes every saved pair
+    (None when nothing was saved); ``conflicts`` are the current decisions of the pairs someone
+    changed since they were read: left as they are, each attempt logged as ``rejected_stale``."""
+
+    batch_id: str | None
+    saved: tuple[ExpressionDecision, ...] = ()
+    conflicts: tuple[ExpressionDecision, ...] = ()
 
 
 @dataclass(frozen=True)

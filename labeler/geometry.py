@@ -270,10 +270,6 @@ class Frames:
     def canvas_to_model(self) -> Transform:
         return self.canvas_to_original.then(self.original_to_model)
 
-    @property
-    def model_to_canvas(self) -> Transform:
-        return self.model_to_original.then(self.original_to_canvas)
-
     def canvas_click(self, x: float, y: float) -> tuple[float, float]:
         """A click at canvas pixel ``(x, y)`` (integers from the browser) -> original (x, y).
 

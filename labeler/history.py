@@ -19,9 +19,8 @@ from typing import Literal
 import numpy as np
 
 from labeler import mask_ops, rle
+from labeler.domain import RLE
 from labeler.errors import NotFound
-
-RLE = dict
 
 
 @dataclass(frozen=True)

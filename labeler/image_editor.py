@@ -36,6 +36,7 @@ from labeler.domain import ExpressionDecision
 from labeler.errors import StaleRevision
 from labeler.history import EditSession
 from labeler.segmenter import Embedding, Prompts, Segmenter
+from labeler.store import Store
 
 Point = tuple[float, float]
 
@@ -248,6 +249,18 @@ class ImageEditor:
         )
         self._record(before, revision)
 
+    def paint(self, mask: np.ndarray) -> None:
+        """Set the active instance to ``mask`` (``H x W`` bool, drawn by hand) in one undoable edit;
+        a new instance when none is active. Its prompts are dropped: they did not make this mask,
+        so a later click corrects it."""
+        before, revision = self._snapshot(), self.session.revision
+        if self.active is None:
+            self.active = self.session.add_instance(mask)
+        else:
+            self.session.set_instance(self.active, mask, label="paint")
+        self.prompts = PromptState()
+        self._record(before, revision)
+
     # ---- undo / redo -----------------------------------------------------------------------------
     def undo(self) -> str | None:
         label = self.session.undo()
@@ -275,7 +288,7 @@ class ImageEditor:
             )
 
     # ---- saving ----------------------------------------------------------------------------------
-    def confirm(self, store, *, author: str) -> ExpressionDecision | None:
+    def confirm(self, store: Store, *, author: str) -> ExpressionDecision | None:
         """Save the instances (none -> a certified negative) on top of the base revision.
 
         Returns the saved decision, or None when someone saved the pair meanwhile: then
@@ -283,11 +296,11 @@ class ImageEditor:
         """
         return self._save(store, self.session.rles(), author)
 
-    def mark_negative(self, store, *, author: str) -> ExpressionDecision | None:
+    def mark_negative(self, store: Store, *, author: str) -> ExpressionDecision | None:
         """Certify that the expression's object is not in this image (drops any instances)."""
         return self._save(store, [], author)
 
-    def _save(self, store, rles: list, author: str) -> ExpressionDecision | None:
+    def _save(self, store: Store, rles: list, author: str) -> ExpressionDecision | None:
         try:
             saved = save_edit(
                 store,
@@ -313,7 +326,7 @@ class ImageEditor:
             self.base = decision
         self.session.mark_saved()
 
-    def keep_mine(self, store, *, author: str) -> ExpressionDecision | None:
+    def keep_mine(self, store: Store, *, author: str) -> ExpressionDecision | None:
         """Resolve the conflict by saving this version on top of theirs."""
         if self.conflict is None:
             return None

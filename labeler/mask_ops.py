@@ -40,6 +40,13 @@ def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     return a, as_mask(b, a.shape)
 
 
+def iou(a, b) -> float:
+    """Intersection over union of two masks of one size; two empty masks count as IoU 1."""
+    a, b = _pair(a, b)
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
 # ---- set operations --------------------------------------------------------------------------------
 def add_region(instance, region) -> np.ndarray:
     """Instance grown by ``region`` (union)."""

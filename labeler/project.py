@@ -30,11 +30,19 @@ class ProjectSettings:
     sam_model_type: str = "vit_b"
     #: Images with more pixels than this are refused at ingest (decompression bombs).
     max_image_pixels: int = 80_000_000
+    #: GRSer checkpoint to pre-label with while the model registry has no current model (path as
+    #: given, else relative to the project folder); registered as round 0 when first used.
+    grser_checkpoint: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProjectSettings:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        extra = dict(known.get("extra") or {})
+        if "grser_checkpoint" in extra:  # where project.json kept it before it was a setting
+            legacy = str(extra.pop("grser_checkpoint") or "")
+            known["grser_checkpoint"] = known.get("grser_checkpoint") or legacy
+            known["extra"] = extra
         return cls(**known)
 
 
@@ -90,10 +98,6 @@ class Project:
     def image_path(self, image) -> Path:
         """Absolute path of an ``ImageRecord``'s normalised file."""
         return self.root / image.file
-
-    @property
-    def images_dir(self) -> Path:
-        return self.root / "images"
 
     @property
     def cache_dir(self) -> Path:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labeler import mask_ops
-from labeler.clicks import iou
+from labeler.mask_ops import iou
 from labeler.segmenter import Embedding, Prompts, Segmenter
 
 

@@ -5,7 +5,7 @@ an RLE is ``{"size": [H, W], "counts": str}`` with ``counts`` the compressed COC
 JSON-safe as it stands. RLE keeps holes and multi-part objects exact; polygons would not.
 
     encode(mask) -> rle          decode(rle) -> bool mask       area(rle) -> int
-    bbox(rle) -> [x, y, w, h]    iou(a, b) -> float            union(rles, size) -> rle
+    bbox(rle) -> [x, y, w, h]    union(rles, size) -> rle      (IoU: labeler.mask_ops.iou)
     validate_rle(rle, height, width) -> rle (raises InvalidMask)
 """
 
@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as cocomask
 
+from labeler.domain import RLE
 from labeler.errors import InvalidMask
-
-RLE = dict[str, Any]
 
 
 def encode(mask: np.ndarray) -> RLE:
@@ -57,15 +56,6 @@ def area(rle: RLE) -> int:
 def bbox(rle: RLE) -> list[float]:
     """Tight box ``[x, y, w, h]`` in image pixels (COCO convention); ``[0, 0, 0, 0]`` when empty."""
     return [float(v) for v in cocomask.toBbox(_coco(rle))]
-
-
-def iou(a: RLE, b: RLE) -> float:
-    """Intersection over union of two masks of the same size; two empty masks count as IoU 1."""
-    if list(a["size"]) != list(b["size"]):
-        raise InvalidMask(f"cannot compare masks of sizes {a['size']} and {b['size']}")
-    if area(a) == 0 and area(b) == 0:
-        return 1.0
-    return float(cocomask.iou([_coco(a)], [_coco(b)], [0])[0][0])
 
 
 def union(rles: Sequence[RLE], height: int, width: int) -> RLE:

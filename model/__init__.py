@@ -6,7 +6,7 @@ Public API:
     GRSer, GRSerConfig                      -- the network and its config
     grser_loss                              -- Eq. 6 objective
     save_checkpoint, load_checkpoint        -- safe, self-describing checkpoints
-    GroupPredictor, ImagePrediction, preprocess -- numpy inference API
+    GroupPredictor.predict_groups, plan_groups -- the one inference path and chunking rule
 """
 
 from model.build import ABLATIONS, CONFIGS, DEFAULT_CONFIG, build_grser, get_config
@@ -22,7 +22,15 @@ from model.errors import (
 )
 from model.grser import GRSer, presence_rule
 from model.losses import grser_loss
-from model.predictor import GroupPredictor, ImagePrediction, preprocess
+from model.predictor import (
+    GroupInput,
+    GroupPredictor,
+    ImagePrediction,
+    plan_groups,
+    preprocess,
+    resize_image,
+    to_pixels,
+)
 
 __all__ = [
     "ABLATIONS",
@@ -37,7 +45,11 @@ __all__ = [
     "GRSer",
     "presence_rule",
     "grser_loss",
+    "GroupInput",
     "GroupPredictor",
+    "plan_groups",
+    "resize_image",
+    "to_pixels",
     "ImagePrediction",
     "preprocess",
     "CheckpointError",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from torch import nn
 
 from model.common import conv_block
@@ -198,6 +199,9 @@ class LanguageAwareEncoder(nn.Module):
         # Swin's stages pass NHWC tensors to each other; fusion runs in NCHW.
         self.channels_last = getattr(backbone, "output_fmt", "NCHW") == "NHWC"
         self.body = FeatureListNet(backbone, out_indices=out_indices, flatten_sequential=True)
+        # Recompute each stage's activations in the backward pass instead of storing them
+        # (training memory for compute); set by the trainer, never saved with the weights.
+        self.checkpoint_activations = False
         info = self.body.feature_info
         self.channels = [int(c) for c in info.channels()]
         self.reductions = [int(r) for r in info.reduction()]
@@ -222,8 +226,12 @@ class LanguageAwareEncoder(nn.Module):
         """
         x = images
         outputs = []
+        recompute = self.checkpoint_activations and self.training and torch.is_grad_enabled()
         for name, module in self.body.items():
-            x = module(x)
+            if recompute:
+                x = torch.utils.checkpoint.checkpoint(module, x, use_reentrant=False)
+            else:
+                x = module(x)
             if name in self.fusions:
                 vis = x.permute(0, 3, 1, 2) if self.channels_last else x
                 vis = self.fusions[name](vis, words, word_mask)

@@ -32,7 +32,7 @@ def main() -> None:
 
     import torch
 
-    from pipelines.loop.feedback import slim_copy
+    from pipelines.loop.registry import slim_copy
     from pipelines.services.demo import DEMO_SYNTH
     from pipelines.training.config import TrainConfig
     from pipelines.training.evaluate import format_table

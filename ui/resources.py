@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from labeler import render, rle
+from labeler import render, rle, tiles
 from labeler.geometry import Transform, display_size
 from labeler.images import load_rgb
 from labeler.project import Project
@@ -33,6 +33,9 @@ from pipelines.services.jobs import JobRunner
 PROJECT_ENV = "GRD_PROJECT"
 DEFAULT_PROJECT = "demo_project"
 TILE = (240, 320)  # (H, W) of every grid tile: one shape, so the grid rows line up
+#: The sweep's tile sizes: (H, W) of a tile and how many tiles make a row.
+TILE_SIZES = {"small": ((150, 200), 7), "medium": (TILE, 5), "large": ((360, 480), 3)}
+PREVIEW = (600, 800)  # (H, W) box of the sweep's large preview (fits a laptop screen whole)
 
 
 def project_dir(argv: list[str] | None = None) -> Path:
@@ -170,17 +173,42 @@ def renderings() -> _Renderings:
     return _Renderings(max_items=4096)
 
 
-def tile_jpeg(path: str, decision, cache: _Renderings | None = None) -> bytes:
-    """A grid tile of the image file at ``path``: thumbnail with the decision's masks,
-    letterboxed; keyed by the decision's revision (a new save draws a new tile, nothing else)."""
+@st.cache_resource(show_spinner=False, max_entries=1024)
+def _fitted_rgb(path: str, height: int, width: int) -> np.ndarray:
+    """The image scaled to fill ``(height, width)``, up (nearest-neighbour) or down."""
+    fitted = tiles.fit_rgb(load_rgb(path), (height, width))
+    fitted.flags.writeable = False
+    return fitted
+
+
+def tile_jpeg(
+    path: str, decision, cache: _Renderings | None = None, size: tuple[int, int] = TILE
+) -> bytes:
+    """A grid tile of the image file at ``path``: the image scaled to fill the tile (small images
+    up, with crisp pixels) with the decision's masks, letterboxed to ``size``; keyed by the
+    decision's revision (a new save draws a new tile, nothing else)."""
 
     def draw() -> bytes:
-        small = _thumb_rgb(path, *TILE)
-        rles = [i.rle for i in decision.instances]
-        return render.jpeg(render.letterbox(_with_masks(small, rles), TILE), quality=80)
+        small = _fitted_rgb(path, *size)
+        masks = [tiles.fit_mask(rle.decode(i.rle), small.shape[:2]) for i in decision.instances]
+        shown = render.overlay(small, masks) if masks else small
+        return render.jpeg(render.letterbox(shown, size), quality=80)
 
-    key = ("tile", path, decision.expression_id, decision.revision)
+    key = ("tile", path, size, decision.expression_id, decision.revision)
     return (cache or renderings()).get(key, draw)
+
+
+def large_preview_jpeg(path: str, decision, box: tuple[int, int] = PREVIEW) -> bytes:
+    """The sweep's large preview: the image as large as ``box`` allows, each mask of the decision
+    (the proposal's, or the person's) outlined, nothing filled."""
+
+    def draw() -> bytes:
+        big = _fitted_rgb(path, *box)
+        masks = [tiles.fit_mask(rle.decode(i.rle), big.shape[:2]) for i in decision.instances]
+        return render.jpeg(tiles.outlined(big, masks), quality=90)
+
+    key = ("preview", path, box, decision.expression_id, decision.revision)
+    return renderings().get(key, draw)
 
 
 def preview_jpeg(image, rles, size: tuple[int, int] = (360, 480)) -> bytes:

@@ -7,7 +7,8 @@ store.save_decision(expr.id, image.id, "negative", author="ann", expected_revisi
 
 from __future__ import annotations
 
-from labeler.store.decisions import DecisionsMixin, last_batch
+from labeler.store.decisions import last_batch
+from labeler.store.expression_edits import ExpressionEditsMixin, ExpressionHasDecisions
 from labeler.store.models import ModelRecord, ModelsMixin
 from labeler.store.progress import ProgressMixin
 from labeler.store.repository import open_engine
@@ -15,7 +16,7 @@ from labeler.store.teamwork import TeamworkMixin
 from labeler.store.users import User, UsersMixin
 
 
-class Store(DecisionsMixin, ProgressMixin, ModelsMixin, TeamworkMixin, UsersMixin):
+class Store(ExpressionEditsMixin, ProgressMixin, ModelsMixin, TeamworkMixin, UsersMixin):
     """One project's database. Thread-safe: every call opens its own short transaction."""
 
     def __init__(self, url: str, *, schema: str | None = None, create: bool = True):
@@ -29,4 +30,4 @@ class Store(DecisionsMixin, ProgressMixin, ModelsMixin, TeamworkMixin, UsersMixi
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
 
-__all__ = ["ModelRecord", "Store", "User", "last_batch"]
+__all__ = ["ExpressionHasDecisions", "ModelRecord", "Store", "User", "last_batch"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from labeler import rle
 from labeler.domain import (
     RLE,
     AuditEntry,
+    BatchResult,
     DecisionStatus,
     ExpressionDecision,
     Instance,
@@ -31,6 +33,18 @@ from labeler.store.repository import CatalogMixin, chunked, utcnow
 Status = DecisionStatus | str
 
 
+class PairWrite(NamedTuple):
+    """One pair's save within a bulk action, based on ``expected_revision``."""
+
+    expression_id: int
+    image_id: int
+    status: DecisionStatus
+    instances: tuple[RLE, ...]
+    expected_revision: int
+    score: float | None = None
+    model_version: str | None = None
+
+
 def _snapshot(decision: ExpressionDecision) -> dict:
     """A decision as plain JSON for the audit log (enough to restore it exactly)."""
     return {
@@ -41,6 +55,30 @@ def _snapshot(decision: ExpressionDecision) -> dict:
         "model_version": decision.model_version,
         "instances": [i.rle for i in decision.instances],
     }
+
+
+def _log_rejected(
+    conn: Connection,
+    current: ExpressionDecision,
+    status: DecisionStatus,
+    rles: list[RLE],
+    expected_revision: int,
+    author: str,
+    batch_id: str | None,
+) -> None:
+    """Keep a save that lost a race in the audit log as ``rejected_stale``: nothing is lost."""
+    conn.execute(
+        insert(t.audit_log).values(
+            expression_id=current.expression_id,
+            image_id=current.image_id,
+            author=author,
+            at=utcnow(),
+            action="rejected_stale",
+            before=_snapshot(current),
+            after={"status": status.value, "instances": rles, "based_on": expected_revision},
+            batch_id=batch_id,
+        )
+    )
 
 
 def _instance_rows(decision_id: int, rles: Sequence[RLE]) -> list[dict]:
@@ -207,20 +245,8 @@ class DecisionsMixin(CatalogMixin):
                 )
         except (StaleRevision, IntegrityError) as exc:
             current = self.get_decision(expression_id, image_id)
-            attempt = {"status": status.value, "instances": rles, "based_on": expected_revision}
             with self._write() as conn:
-                conn.execute(
-                    insert(t.audit_log).values(
-                        expression_id=expression_id,
-                        image_id=image_id,
-                        author=author,
-                        at=utcnow(),
-                        action="rejected_stale",
-                        before=_snapshot(current),
-                        after=attempt,
-                        batch_id=batch_id,
-                    )
-                )
+                _log_rejected(conn, current, status, rles, expected_revision, author, batch_id)
             raise StaleRevision(
                 f"{current.author or 'someone'} saved this pair (now revision {current.revision}) "
                 f"after you loaded revision {expected_revision}; reload, compare, and save again",
@@ -437,35 +463,108 @@ class DecisionsMixin(CatalogMixin):
                 return None
             raise
 
-    # -- bulk actions (one batch id each, undoable) ---------------------------------------------
-    def accept_proposals(
-        self, expression_id: int, image_ids: Iterable[int], *, author: str
-    ) -> tuple[str, list[ExpressionDecision]]:
-        """Turn proposals into human decisions: masks -> ``positive``, no mask -> ``negative``."""
-        self.authorize(author, "annotate")
+    # -- bulk actions (one transaction and one batch id each, undoable) --------------------------
+    def _save_batch(self, writes: Sequence[PairWrite], *, author: str, action: str) -> BatchResult:
+        """Save every pair not in conflict in one transaction under one new batch id.
+
+        A pair whose revision moved on since it was read (``expected_revision``) is a conflict: it
+        is left as it is, its attempt logged as ``rejected_stale``, and its current decision
+        reported. Each pair's write runs in a savepoint, so a conflict found by the database itself
+        (a concurrent insert on PostgreSQL) undoes only that pair.
+        """
         batch_id = uuid.uuid4().hex
-        done = []
+        checked = [
+            w._replace(instances=tuple(rles))
+            for w, rles in zip(writes, self._validated_many(writes), strict=True)
+        ]
+        saved, conflicts = [], []
+        with self._write() as conn:
+            for w in checked:
+                try:
+                    with conn.begin_nested():
+                        saved.append(
+                            self._save_locked(
+                                conn,
+                                w.expression_id,
+                                w.image_id,
+                                w.status,
+                                list(w.instances),
+                                author,
+                                w.expected_revision,
+                                w.score,
+                                w.model_version,
+                                action,
+                                batch_id,
+                            )
+                        )
+                except (StaleRevision, IntegrityError):
+                    current = self._load_decisions(conn, w.expression_id, [w.image_id]).get(
+                        w.image_id, ExpressionDecision(w.expression_id, w.image_id)
+                    )
+                    _log_rejected(
+                        conn,
+                        current,
+                        w.status,
+                        list(w.instances),
+                        w.expected_revision,
+                        author,
+                        batch_id,
+                    )
+                    conflicts.append(current)
+        return BatchResult(batch_id if saved else None, tuple(saved), tuple(conflicts))
+
+    def _validated_many(self, writes: Sequence[PairWrite]) -> list[list[RLE]]:
+        """``_validated`` for many pairs, reading each expression and group's images once."""
+        images: dict[int, dict] = {}
+        out = []
+        for w in writes:
+            expression = self.get_expression(w.expression_id)
+            if expression.group_id not in images:
+                images[expression.group_id] = {
+                    i.id: i for i in self.list_images(expression.group_id)
+                }
+            image = images[expression.group_id].get(w.image_id)
+            if image is None:
+                raise NotFound(
+                    f"image {w.image_id} is not in the group of expression {w.expression_id}"
+                )
+            out.append(checked_masks(w.status, w.instances, image.height, image.width))
+        return out
+
+    def accept_proposals(
+        self,
+        expression_id: int,
+        image_ids: Iterable[int],
+        *,
+        author: str,
+        expected_revisions: Mapping[int, int] | None = None,
+    ) -> BatchResult:
+        """Turn proposals into human decisions: masks -> ``positive``, no mask -> ``negative``.
+
+        Images without a pending proposal are left alone. ``expected_revisions`` (image id -> the
+        revision the annotator saw) makes a proposal that a newer one replaced since a conflict.
+        """
+        self.authorize(author, "annotate")
         current = self.decisions_for_expression(expression_id)
+        writes = []
         for image_id in image_ids:
             decision = current.get(image_id)
             if decision is None or decision.status is not DecisionStatus.PROPOSED:
                 continue
             status = DecisionStatus.POSITIVE if decision.instances else DecisionStatus.NEGATIVE
-            done.append(
-                self._save_decision(
+            expected = (expected_revisions or {}).get(image_id, decision.revision)
+            writes.append(
+                PairWrite(
                     expression_id,
                     image_id,
                     status,
-                    [i.rle for i in decision.instances],
-                    author=author,
-                    expected_revision=decision.revision,
-                    score=decision.score,
-                    model_version=decision.model_version,
-                    action="accept_proposal",
-                    batch_id=batch_id,
+                    tuple(i.rle for i in decision.instances),
+                    expected,
+                    decision.score,
+                    decision.model_version,
                 )
             )
-        return batch_id, done
+        return self._save_batch(writes, author=author, action="accept_proposal")
 
     def confirm_negatives(
         self,
@@ -473,8 +572,8 @@ class DecisionsMixin(CatalogMixin):
         image_ids: Iterable[int] | None = None,
         *,
         author: str,
-        expected_revisions: dict[int, int] | None = None,
-    ) -> tuple[str, list[ExpressionDecision]]:
+        expected_revisions: Mapping[int, int] | None = None,
+    ) -> BatchResult:
         """Certify that the expression's object is absent from these images, as one undoable action.
 
         ``image_ids=None`` means every image of the group that has no human decision yet ("confirm all
@@ -482,13 +581,12 @@ class DecisionsMixin(CatalogMixin):
         are named explicitly; ``expected_revisions`` guards those against concurrent edits.
         """
         self.authorize(author, "annotate")
-        batch_id = uuid.uuid4().hex
         current = self.decisions_for_expression(expression_id)
         if image_ids is None:
             targets = [iid for iid, d in current.items() if not d.is_human]
         else:
             targets = list(image_ids)
-        done = []
+        writes = []
         for image_id in targets:
             decision = current.get(image_id)
             if decision is None:
@@ -498,57 +596,34 @@ class DecisionsMixin(CatalogMixin):
             if decision.status is DecisionStatus.NEGATIVE:
                 continue
             expected = (expected_revisions or {}).get(image_id, decision.revision)
-            done.append(
-                self._save_decision(
-                    expression_id,
-                    image_id,
-                    DecisionStatus.NEGATIVE,
-                    (),
-                    author=author,
-                    expected_revision=expected,
-                    action="confirm_negative",
-                    batch_id=batch_id,
-                )
-            )
-        return batch_id, done
+            writes.append(PairWrite(expression_id, image_id, DecisionStatus.NEGATIVE, (), expected))
+        return self._save_batch(writes, author=author, action="confirm_negative")
 
-    def undo_batch(self, batch_id: str, *, author: str) -> tuple[str, list[ExpressionDecision]]:
-        """Restore every pair of a batch to what it was before, as a new batch.
+    def undo_batch(self, batch_id: str, *, author: str) -> BatchResult:
+        """Restore every pair of a batch to what it was before, as a new batch (one transaction).
 
-        A pair someone changed after the batch raises ``StaleRevision`` for that pair only after the
-        others were restored; nothing is lost either way (all states stay in the audit log).
+        A pair someone changed after the batch is left as it is and reported as a conflict;
+        nothing is lost either way (all states stay in the audit log).
         """
         self.authorize(author, "annotate")
         entries = [e for e in self.audit(batch_id=batch_id) if e.action != "rejected_stale"]
         if not entries:
             raise NotFound(f"no batch {batch_id!r} in the audit log")
-        undo_id = uuid.uuid4().hex
-        restored, stale = [], []
+        writes = []
         for entry in entries:
             before, after = entry.before or {}, entry.after or {}
-            try:
-                restored.append(
-                    self._save_decision(
-                        entry.expression_id,
-                        entry.image_id,
-                        before.get("status", "unseen"),
-                        before.get("instances", []),
-                        author=author,
-                        expected_revision=after.get("revision", 0),
-                        score=before.get("score"),
-                        model_version=before.get("model_version"),
-                        action="undo",
-                        batch_id=undo_id,
-                    )
+            writes.append(
+                PairWrite(
+                    entry.expression_id,
+                    entry.image_id,
+                    DecisionStatus(before.get("status", "unseen")),
+                    tuple(before.get("instances", [])),
+                    after.get("revision", 0),
+                    before.get("score"),
+                    before.get("model_version"),
                 )
-            except StaleRevision as exc:
-                stale.append(exc)
-        if stale:
-            raise StaleRevision(
-                f"{len(stale)} of {len(entries)} pairs changed after that action and were not undone",
-                current=[e.current for e in stale],
             )
-        return undo_id, restored
+        return self._save_batch(writes, author=author, action="undo")
 
     # -- audit ----------------------------------------------------------------------------------
     def audit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Execution option that makes a SQLite transaction take the write lock up front (BEGIN IMMEDIATE), so
@@ -54,7 +54,3 @@ def migrate(engine: Engine) -> None:
     with _MIGRATE_LOCK, engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
-
-
-def has_schema(engine: Engine) -> bool:
-    return inspect(engine).has_table("alembic_version")

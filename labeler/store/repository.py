@@ -190,19 +190,12 @@ class CatalogMixin:
         with self._read() as conn:
             return [_image(r) for r in conn.execute(query)]
 
-    def update_image_meta(self, image_id: int, **meta: Any) -> ImageRecord:
-        image = self.get_image(image_id)
-        with self._write() as conn:
-            conn.execute(
-                update(t.images)
-                .where(t.images.c.id == image_id)
-                .values(meta={**image.meta, **meta})
-            )
-        return self.get_image(image_id)
-
     # -- expressions ----------------------------------------------------------------------------
     def add_expression(self, group_id: int, text: str, created_by: str = "") -> Expression:
-        text = check_text("expression", " ".join(text.split()))
+        text = " ".join(text.split())
+        if not text:
+            raise ValueError("an expression needs some text")
+        check_text("expression", text)
         check_text("user name", created_by, allow_empty=True)
         self.authorize(created_by, "annotate")
         self.get_group(group_id)

@@ -5,9 +5,9 @@ Sub-command modules in this package import ``app`` from here and register their 
 command bodies so ``grd --help`` answers instantly.
 """
 
-import typer
+from pipelines.cli.conventions import GrdTyper
 
-app = typer.Typer(
+app = GrdTyper(
     name="grd",
     help="Group-wise referring expression segmentation (GRES) labeler.",
     no_args_is_help=True,

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
+from exports.registry import FORMATS, UnknownFormat, format_named
 from labeler.errors import LabelerError
 from pipelines.cli._app import app
 from pipelines.cli.project import ProjectDir, open_project
@@ -19,11 +20,21 @@ console = Console()
 err = Console(stderr=True)
 
 
-class Format(str, Enum):
-    coco = "coco"
-    d3 = "d3"
-    grefcoco = "grefcoco"
-    refcoco = "refcoco"
+def _format_name(value: str) -> str:
+    """Typer callback: the format's name, or a usage error that lists the choices."""
+    try:
+        return format_named(value).name
+    except UnknownFormat as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+FORMAT_HELP = (
+    "Dataset format: " + ", ".join(f"{f.name} ({f.title})" for f in FORMATS.values()) + "."
+)
+FormatOption = Annotated[
+    str,
+    typer.Option("--format", "-f", metavar="FORMAT", callback=_format_name, help=FORMAT_HELP),
+]
 
 
 class IncompleteMode(str, Enum):
@@ -35,34 +46,13 @@ def _bar(description: str):
     return lambda items: track(items, description=description, console=err, transient=True)
 
 
-def write_format(
-    fmt: str, out: Path, snapshot, *, incomplete: str, split: str, predictions: bool
-) -> list[Path]:
-    """Write ``snapshot`` as ``fmt`` into ``out``; the files written."""
-    if fmt == "coco":
-        from exports.coco import write_coco
-
-        return write_coco(out, snapshot, incomplete=incomplete, predictions=predictions)
-    if fmt == "d3":
-        from exports.d3 import write_d3
-
-        return write_d3(out, snapshot, incomplete=incomplete)
-    if fmt == "grefcoco":
-        from exports.grefcoco import write_grefcoco
-
-        return write_grefcoco(out, snapshot, incomplete=incomplete, split=split)
-    from exports.refcoco import write_refcoco
-
-    return write_refcoco(out, snapshot, incomplete=incomplete, split=split)
-
-
 @app.command("export")
 def export(
     directory: ProjectDir,
     out: Annotated[
         Path, typer.Argument(help="Folder to write the dataset into (created if missing).")
     ],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Dataset format.")] = Format.coco,
+    fmt: FormatOption = "coco",
     incomplete: Annotated[
         IncompleteMode,
         typer.Option(
@@ -83,19 +73,23 @@ def export(
         bool, typer.Option(help="Copy the images into OUT so it is self-contained.")
     ] = False,
 ) -> None:
-    """Export the project's human decisions; every file is written atomically."""
+    """Export the project's human decisions; every file is written atomically and images are
+    named as they came (see docs/exports.md, "File names")."""
     from exports.files import copy_images as copy_files
-    from exports.snapshot import selected_expressions, snapshot_from_store
+    from exports.registry import write_format
+    from exports.snapshot import snapshot_from_store
+    from exports.summary import export_summary
 
     project = open_project(directory)
     started = time.perf_counter()
     snapshot = snapshot_from_store(
         project.store, name=project.settings.name, progress=_bar("reading decisions")
     )
+    summary = export_summary(snapshot, fmt, incomplete=incomplete.value)
     try:
-        with err.status(f"writing {fmt.value}"):
+        with err.status(f"writing {fmt}"):
             written = write_format(
-                fmt.value,
+                fmt,
                 out,
                 snapshot,
                 incomplete=incomplete.value,
@@ -107,19 +101,11 @@ def export(
     except OSError as exc:
         err.print(f"[red]error:[/red] cannot write to {out}: {exc.strerror or exc}", soft_wrap=True)
         raise typer.Exit(code=1) from None
-    chosen = selected_expressions(snapshot, incomplete.value)
-    complete = sum(c.complete for c in chosen)
-    left_out = len(snapshot.expressions) - len(chosen)
+    for line in summary.lines():
+        console.print(line, soft_wrap=True)
     console.print(
-        f"{fmt.value}: {len(snapshot.images)} images, {complete} complete expressions"
-        + (
-            f", {len(chosen) - complete} incomplete marked"
-            if incomplete is IncompleteMode.mark
-            else ""
-        )
-        + (f", {left_out} incomplete left out" if left_out else "")
-        + f" -> {out} ({', '.join(p.name for p in written)})"
-        + f" in {time.perf_counter() - started:.1f} s"
+        f"-> {out} ({', '.join(p.name for p in written)}) in {time.perf_counter() - started:.1f} s",
+        soft_wrap=True,
     )
 
 
@@ -129,11 +115,10 @@ def import_(
     source: Annotated[
         Path,
         typer.Argument(
-            help="coco: instances.json (or its folder); d3: the folder of "
-            "*.pkl; grefcoco / refcoco: the refs file or its folder."
+            help="; ".join(f"{f.name}: {f.source_help}" for f in FORMATS.values()) + ".",
         ),
     ],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Dataset format.")] = Format.coco,
+    fmt: FormatOption = "coco",
     images: Annotated[
         Path | None,
         typer.Option(
@@ -158,7 +143,7 @@ def import_(
     image_root = images or (source if source.is_dir() else source.parent)
     try:
         with err.status(f"reading {source}"):
-            snapshot = read_source(fmt.value, source, expressions=expressions)
+            snapshot = read_source(fmt, source, expressions=expressions)
         report = import_snapshot(
             project, snapshot, image_root, author=author, progress=_bar("checking images")
         )

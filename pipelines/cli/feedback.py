@@ -16,6 +16,14 @@ console = Console()
 err = Console(stderr=True)
 
 ProjectDir = Annotated[Path, typer.Argument(help="Project folder.")]
+Refine = Annotated[
+    bool | None,
+    typer.Option(
+        "--refine/--no-refine",
+        help="Snap proposed masks to image edges with the click segmenter "
+        "(default: project.json extra.prelabel_refine).",
+    ),
+]
 
 
 def _fail(message: str) -> None:
@@ -99,18 +107,12 @@ def prelabel(
     embeddings: Annotated[
         bool, typer.Option("--embeddings", help="Also cache the editor's SAM image embeddings.")
     ] = False,
-    refine: Annotated[
-        bool | None,
-        typer.Option(
-            "--refine/--no-refine",
-            help="Snap proposed masks to image edges with the click segmenter "
-            "(default: project.json extra.prelabel_refine).",
-        ),
-    ] = None,
+    refine: Refine = None,
 ) -> None:
     """Propose masks / absence for every pair without a human decision (resumable)."""
     from model.errors import ModelError
-    from pipelines.loop.prelabel import NoCheckpoint, prelabel_project
+    from pipelines.loop.prelabel import prelabel_project
+    from pipelines.loop.registry import NoCheckpoint
 
     project = _open(directory)
     try:
@@ -228,14 +230,7 @@ def round_cmd(
     no_prelabel: Annotated[
         bool, typer.Option("--no-prelabel", help="Do not pre-label afterwards.")
     ] = False,
-    refine: Annotated[
-        bool | None,
-        typer.Option(
-            "--refine/--no-refine",
-            help="Pre-label with masks snapped to image edges "
-            "(default: project.json extra.prelabel_refine).",
-        ),
-    ] = None,
+    refine: Refine = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
 ) -> None:
     """One feedback round: snapshot, fine-tune, evaluate on held-out groups, register, pre-label."""

@@ -13,6 +13,7 @@ from rich.table import Table
 from labeler.errors import LabelerError
 from labeler.project import Project
 from pipelines.cli._app import app
+from pipelines.cli.conventions import GrdTyper
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per skipped file, never wrapped
@@ -77,8 +78,8 @@ def ingest(
         raise typer.Exit(code=1)
 
 
-expressions_app = typer.Typer(
-    help="Add, list and edit the expressions of a group.", no_args_is_help=True
+expressions_app = GrdTyper(
+    help="Add, list, rename and delete the expressions of a group.", no_args_is_help=True
 )
 app.add_typer(expressions_app, name="expressions")
 
@@ -110,17 +111,18 @@ def expressions_list(
     project = open_project(directory)
     gid = project.store.find_group(group).id if group else None
     for e in project.store.list_expressions(gid):
-        console.print(f"{e.id}\t{e.group_id}\t{e.text}")
+        console.print(f"{e.id}\t{e.group_id}\t{e.text}", soft_wrap=True)
 
 
-@expressions_app.command("edit")
-def expressions_edit(
+@expressions_app.command("rename")
+@expressions_app.command("edit", hidden=True)
+def expressions_rename(
     directory: ProjectDir,
-    expression_id: int,
-    text: str,
-    author: Annotated[str, typer.Option()] = "cli",
+    expression_id: Annotated[int, typer.Argument(help="The expression's id (`expressions list`).")],
+    text: Annotated[str, typer.Argument(help="The new wording.")],
+    author: Annotated[str, typer.Option(help="Who renames it (audit log).")] = "cli",
 ) -> None:
-    """Fix the wording of an expression (the old text stays in the audit log)."""
+    """Rename (reword) an expression; the old text stays in the audit log."""
     project = open_project(directory)
     try:
         e = project.store.edit_expression(expression_id, text, author)
@@ -128,6 +130,44 @@ def expressions_edit(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from None
     console.print(f"{e.id}\t{e.text}")
+
+
+@expressions_app.command("delete")
+def expressions_delete(
+    directory: ProjectDir,
+    expression_id: Annotated[int, typer.Argument(help="The expression's id (`expressions list`).")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Delete even if people decided pairs (kept in the audit log)."
+        ),
+    ] = False,
+    author: Annotated[str, typer.Option(help="Who deletes it (audit log).")] = "cli",
+) -> None:
+    """Delete an expression and its decisions; refuses when people decided any of its pairs
+    unless --force. Every deleted decision is kept in the audit log."""
+    project = open_project(directory)
+    try:
+        text = project.store.get_expression(expression_id).text
+        human = project.store.delete_expression(expression_id, author=author, force=force)
+    except (LabelerError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from None
+    console.print(
+        f"deleted expression {expression_id} “{text}”"
+        + (f" ({human} human decisions kept in the audit log)" if human else ""),
+        soft_wrap=True,
+    )
+
+
+def print_table(table: Table) -> None:
+    """Print a table at the terminal's width; piped or redirected, at the table's own width, so a
+    long name is never cut at rich's default 80 columns."""
+    screen = Console()
+    if not screen.is_terminal:
+        needed = Console(width=100_000).measure(table).maximum
+        screen = Console(width=max(needed, 80))
+    screen.print(table)
 
 
 @app.command()
@@ -154,10 +194,11 @@ def status(
             "complete",
         ):
             table.add_column(col)
+        group_names = {g.id: g.name for g in store.list_groups()}
         for p in store.expression_progress():
             table.add_row(
                 str(p.expression_id),
-                str(p.group_id),
+                group_names.get(p.group_id, str(p.group_id)),
                 p.text,
                 str(p.total),
                 str(p.positive),
@@ -185,7 +226,7 @@ def status(
             table.add_row(g.name, *map(str, row), f"{g.fraction:.0%}")
         done = totals[3] / totals[2] if totals[2] else 0.0
         table.add_row("[bold]all[/bold]", *map(str, totals), f"{done:.0%}")
-    Console().print(table)  # built now so the terminal's current width (COLUMNS) applies
+    print_table(table)
     annotators = store.annotator_progress()
     if annotators:
         console.print(

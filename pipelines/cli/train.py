@@ -43,8 +43,24 @@ def synth(
         typer.Option(help="Also write a held-out project here, with groups disjoint from OUT's."),
     ] = None,
     holdout_groups: Annotated[int, typer.Option(help="Groups of the held-out project.")] = 10,
+    validation: Annotated[
+        Path | None,
+        typer.Option(help="Also write a validation project (tune thresholds here, not on test)."),
+    ] = None,
+    validation_groups: Annotated[int, typer.Option(help="Groups of the validation project.")] = 10,
+    unseen_expressions: Annotated[
+        bool,
+        typer.Option(
+            help="With --holdout / --validation: each split draws its expressions from its own "
+            "part of the expression space, so test expressions never occur in training."
+        ),
+    ] = True,
 ) -> None:
-    """Create a synthetic GRES project: procedural scenes, expressions, complete ground truth."""
+    """Create a synthetic GRES project: procedural scenes, expressions, complete ground truth.
+
+    With --validation and --holdout: train / validation / test projects with disjoint groups and
+    (by default) disjoint expressions, e.g. --level 2 --validation V --holdout T.
+    """
     from rich.progress import Progress
 
     from labeler.errors import LabelerError
@@ -59,22 +75,31 @@ def synth(
         expressions_per_group=expressions_per_group,
         level=level,
     )
-    # Held-out groups use indices past the training ones, so no group is in both projects.
-    plan = [(out, range(groups))]
+    split_expressions = unseen_expressions and (holdout is not None or validation is not None)
+    # Each split uses its own range of group indices, so no group is in two projects.
+    plan = [(out, range(groups), "train")]
+    start = groups
+    if validation is not None:
+        plan.append((validation, range(start, start + validation_groups), "validation"))
+        start += validation_groups
     if holdout is not None:
-        plan.append((holdout, range(groups, groups + holdout_groups)))
+        plan.append((holdout, range(start, start + holdout_groups), "test"))
     try:
         with Progress(console=console) as bar:
-            for root, indices in plan:
+            for root, indices, split in plan:
                 task = bar.add_task(f"writing {root}", total=len(indices))
-                made = (make_group(seed, i, **kwargs) for i in indices)
+                made = (
+                    make_group(seed, i, split=split if split_expressions else None, **kwargs)
+                    for i in indices
+                )
                 write_project(root, made, seed, on_group=lambda _g, task=task: bar.advance(task))
     except (LabelerError, RuntimeError) as exc:
         _fail(str(exc))
-    for root, indices in plan:
+    for root, indices, split in plan:
         console.print(
-            f"{root}: {len(indices)} groups x {images_per_group} images, "
+            f"{root}: {split}, {len(indices)} groups x {images_per_group} images, "
             f"{expressions_per_group} expressions each, every pair decided"
+            + (f", expressions of the {split} split only" if split_expressions else "")
         )
 
 
@@ -106,7 +131,11 @@ def train_cmd(
 def evaluate(
     checkpoint: Annotated[Path, typer.Argument(help="A GRSer checkpoint (.pt).")],
     data: Annotated[
-        str, typer.Argument(help="Project folder, IMG::ANNO (D³), or REFS::COCO::IMG.")
+        str,
+        typer.Argument(
+            help="Project folder, IMG::ANNO (D³), REFS::COCO::IMG, coca:DIR, or "
+            "grefcoco:GREFS::INSTANCES::IMG (official per-sample gRefCOCO protocol)."
+        ),
     ],
     split: Annotated[str, typer.Option(help="Refs split (val / test / testA ...).")] = "",
     out: Annotated[Path, typer.Option(help="Where the JSON report goes.")] = Path(
@@ -133,20 +162,52 @@ def evaluate(
             help="Apply the presence rule d_pos + m < d_neg; --no-presence scores the masks alone."
         ),
     ] = True,
+    grouping: Annotated[
+        str,
+        typer.Option(
+            help="blind: label-blind random groups (as pre-labelling sees images); paper: "
+            "positives and negatives interleaved 1:1 using the labels (optimistic)."
+        ),
+    ] = "blind",
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Presence threshold on d_neg - d_pos (default: the model's margin m)."),
+    ] = None,
+    sweep: Annotated[
+        bool, typer.Option(help="Also print metrics over a sweep of presence thresholds.")
+    ] = False,
+    mode: Annotated[
+        str, typer.Option(help="gres (default) or res: positives only, presence rule off.")
+    ] = "gres",
+    seed: Annotated[int, typer.Option(help="Seed of the grouping and the 1:1 subset.")] = 0,
 ) -> None:
-    """Score a checkpoint: mIoU, bar-mIoU, R_neg, gIoU/cIoU/N-acc/T-acc, MAE/F_max/S/E."""
+    """Score a checkpoint: bar-mIoU with its 95 % interval and the all-negative baseline, mIoU,
+    R_neg, gIoU/cIoU/N-acc/T-acc, AUC of the presence score, MAE/F_max/S/E."""
     from model.checkpoint import load_checkpoint
     from model.errors import ModelError
     from pipelines.training.datasets.load import DataSpecError, load_groups
-    from pipelines.training.evaluate import evaluate_groups, format_table, write_report
+    from pipelines.training.evaluate import (
+        GROUPINGS,
+        MODES,
+        evaluate_groups,
+        format_sweep,
+        format_table,
+        sweep_thresholds,
+        write_report,
+    )
 
+    if grouping not in GROUPINGS or mode not in MODES:
+        _fail(f"--grouping must be one of {GROUPINGS} and --mode one of {MODES}")
     try:
         model, meta = load_checkpoint(checkpoint, map_location=device)
+        if not presence:
+            model.config = model.config.replace(apply_presence=False)
+        if data.startswith("grefcoco:"):
+            _evaluate_grefcoco(model, data, split, out, device, threshold)
+            return
         groups = load_groups(data, split)
     except (ModelError, DataSpecError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    if not presence:
-        model.config = model.config.replace(apply_presence=False)
     report = evaluate_groups(
         model,
         groups,
@@ -155,17 +216,38 @@ def evaluate(
         visuals_dir=save_visuals,
         progress=True,
         balance=not all_samples,
+        grouping=grouping,
+        threshold=threshold,
+        mode=mode,
+        seed=seed,
+        with_records=sweep,
     )
     report.update(
         checkpoint=str(checkpoint),
         data=data,
         model=meta["config"].name,
         epoch=meta.get("epoch"),
-        presence_rule=presence,
     )
+    if sweep:
+        rows = sweep_thresholds(report["records"])
+        report["sweep"] = rows
+        console.print(format_sweep(rows))
     write_report(report, out)
     console.print(format_table(report))
     console.print(f"report: {out}" + (f"; overlays: {save_visuals}" if save_visuals else ""))
+
+
+def _evaluate_grefcoco(model, data: str, split: str, out: Path, device: str, threshold) -> None:
+    """The official per-sample gRefCOCO protocol (ReLA's gIoU / cIoU / N-acc / T-acc)."""
+    from pipelines.training.evaluate import write_report
+    from pipelines.training.grefcoco import evaluate_grefcoco, format_grefcoco, read_grefcoco
+
+    samples = read_grefcoco(data.removeprefix("grefcoco:"), split)
+    report = evaluate_grefcoco(model, samples, device=device, presence_threshold=threshold)
+    report.update(data=data, split=split)
+    write_report(report, out)
+    console.print(format_grefcoco(report))
+    console.print(f"report: {out}")
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,20 @@ from typing import Annotated
 import typer
 
 from pipelines.cli._app import app
+
+
+def port_in_use(address: str, port: int) -> str | None:
+    """Why ``address:port`` cannot be served on (e.g. "Address already in use"), or None.
+
+    Binds the way the server will (SO_REUSEADDR, so a port in TIME_WAIT counts as free)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 @app.command()
@@ -28,6 +43,13 @@ def ui(
     if not (directory / "project.json").exists():
         typer.echo(
             f"error: {directory} is not a project folder; run `grd demo {directory}` or `grd init`",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    busy = port_in_use(address, port)
+    if busy:
+        typer.echo(
+            f"error: cannot serve on {address}:{port} ({busy}); choose another with --port",
             err=True,
         )
         raise typer.Exit(code=2)

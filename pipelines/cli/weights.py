@@ -18,11 +18,12 @@ from rich.progress import (
 from rich.table import Table
 
 from pipelines.cli._app import app
+from pipelines.cli.conventions import GrdTyper
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-weights_app = typer.Typer(
+weights_app = GrdTyper(
     help="Model checkpoints: list the known ones, add or download them.", no_args_is_help=True
 )
 app.add_typer(weights_app, name="weights")
@@ -102,13 +103,14 @@ def weights_add(
         _fail(f"{file} does not exist", code=2)
     registry = WeightsRegistry(weights_dir)
     with _byte_progress("verifying") as bar:
-        task = bar.add_task("verify", total=file.stat().st_size)
+        size = file.stat().st_size
+        task = bar.add_task("verify", total=size)
         try:
             entry = registry.add(
                 file,
                 name=name,
                 copy=copy,
-                progress=lambda done, total: bar.update(task, completed=done),
+                progress=lambda fraction, _: bar.update(task, completed=fraction * size),
             )
         except (WeightsError, OSError) as exc:
             _fail(str(exc))
@@ -136,7 +138,7 @@ def weights_download(
         try:
             entry = registry.download(
                 spec.name,
-                progress=lambda done, total: bar.update(task, completed=done),
+                progress=lambda fraction, _: bar.update(task, completed=fraction * spec.size),
                 timeout=timeout,
             )
         except WeightsError as exc:

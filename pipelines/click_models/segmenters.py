@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from labeler.classic_segmenter import ClassicSegmenter
+from labeler.progress_types import Progress
+from labeler.project import Project
 from labeler.segmenter import Segmenter
 from pipelines.click_models.weights import WeightsRegistry
 
@@ -42,10 +44,30 @@ def load_segmenter(
     return build_sam_segmenter(model_type, checkpoint=path, device=device)
 
 
-def project_segmenter(project, device: str | None = None) -> Segmenter:
+def project_segmenter(project: Project, device: str | None = None) -> Segmenter:
     """The segmenter a project's settings ask for (``sam_checkpoint``, ``sam_model_type``): what
     the editor clicks with, what pre-labeling refines with and what the embedding job caches."""
     settings = project.settings
     return load_segmenter(
         settings.sam_checkpoint or None, model_type=settings.sam_model_type, device=device
     )
+
+
+def embed_project_images(
+    project: Project, group_id: int | None = None, progress: Progress | None = None
+) -> str:
+    """The project segmenter's embedding of every image (of one group, or all), cached on disk,
+    so the editor's first click on each is fast. Returns a one-line summary."""
+    from labeler.images import load_rgb
+    from pipelines.click_models.embedding_cache import cached_embedding
+
+    segmenter = project_segmenter(project)
+    images = project.store.list_images(group_id)
+    for k, image in enumerate(images):
+        if progress is not None:
+            progress(k / max(len(images), 1), f"embedding image {k + 1} of {len(images)}")
+        path = project.image_path(image)
+        cached_embedding(
+            segmenter, lambda path=path: load_rgb(path), image.content_hash, project.cache_dir
+        )
+    return f"{len(images)} embeddings ready ({segmenter.model_id})"

@@ -21,12 +21,12 @@ import shutil
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+from labeler.progress_types import Progress
+
 CHUNK = 1 << 20
 
 
@@ -149,7 +149,7 @@ def sha256_file(path: Path, progress: Progress | None = None) -> str:
             h.update(chunk)
             done += len(chunk)
             if progress:
-                progress(done, total)
+                progress(done / max(total, 1), f"{done} of {total} bytes")
     return h.hexdigest()
 
 
@@ -351,7 +351,7 @@ def _fetch(
                     f.write(chunk)
                     done += len(chunk)
                     if progress:
-                        progress(done, spec.size)
+                        progress(done / spec.size, f"{done} of {spec.size} bytes")
         except (OSError, http.client.HTTPException) as exc:
             raise _interrupted(spec, done, repr(exc)) from exc
     if done < spec.size:  # the connection closed early without an error

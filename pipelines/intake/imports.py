@@ -17,40 +17,26 @@ that is unseen or only proposed gets the imported decision.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from exports.registry import FORMATS as _REGISTRY
+from exports.registry import read_format
 from exports.snapshot import Snapshot
 from labeler.domain import DecisionStatus
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import normalize_image
+from labeler.progress_types import Track
 from labeler.project import Project
 from pipelines.intake.ingest import store_image_file
 
-FORMATS = ("coco", "d3", "grefcoco", "refcoco")
-Progress = Callable[[Iterable], Iterator]
+FORMATS = tuple(_REGISTRY)
 
 
 def read_source(fmt: str, source: str | Path, *, expressions: str | Path | None = None) -> Snapshot:
-    """Parse and check an import source of format ``fmt`` (see ``FORMATS``)."""
-    if fmt == "coco":
-        from exports.coco import read_coco
-
-        return read_coco(source, expressions)
-    if fmt == "d3":
-        from exports.d3 import read_d3
-
-        return read_d3(source)
-    if fmt == "grefcoco":
-        from exports.grefcoco import read_grefcoco
-
-        return read_grefcoco(source)
-    if fmt == "refcoco":
-        from exports.refcoco import read_refcoco
-
-        return read_refcoco(source)
-    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    """Parse and check an import source of format ``fmt`` (a name in ``exports.registry.FORMATS``;
+    ``UnknownFormat`` otherwise). ``expressions``: COCO's expression file (default: beside it)."""
+    return read_format(fmt, source, expressions=expressions)
 
 
 @dataclass
@@ -78,8 +64,18 @@ class _StoredImage:
     content_hash: str
 
 
+def _image_file(root: Path, image) -> Path:
+    """The file of ``image`` under ``root``: its name, else (a grd export read with ``--images``
+    pointing at the exporting project) the project's content-addressed copy of the same pixels."""
+    path = root / image.file
+    if path.exists() or not image.content_hash:
+        return path
+    stored = sorted((root / "images" / image.content_hash[:2]).glob(f"{image.content_hash}.*"))
+    return stored[0] if stored else path
+
+
 def _store_images(
-    project: Project, snapshot: Snapshot, root: Path, progress: Progress | None, created: list[Path]
+    project: Project, snapshot: Snapshot, root: Path, progress: Track | None, created: list[Path]
 ) -> dict[int, _StoredImage]:
     """Decode and store every image file; ``created`` collects files that did not exist before."""
     stored: dict[int, _StoredImage] = {}
@@ -87,7 +83,7 @@ def _store_images(
     images = sorted(snapshot.images, key=lambda i: i.id)
     for image in progress(images) if progress else images:
         where = f"{root / image.file}: image {image.id}"
-        path = root / image.file
+        path = _image_file(root, image)
         try:
             image_data = normalize_image(
                 path.read_bytes(), max_pixels=project.settings.max_image_pixels, name=str(path)
@@ -189,7 +185,7 @@ def import_snapshot(
     image_root: str | Path,
     *,
     author: str = "import",
-    progress: Progress | None = None,
+    progress: Track | None = None,
 ) -> ImportReport:
     """Write a checked ``Snapshot`` into ``project`` (all or nothing, see the module docstring).
 
@@ -227,7 +223,7 @@ def import_snapshot(
                 source_url=image.source_url,
                 owner=image.owner,
                 license=image.license,
-                meta=dict(image.meta),
+                meta={**image.meta, "original_name": image.file},
             )
             images[image.id] = record.id
             report.images_added += int(added)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import NormalizedImage, normalize_image
+from labeler.progress_types import Track
 from labeler.project import Project
 from pipelines.intake.guards import NEUTRAL_REASON, RefusedAddress, check_public_url
 
@@ -148,7 +149,7 @@ def folder_items(
                 name,
                 target,
                 scene,
-                meta={"original_name": path.name},
+                meta={"original_name": rel.as_posix()},
                 read=_read_file(path),
             )
         )
@@ -173,6 +174,17 @@ def _manifest_rows(path: Path) -> list[dict[str, Any]]:
     if rows and not ({"file", "url"} & set(rows[0])):
         raise ImportFormatError(f"{path}: the CSV header needs a 'file' or 'url' column")
     return rows
+
+
+def _manifest_name(location: str) -> str:
+    """The name an image of a manifest row came with: a relative ``file`` as written, else the
+    last part of the absolute path or URL (``exports.names`` makes names unique at export)."""
+    if location.startswith(("http://", "https://")):
+        from urllib.parse import unquote, urlparse
+
+        return unquote(urlparse(location).path.rsplit("/", 1)[-1]) or "image"
+    path = Path(location)
+    return path.name if path.is_absolute() or ".." in path.parts else path.as_posix()
 
 
 def manifest_items(
@@ -201,6 +213,7 @@ def manifest_items(
             path = Path(location) if Path(location).is_absolute() else manifest.parent / location
             read, source_url = _read_file(path), row.get("source_url") or ""
         extra = {k: v for k, v in row.items() if k not in MANIFEST_KEYS and v not in (None, "")}
+        extra.setdefault("original_name", _manifest_name(location))
         if row.get("title"):
             extra["title"] = row["title"]
         items.append(
@@ -238,7 +251,12 @@ def source_items(
     if path.is_file():
         return [
             IngestItem(
-                str(path), group or path.parent.resolve().name, target, scene, read=_read_file(path)
+                str(path),
+                group or path.parent.resolve().name,
+                target,
+                scene,
+                meta={"original_name": path.name},
+                read=_read_file(path),
             )
         ]
     raise FileNotFoundError(f"{path}: no such folder, manifest or image")
@@ -260,7 +278,7 @@ def ingest_items(
     project: Project,
     items: Iterable[IngestItem],
     *,
-    progress: Callable[[Iterable], Iterator] | None = None,
+    progress: Track | None = None,
     on_skip: Callable[[str, str], None] | None = None,
     screen: Callable[[IngestItem, NormalizedImage], str | None] | None = None,
 ) -> IngestReport:

@@ -6,10 +6,11 @@ function has the :mod:`pipelines.services.jobs` signature (``progress`` first) a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from labeler.errors import ImportFormatError
+from labeler.progress_types import Progress, tracking
 from labeler.project import Project
 from pipelines.intake.guards import (
     ALLOW_PRIVATE_URLS,
@@ -79,24 +80,15 @@ def upload_items(
     return items
 
 
-def _reporting(progress: Callable, total: int) -> Callable[[Iterable], Iterator]:
-    def wrap(items: Iterable) -> Iterator:
-        for k, item in enumerate(items):
-            progress(k / max(total, 1), f"image {k + 1} of {total}")
-            yield item
-
-    return wrap
-
-
-def run_ingest(progress: Callable, project: Project, items: list[IngestItem]) -> IngestReport:
+def run_ingest(progress: Progress, project: Project, items: list[IngestItem]) -> IngestReport:
     """Job: ingest ``items`` with progress; the report lists what was skipped and why."""
-    report = ingest_items(project, items, progress=_reporting(progress, len(items)))
+    report = ingest_items(project, items, progress=tracking(progress, len(items), "image"))
     progress(1.0, report.summary())
     return report
 
 
 def ingest_uploads_job(
-    progress: Callable,
+    progress: Progress,
     project: Project,
     files: Sequence[Upload],
     group: str,
@@ -111,7 +103,7 @@ def ingest_uploads_job(
 
 
 def ingest_path_job(
-    progress: Callable,
+    progress: Progress,
     project: Project,
     source: str,
     group: str | None = None,

@@ -16,21 +16,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import shutil
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from labeler.domain import DecisionStatus
+from labeler.progress_types import Progress
 from labeler.project import Project
-from labeler.store import ModelRecord
+from labeler.store import ModelRecord, Store
+from pipelines.loop.prelabel import prelabel_project
+from pipelines.loop.registry import (
+    MODELS_DIR,
+    current_model,
+    json_safe,
+    model_path,
+    register_checkpoint,
+)
+from pipelines.training.datasets.base import GresGroup
+from pipelines.training.datasets.store import (
+    CompleteExpression,
+    complete_expressions,
+    gres_groups,
+)
 
-Progress = Callable[..., None]
 HOLDOUT_SETTING = "feedback.holdout_groups"
-MODELS_DIR = "models"
 
 
 class RoundError(ValueError):
@@ -62,28 +73,38 @@ class RoundResult:
 
 
 # ------------------------------------------------------------------------------- data snapshot
-def dataset_snapshot(store) -> dict:
-    """Every human decision of every complete expression, by revision, with a hash and counts."""
-    pairs, positives, negatives, expressions = [], 0, 0, 0
-    for progress in store.expression_progress():
-        if not progress.complete:
-            continue
-        expressions += 1
-        for image_id, d in sorted(store.decisions_for_expression(progress.expression_id).items()):
-            pairs.append([progress.expression_id, image_id, d.revision])
+def snapshot_of(complete: Sequence[CompleteExpression]) -> dict:
+    """The record of what a round trained on: every human decision of every complete expression,
+    by revision, with a hash and counts."""
+    pairs, positives, negatives = [], 0, 0
+    for expression in complete:
+        for image_id, d in sorted(expression.decisions.items()):
+            pairs.append([expression.expression_id, image_id, d.revision])
             positives += d.status is DecisionStatus.POSITIVE
             negatives += d.status is DecisionStatus.NEGATIVE
     digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
     return {
         "pairs": pairs,
         "hash": digest,
-        "expressions": expressions,
+        "expressions": len(complete),
         "positives": positives,
         "negatives": negatives,
     }
 
 
-def split_holdout(store, names: Sequence[str], fraction: float = 0.2) -> set[str]:
+def dataset_snapshot(store: Store) -> dict:
+    """:func:`snapshot_of` the store as it is now."""
+    return snapshot_of(complete_expressions(store))
+
+
+def read_corrections(project: Project) -> tuple[dict, list[GresGroup]]:
+    """(snapshot, training groups) from ONE read of the decisions, so the round records exactly
+    the data it trains and evaluates on, even if someone saves while it reads."""
+    complete = complete_expressions(project.store)
+    return snapshot_of(complete), gres_groups(project, complete)
+
+
+def split_holdout(store: Store, names: Sequence[str], fraction: float = 0.2) -> set[str]:
     """The held-out image groups among ``names``; remembered, so a group's side never changes.
 
     Groups seen for the first time go to the held-out side by a hash of their name (stable across
@@ -102,90 +123,6 @@ def split_holdout(store, names: Sequence[str], fraction: float = 0.2) -> set[str
                 break
     store.set_setting(HOLDOUT_SETTING, known)
     return {n for n in names if known.get(n)}
-
-
-# ------------------------------------------------------------------------------- registry helpers
-def slim_copy(source: str | Path, target: Path, **meta: Any) -> Path:
-    """Weights + config only (no optimizer state): what the registry keeps."""
-    from model.checkpoint import load_checkpoint, save_checkpoint
-
-    model, old = load_checkpoint(source)
-    kept = {k: old[k] for k in ("epoch", "step") if k in old}
-    return save_checkpoint(target, model, model.config, **kept, **meta)
-
-
-def _relative(project: Project, path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(project.root.resolve()))
-    except ValueError:
-        return str(path.resolve())
-
-
-def register_checkpoint(
-    project: Project,
-    checkpoint: str | Path,
-    *,
-    round_index: int = 0,
-    parent_id: int | None = None,
-    dataset: dict | None = None,
-    report: dict | None = None,
-    train_config: dict | None = None,
-    make_current: bool = False,
-) -> ModelRecord:
-    """Copy a checkpoint into ``DIR/models/`` (slimmed) and register it as ``grser-r<k>-<sha8>``."""
-    from model.checkpoint import read_checkpoint
-
-    folder = project.root / MODELS_DIR
-    folder.mkdir(exist_ok=True)
-    tmp = slim_copy(checkpoint, folder / ".incoming.pt")
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
-    name = f"grser-r{round_index}-{digest}"
-    for record in project.store.list_models():
-        if record.name == name:
-            tmp.unlink()
-            return record
-    path = folder / f"{name}.pt"
-    tmp.replace(path)
-    config = {"model": read_checkpoint(path)["config"], "train": train_config or {}}
-    return project.store.register_model(
-        name,
-        _relative(project, path),
-        config=config,
-        dataset=dataset or {},
-        report=_clean(report or {}),
-        parent_id=parent_id,
-        make_current=make_current,
-    )
-
-
-def _clean(report: dict) -> dict:
-    """JSON-safe: NaN -> None, non-plain values dropped."""
-    out = {}
-    for key, value in report.items():
-        if isinstance(value, float) and math.isnan(value):
-            out[key] = None
-        elif isinstance(value, (str, int, float, bool, type(None), list, dict)):
-            out[key] = value
-    return out
-
-
-def ensure_current(project: Project) -> ModelRecord | None:
-    """The current model; a ``grser_checkpoint`` from project.json is registered as round 0 first."""
-    current = project.store.current_model()
-    if current is not None:
-        return current
-    configured = project.settings.extra.get("grser_checkpoint")
-    if not configured:
-        return None
-    path = Path(configured)
-    path = path if path.is_absolute() or path.exists() else project.root / path
-    return register_checkpoint(
-        project,
-        path,
-        round_index=0,
-        make_current=True,
-        report={"note": "imported from project.json grser_checkpoint"},
-    )
 
 
 # ------------------------------------------------------------------------------- the round
@@ -216,9 +153,7 @@ def run_round(
     ``refine`` / ``segmenter`` go to the pre-labeling (``pipelines.loop.prelabel.prelabel_project``).
     """
     from model.checkpoint import load_checkpoint
-    from pipelines.loop.prelabel import prelabel_project
     from pipelines.training.config import TrainConfig
-    from pipelines.training.datasets.store import store_groups
     from pipelines.training.evaluate import evaluate_groups
     from pipelines.training.train import train
 
@@ -229,8 +164,7 @@ def run_round(
 
     store = project.store
     step(0.0, "snapshot of the corrections")
-    snapshot = dataset_snapshot(store)
-    groups = store_groups(project.root)
+    snapshot, groups = read_corrections(project)
     names = sorted({g.name for g in groups if g.positives})
     if len(names) < 2:
         raise RoundError(
@@ -242,14 +176,14 @@ def run_round(
         raise RoundError("every complete group is held out for evaluation; annotate another group")
     train_set = [g for g in groups if g.name not in held]
     eval_set = [g for g in groups if g.name in held]
-    parent = ensure_current(project)
+    parent = current_model(project)
     round_index = len(store.list_models())
     out_dir = project.root / MODELS_DIR / "runs" / f"round-{round_index:03d}-{snapshot['hash'][:8]}"
     if out_dir.exists():
         shutil.rmtree(out_dir)  # a crashed attempt of this very round: start it over
     cfg_fields = dict(
         model=(parent.config.get("model", {}).get("name", base_model) if parent else base_model),
-        init_checkpoint=str(project.root / parent.path) if parent else "",
+        init_checkpoint=str(model_path(project, parent)) if parent else "",
         epochs=epochs,
         lr=lr,
         batch_size=batch_size,
@@ -274,13 +208,13 @@ def run_round(
     child_model, _ = load_checkpoint(out_dir / "checkpoints" / "final.pt", map_location=device)
     report = evaluate_groups(child_model, eval_set, device=device, seed=seed)
     if parent is not None:
-        parent_model, _ = load_checkpoint(project.root / parent.path, map_location=device)
+        parent_model, _ = load_checkpoint(model_path(project, parent), map_location=device)
         parent_report = evaluate_groups(parent_model, eval_set, device=device, seed=seed)
     else:
         parent_report = {}
     improved = parent is None or report["bar_miou"] > parent_report["bar_miou"]
     full_report = dict(
-        _clean(report),
+        json_safe(report),
         parent_bar_miou=parent_report.get("bar_miou"),
         holdout_groups=sorted(held),
         train_groups=sorted(set(names) - held),
@@ -314,7 +248,7 @@ def run_round(
 
         result.prelabel = prelabel_project(
             project,
-            checkpoint=project.root / record.path,
+            checkpoint=model_path(project, record),
             model_version=record.name,
             device=device,
             batch_size=prelabel_batch_size,

@@ -19,9 +19,8 @@ The project setting ``prelabel_refine`` (under ``extra`` in project.json) makes 
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,13 +28,9 @@ import numpy as np
 
 from labeler import mask_ops, rle
 from labeler.domain import DecisionStatus
+from labeler.progress_types import Progress
 from labeler.project import Project
-
-Progress = Callable[..., None]
-
-
-class NoCheckpoint(ValueError):
-    """No checkpoint was given and the project has no current model or ``grser_checkpoint``."""
+from pipelines.loop.registry import model_path, resolve_checkpoint
 
 
 @dataclass(frozen=True)
@@ -87,67 +82,20 @@ def plan_chunks(
     context: Sequence[int],
     group_size: int,
 ) -> list[Chunk]:
-    """Split ``todo`` image ids into groups of ``group_size``; top up a short group with context.
+    """The expression's GRSer groups (``model.predictor.plan_groups``): ``todo`` image ids in
+    groups of ``group_size``, a short group topped up with the other ``todo`` images, then with
+    ``context`` (the group's decided images)."""
+    from model.predictor import plan_groups
 
-    Context comes first from the other ``todo`` images, then from ``context`` (the group's decided
-    images), so every GRSer group has as many prototypes as the group allows.
-    """
-    if group_size < 1:
-        raise ValueError(f"group_size must be >= 1, got {group_size}")
-    chunks = []
-    for start in range(0, len(todo), group_size):
-        new = list(todo[start : start + group_size])
-        pool = [i for i in list(todo) + list(context) if i not in new]
-        filler = pool[: group_size - len(new)]
-        chunks.append(Chunk(expression_id, expression, tuple(new + filler), len(new)))
-    return chunks
-
-
-def file_version(path: str | Path, prefix: str = "grser") -> str:
-    """``<prefix>-<first 8 hex of the file's sha256>``: a version for an unregistered checkpoint."""
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8]
-    return f"{prefix}-{digest}"
-
-
-def resolve_checkpoint(project: Project, checkpoint: str | Path | None = None) -> tuple[Path, str]:
-    """(checkpoint path, model version): explicit path, else the current registered model, else
-    ``grser_checkpoint`` of the project settings. An unregistered checkpoint is registered first
-    (copied to ``DIR/models/``; current if no model is), and its registered name is the version."""
-    store = project.store
-    if checkpoint is None:
-        current = store.current_model()
-        if current is not None:
-            return project.root / current.path, current.name
-        configured = project.settings.extra.get("grser_checkpoint")
-        if not configured:
-            raise NoCheckpoint(
-                "no checkpoint given, no current model in the registry and no "
-                "`grser_checkpoint` in project.json; pass --checkpoint"
-            )
-        checkpoint = configured
-    path = Path(checkpoint)
-    if not path.is_absolute() and not path.exists():
-        path = project.root / path
-    if not path.exists():
-        raise NoCheckpoint(f"checkpoint {checkpoint} does not exist")
-    for record in store.list_models():
-        if (project.root / record.path).resolve() == path.resolve():
-            return path, record.name
-    # Every model that proposes is registered, so each proposal traces back to its checkpoint.
-    from pipelines.loop.feedback import register_checkpoint
-
-    record = register_checkpoint(
-        project,
-        path,
-        round_index=0,
-        make_current=store.current_model() is None,
-        report={"note": f"registered when pre-labeling with {checkpoint}"},
-    )
-    return project.root / record.path, record.name
+    return [
+        Chunk(expression_id, expression, ids, keep)
+        for ids, keep in plan_groups(list(todo), group_size, list(context))
+    ]
 
 
 class _Pixels:
-    """Each image decoded and resized to the model input once per run: ``[3, S, S]`` tensors."""
+    """Each image decoded and resized to the model input once per run (bounded count):
+    ``([S, S, 3] uint8, original (H, W))``."""
 
     def __init__(self, project: Project, size: int, max_items: int = 2048):
         self.project, self.size, self.max_items = project, size, max_items
@@ -156,14 +104,26 @@ class _Pixels:
     def get(self, image_id: int):
         if image_id not in self._data:
             from labeler.images import load_rgb
-            from model.predictor import preprocess
+            from model.predictor import resize_image
 
             record = self.project.store.get_image(image_id)
-            rgb = np.array(load_rgb(self.project.image_path(record)))  # writable for torch
+            rgb = np.asarray(load_rgb(self.project.image_path(record)))
             if len(self._data) >= self.max_items:
                 self._data.pop(next(iter(self._data)))
-            self._data[image_id] = (preprocess([rgb], self.size)[0], rgb.shape[:2])
+            self._data[image_id] = (resize_image(rgb, self.size), rgb.shape[:2])
         return self._data[image_id]
+
+    def group(self, chunk: Chunk):
+        """The chunk as the predictor's ``GroupInput``."""
+        from model.predictor import GroupInput, to_pixels
+
+        loaded = [self.get(i) for i in chunk.image_ids]
+        return GroupInput(
+            chunk.expression,
+            to_pixels([p for p, _ in loaded]),
+            tuple(tuple(size) for _, size in loaded),
+            chunk.keep,
+        )
 
 
 class _Refiner:
@@ -276,9 +236,10 @@ def prelabel_project(
     import torch
 
     from model.checkpoint import load_checkpoint
+    from model.predictor import GroupPredictor
 
-    path, version = resolve_checkpoint(project, checkpoint)
-    version = model_version or version
+    record = resolve_checkpoint(project, checkpoint)
+    path, version = model_path(project, record), model_version or record.name
     model, _meta = load_checkpoint(path, map_location=device)
     config = model.config
     n = group_size or config.group_size
@@ -291,45 +252,23 @@ def prelabel_project(
     pixels = _Pixels(project, config.image_size)
     refine = refine_default(project) if refine is None else refine
     refiner = _Refiner(project, segmenter) if refine else None
-    # One forward pass takes groups of equal size: batch chunks by their image count.
-    by_size: dict[int, list[Chunk]] = {}
-    for chunk in chunks:
-        by_size.setdefault(len(chunk.image_ids), []).append(chunk)
-    batches = [
-        group[i : i + batch_size]
-        for group in by_size.values()
-        for i in range(0, len(group), batch_size)
-    ]
-    use_amp = torch.device(device).type == "cuda"
+    predictor = GroupPredictor(model, device, threshold=threshold)
+    window = max(1, batch_size)  # groups per forward pass (and per progress call)
     started = time.perf_counter()
-    for k, batch in enumerate(batches):
+    for k in range(0, len(chunks), window):
         if progress is not None:
-            progress(k / max(len(batches), 1), f"pre-labeling: batch {k + 1} of {len(batches)}")
-        loaded = [[pixels.get(i) for i in chunk.image_ids] for chunk in batch]
-        images = torch.stack([torch.stack([p for p, _ in row]) for row in loaded]).to(device)
-        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            out = model(images, [c.expression for c in batch])
-        logits = out["mask_logits"].float()
-        report.images += images.shape[0] * images.shape[1]
-        for b, chunk in enumerate(batch):
-            for slot in range(chunk.keep):
-                height, width = loaded[b][slot][1]
-                prob = (
-                    torch.sigmoid(
-                        torch.nn.functional.interpolate(
-                            logits[b, slot][None, None],
-                            size=(height, width),
-                            mode="bilinear",
-                            align_corners=False,
-                        )
-                    )[0, 0]
-                    .cpu()
-                    .numpy()
-                )
-                present = bool(out["is_present"][b, slot]) or not config.apply_presence
-                mask = (prob > threshold) if present else np.zeros((height, width), bool)
+            progress(
+                k / max(len(chunks), 1),
+                f"pre-labeling: batch {k // window + 1} of {-(-len(chunks) // window)}",
+            )
+        batch = chunks[k : k + window]
+        inputs = [pixels.group(chunk) for chunk in batch]
+        report.images += sum(int(g.pixels.shape[0]) for g in inputs)
+        for chunk, predictions in zip(batch, predictor.predict_groups(inputs, batch_size)):
+            for slot, prediction in enumerate(predictions):
+                height, width = prediction.mask.shape
                 min_area = max(1, int(min_area_fraction * height * width))
-                parts = mask_ops.split_components(mask, min_area=min_area)
+                parts = mask_ops.split_components(prediction.mask, min_area=min_area)
                 if refiner is not None and parts:
                     parts = refiner(chunk.image_ids[slot], parts, report)
                 rles = [rle.encode(part) for part in parts if part.sum() >= min_area]
@@ -337,7 +276,7 @@ def prelabel_project(
                     chunk.expression_id,
                     chunk.image_ids[slot],
                     rles,
-                    score=float(out["presence_score"][b, slot]),
+                    score=prediction.presence_score,
                     model_version=version,
                 )
                 if saved is None:
@@ -356,10 +295,10 @@ def prelabel_project(
 
 
 def precompute_embeddings(project: Project, group_id: int | None, progress: Progress | None) -> str:
-    """Cache the editor's segmenter embeddings (``pipelines.services.model_jobs.embed_group_job``)."""
-    from pipelines.services.model_jobs import embed_group_job
+    """Cache the editor's segmenter embeddings (:func:`embed_project_images`)."""
+    from pipelines.click_models.segmenters import embed_project_images
 
     try:
-        return embed_group_job(progress or (lambda *a, **k: None), project, group_id=group_id)
+        return embed_project_images(project, group_id, progress)
     except ModuleNotFoundError as exc:  # the segmenter back-ends are an optional part
         return f"embeddings not computed: {exc.name} is not installed"

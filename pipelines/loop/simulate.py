@@ -32,21 +32,23 @@ correctly proposed absence confirmed in the bulk action).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from labeler import rle
 from labeler.annotate import accept_selected, negative_selected
-from labeler.clicks import iou, next_click
+from labeler.clicks import next_click
 from labeler.domain import DecisionStatus
 from labeler.image_editor import ImageEditor
 from labeler.images import load_rgb
+from labeler.mask_ops import iou
+from labeler.progress_types import Progress
 from labeler.project import Project
-from labeler.segmenter import Embedding, Prompts, Segmenter, SegmentResult
+from labeler.segmenter import Embedding, Segmenter
+from labeler.store import Store
 
 AUTHOR = "simulator"
 TRUTH_FILE = "simulation_truth.json"
@@ -130,39 +132,6 @@ def init_simulation(project: Project) -> tuple[Path, int]:
 
 
 # ------------------------------------------------------------------------------- a click segmenter
-class FloodFillSegmenter:
-    """Weight-free click segmenter (colour flood fill), used when no SAM back-end is installed.
-
-    A positive click adds the region of similar colour connected to it, a negative one removes it.
-    """
-
-    model_id = "floodfill-v1"
-
-    def __init__(self, tolerance: int = 12):
-        self.tolerance = tolerance
-
-    def embed(self, image: np.ndarray) -> Embedding:
-        return {"image": np.ascontiguousarray(image, dtype=np.uint8)}
-
-    def _region(self, image: np.ndarray, x: float, y: float) -> np.ndarray:
-        h, w = image.shape[:2]
-        flood = np.zeros((h + 2, w + 2), np.uint8)
-        tol = (self.tolerance,) * 3
-        seed = (min(int(x), w - 1), min(int(y), h - 1))
-        cv2.floodFill(
-            image.copy(), flood, seed, (0, 0, 0), tol, tol, 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8)
-        )
-        return flood[1:-1, 1:-1] > 0
-
-    def predict(self, embedding: Embedding, prompts: Prompts) -> SegmentResult:
-        image = embedding["image"]
-        mask = np.zeros(image.shape[:2], bool)
-        for (x, y), label in zip(prompts.points, prompts.labels):
-            region = self._region(image, x, y)
-            mask = mask | region if label else mask & ~region
-        return SegmentResult(mask, None, 1.0)
-
-
 def default_segmenter(project: Project) -> Segmenter:
     """The project's click segmenter (SAM or the classic fallback): the one the app clicks with."""
     from pipelines.click_models.segmenters import project_segmenter
@@ -250,11 +219,11 @@ def keep_matching_instances(
     None."""
     match = match_objects(list(editor.instances), objects)
     kept = {k for k in match if k is not None}
-    if not kept and len(editor.session) > 1:
+    if not kept and len(editor.instances) > 1:
         editor.delete_all()
         report.actions += 1
         return [None] * len(objects)
-    for index in reversed(range(len(editor.session))):
+    for index in reversed(range(len(editor.instances))):
         if index not in kept:
             editor.delete(index)
             report.actions += 1
@@ -293,10 +262,7 @@ def correct_with_clicks(
             pred = editor.instances[editor.active] if editor.active is not None else None
         if pred is None or iou(pred, gt) < accept_iou:
             # Clicks did not get there: the annotator paints the rest by hand (one brush action).
-            if editor.active is None:
-                editor.active = editor.session.add_instance(gt)
-            else:
-                editor.session.set_instance(editor.active, gt, label="brush")
+            editor.paint(gt)
             report.hand_fixed += 1
             report.actions += 1
         report.objects += 1
@@ -314,7 +280,7 @@ def simulate_annotation(
     max_clicks: int = 20,
     accept_iou: float = 0.9,
     author: str = AUTHOR,
-    progress: Callable[..., None] | None = None,
+    progress: Progress | None = None,
     masked_negatives_in_bulk: bool = False,
 ) -> SimReport:
     """Annotate every undecided pair of the given groups (default: all) against ``truth``."""
@@ -382,7 +348,7 @@ def simulate_annotation(
     return report
 
 
-def _certify(store, expression_id: int, seen: dict[int, int], author: str) -> None:
+def _certify(store: Store, expression_id: int, seen: dict[int, int], author: str) -> None:
     """The grid's "mark negative" on the selected tiles (image id -> revision seen), one action."""
     outcome = negative_selected(store, expression_id, seen, author=author)
     if outcome.conflicts:

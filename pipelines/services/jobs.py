@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-Progress = Callable[..., None]
+from labeler.progress_types import Progress
 
 
 class JobState(str, Enum):

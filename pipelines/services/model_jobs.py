@@ -1,27 +1,20 @@
-"""The model jobs the UI can start, found at run time: pre-labeling, a feedback round, embeddings.
+"""The model jobs the UI can start: pre-labeling, a feedback round, embeddings.
 
 Each :class:`JobOffer` carries a callable with the :mod:`pipelines.services.jobs` signature
-(``fn(progress, project, **params)``) or, when it cannot run here, the reason. Pre-labeling and
-the feedback round are looked up in ``pipelines.loop.prelabel`` / ``pipelines.loop.feedback`` by name
-(:data:`ENTRY_POINTS`), so the page works before they exist and picks them up when they do.
+(``fn(progress, project, **params)``) or, when it cannot run here, the reason.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from labeler.project import Project
-
-#: offer key -> (module, function). The function is called as ``fn(project, progress=..., **params)``
-#: with params ``group_id`` / ``expression_id`` (None = all) and returns a short summary or a report.
-ENTRY_POINTS = {
-    "prelabel": ("pipelines.loop.prelabel", "prelabel_project"),
-    "feedback": ("pipelines.loop.feedback", "run_round"),
-}
+from pipelines.click_models.segmenters import embed_project_images
+from pipelines.loop.feedback import run_round
+from pipelines.loop.prelabel import prelabel_project
+from pipelines.loop.registry import unavailable_reason
 
 
 @dataclass(frozen=True)
@@ -33,17 +26,6 @@ class JobOffer:
     unavailable: str | None = None
 
 
-def _entry(key: str) -> Callable[..., Any] | None:
-    module_name, attr = ENTRY_POINTS[key]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    return getattr(module, attr, None)
-
-
 def _as_job(fn: Callable[..., Any]) -> Callable[..., Any]:
     def job(progress, project: Project, **params):
         return fn(project, progress=progress, **params)
@@ -52,50 +34,26 @@ def _as_job(fn: Callable[..., Any]) -> Callable[..., Any]:
     return job
 
 
-def _no_checkpoint_reason(project: Project) -> str | None:
-    """Why pre-labeling cannot run, or None: it needs a current model in the registry or a
-    ``grser_checkpoint`` in project.json (``pipelines.loop.prelabel.resolve_checkpoint``'s order;
-    checked without its side effect of registering the file)."""
-    if project.store.current_model() is not None:
-        return None
-    configured = str(project.settings.extra.get("grser_checkpoint", "") or "")
-    if not configured:
-        return (
-            "needs a GRSer checkpoint: run `grd round` (or `grd prelabel --checkpoint`), "
-            "or set `grser_checkpoint` under `extra` in project.json"
-        )
-    path = Path(configured)
-    if not (path if path.is_absolute() else project.root / path).exists() and not path.exists():
-        return f"needs a GRSer checkpoint: {configured} does not exist"
-    return None
-
-
 def offers(project: Project) -> list[JobOffer]:
     """What the model page can start for this project, each with a callable or a reason."""
     result = []
-    for key, label, help_ in (
+    for key, fn, label, help_ in (
         (
             "prelabel",
+            prelabel_project,
             "Pre-label with GRSer",
             "Propose masks and presence for every undecided pair of the chosen group.",
         ),
         (
             "feedback",
+            run_round,
             "Feedback round",
             "Train on the confirmed decisions, then pre-label what is left with the new model.",
         ),
     ):
-        fn = _entry(key)
-        if fn is None:
-            module, attr = ENTRY_POINTS[key]
-            reason = f"not available in this installation ({module}.{attr} is missing)"
-        elif key == "prelabel":
-            reason = _no_checkpoint_reason(project)
-        else:
-            reason = None
-        result.append(
-            JobOffer(key, label, help_, _as_job(fn) if fn and not reason else None, reason)
-        )
+        missing = unavailable_reason(project) if key == "prelabel" else None
+        reason = f"needs a GRSer checkpoint: {missing}" if missing else None
+        result.append(JobOffer(key, label, help_, None if reason else _as_job(fn), reason))
     result.append(
         JobOffer(
             "embed",
@@ -109,16 +67,4 @@ def offers(project: Project) -> list[JobOffer]:
 
 def embed_group_job(progress, project: Project, group_id: int | None = None, **_: Any) -> str:
     """Job: the segmenter's embedding of every image (of one group, or all), cached on disk."""
-    from labeler.images import load_rgb
-    from pipelines.click_models.embedding_cache import cached_embedding
-    from pipelines.click_models.segmenters import project_segmenter
-
-    segmenter = project_segmenter(project)
-    images = project.store.list_images(group_id)
-    for k, image in enumerate(images):
-        progress(k / max(len(images), 1), f"embedding image {k + 1} of {len(images)}")
-        path = project.image_path(image)
-        cached_embedding(
-            segmenter, lambda path=path: load_rgb(path), image.content_hash, project.cache_dir
-        )
-    return f"{len(images)} embeddings ready ({segmenter.model_id})"
+    return embed_project_images(project, group_id, progress)

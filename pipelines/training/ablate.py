@@ -28,12 +28,18 @@ TABLE5 = [  # main designs
     ("w/o TQM", {"use_tqm": False}),
     ("w/o HMapHier", {"hierarchizer_train": "random", "hierarchizer_test": "random"}),
     ("w/o MirrorT", {"use_mirror": False}),
-    # Without Eq. 5 the distances d_pos / d_neg are never trained, so the presence rule means
-    # nothing: the prediction is the mask itself (an image is positive iff its mask is non-empty).
-    ("w/o TriLoss", {"use_triplet": False, "apply_presence": False}),
+    # Only the triplet loss goes: the presence rule stays, so the row isolates Eq. 5 (with the
+    # rule off too, it would measure two changes at once; issue #18, finding 4).
+    ("w/o TriLoss", {"use_triplet": False}),
+    # The full model read without the presence rule (positive iff the mask is non-empty): what
+    # the rule itself contributes.
+    ("w/o presence rule", {"apply_presence": False}),
     ("Full model", {}),
 ]
-TABLE6 = [(f"N = {n}", {"group_size": n}) for n in (1, 3, 5)] + [("N = 8 (*)", {"group_size": 8})]
+# With one image per group there is no other image to query: TQM has nothing to do, so the
+# N = 1 row is the w/o-TQM model at N = 1 (the paper's Table 6 reads it that way).
+TABLE6 = [("N = 1", {"group_size": 1, "use_tqm": False})]
+TABLE6 += [(f"N = {n}", {"group_size": n}) for n in (3, 5)] + [("N = 8 (*)", {"group_size": 8})]
 TABLES = {4: TABLE4, 5: TABLE5, 6: TABLE6}
 
 
@@ -84,15 +90,26 @@ def _pct(value) -> str:
 def format_ablation_table(
     table: int, results: list[tuple[str, dict]], dataset: str = "synthetic"
 ) -> str:
-    """The paper's layout: one row per variant, columns bar-mIoU, E_xi, R_neg (in %, E_xi raw)."""
+    """The paper's layout (bar-mIoU, E_xi, R_neg, in %, E_xi raw) plus what each figure must be
+    read against: the 95 % interval of bar-mIoU, the all-negative baseline, T-acc and the AUC of
+    the presence score."""
     width = max([len(label) for label, _ in results] + [10])
     head = f"Table {table} ({dataset}, GRES setting)"
-    lines = [head, f"{'':<{width}}  {'mIoU-bar':>8}  {'E_xi':>6}  {'R_neg':>6}  {'mIoU':>6}"]
+    lines = [
+        head,
+        f"{'':<{width}}  {'mIoU-bar':>8}  {'95% CI':>13}  {'all-neg':>7}  {'E_xi':>6}  "
+        f"{'R_neg':>6}  {'T-acc':>6}  {'AUC':>6}  {'mIoU':>6}",
+    ]
     for label, r in results:
         e_xi = r.get("mean_e")
         e_txt = "  -   " if e_xi is None or math.isnan(e_xi) else f"{e_xi:6.3f}"
+        low, high = r.get("bar_miou_ci_low"), r.get("bar_miou_ci_high")
+        ci = "-" if low is None or high is None else f"{_pct(low).strip()}-{_pct(high).strip()}"
+        auc = r.get("auc")
+        auc_txt = "  -   " if auc is None or math.isnan(auc) else f"{auc:6.3f}"
         lines.append(
-            f"{label:<{width}}  {_pct(r.get('bar_miou')):>8}  {e_txt}  "
-            f"{_pct(r.get('r_neg'))}  {_pct(r.get('miou'))}"
+            f"{label:<{width}}  {_pct(r.get('bar_miou')):>8}  {ci:>13}  "
+            f"{_pct(r.get('baseline_all_negative')):>7}  {e_txt}  {_pct(r.get('r_neg'))}  "
+            f"{_pct(r.get('t_acc'))}  {auc_txt}  {_pct(r.get('miou'))}"
         )
     return "\n".join(lines)

@@ -24,7 +24,10 @@ class TrainConfigError(ValueError):
 @dataclass
 class TrainConfig:
     # --- data -----------------------------------------------------------------------------------
-    data: str = ""  # project folder, D³ "IMG_DIR::ANNO_DIR", refs "REFS::INSTANCES::IMG_DIR"
+    # project folder, D³ "IMG_DIR::ANNO_DIR", refs "REFS::INSTANCES::IMG_DIR", "coca:DIR", ...;
+    # or a list of them, trained on together (the paper trains on G-RefC + G-RefC+ + G-RefCg)
+    data: str | list[str] = ""
+    data_weights: list[float] = field(default_factory=list)  # per source of `data`; [] = equal
     val_data: str = ""  # same forms; empty = no held-out evaluation during training
     data_split: str = ""  # refs split to read (train / val / testA ...), empty = all
     val_split: str = ""
@@ -36,7 +39,8 @@ class TrainConfig:
     prior_bias_init: bool = True  # new models w/o mirror: mask-head bias = foreground log-odds
     # --- optimisation (paper Sec. 5.2: AdamW, wd 0.01, lr 5e-5, polynomial decay, batch 4) ------
     epochs: int = 80
-    batch_size: int = 4  # groups per step
+    batch_size: int = 4  # GLOBAL groups per optimizer step: split over ranks x grad_accum_steps
+    grad_accum_steps: int = 1  # forward/backward passes per optimizer step (same global batch)
     lr: float = 5e-5
     min_lr: float = 0.0
     lr_power: float = 0.9  # polynomial decay exponent
@@ -56,20 +60,43 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many steps in total (0 = no cap)
     time_budget_s: float = 0.0  # stop at the next epoch end after this many seconds (0 = none)
     tensorboard: bool = True
+    ddp_timeout_s: float = 1800.0  # collective timeout (NCCL / gloo); evaluation is distributed
+    num_workers: int = 0  # DataLoader worker processes decoding images (0 = main process)
+    pin_memory: bool = True  # page-locked batches for the copy to a GPU (ignored on CPU)
+    cache_mb: int = 512  # per process: resized uint8 images kept in memory
+    activation_checkpointing: bool = False  # recompute backbone activations in backward
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "grad_accum_steps"):
             if int(getattr(self, name)) < 1:
                 raise TrainConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if self.lr <= 0 or self.weight_decay < 0 or self.lr_power < 0:
             raise TrainConfigError("lr must be > 0, weight_decay and lr_power >= 0")
         if self.amp not in ("auto", "bf16", "off"):
             raise TrainConfigError(f"amp must be auto, bf16 or off, got {self.amp!r}")
+        if self.num_workers < 0 or self.cache_mb < 0 or self.ddp_timeout_s <= 0:
+            raise TrainConfigError("num_workers and cache_mb must be >= 0, ddp_timeout_s > 0")
+        sources = self.sources
+        if self.data_weights and len(self.data_weights) != len(sources):
+            raise TrainConfigError(
+                f"data_weights has {len(self.data_weights)} entries for {len(sources)} sources"
+            )
+        if any(float(w) < 0 for w in self.data_weights) or (
+            self.data_weights and sum(float(w) for w in self.data_weights) <= 0
+        ):
+            raise TrainConfigError("data_weights must be >= 0 with a positive total")
         if not isinstance(self.model_overrides, dict):
             raise TrainConfigError("model_overrides must be a mapping of GRSerConfig fields")
+
+    @property
+    def sources(self) -> list[str]:
+        """The training data specs, as a list (``data`` may be one string)."""
+        if isinstance(self.data, str):
+            return [self.data] if self.data else []
+        return [str(d) for d in self.data]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -87,6 +114,15 @@ class TrainConfig:
 
 def _coerce(name: str, default: Any, value: Any) -> Any:
     """Match a value to its field's default type (YAML reads ``2e-4`` as a string)."""
+    if name == "data" and isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    if name == "data_weights":
+        if not isinstance(value, (list, tuple)):
+            raise TrainConfigError(f"data_weights: {value!r} is not a list of numbers")
+        try:
+            return [float(v) for v in value]
+        except (TypeError, ValueError):
+            raise TrainConfigError(f"data_weights: {value!r} is not a list of numbers") from None
     try:
         if isinstance(default, bool):
             if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):

@@ -156,6 +156,39 @@ class CosodAccumulator:
             metric.step(pred=pred8, gt=gt8)
         self.count += 1
 
+    def partial(self) -> dict:
+        """This accumulator's means (count, MAE, S, mean E curve, mean F curve): every Co-SOD
+        figure is a mean over images, so partials of disjoint shards ``combine`` exactly."""
+        if self.count == 0:
+            return {"count": 0}
+        mae, fm, sm, em = self._metrics
+        return {
+            "count": self.count,
+            "mae": float(mae.get_results()["mae"]),
+            "s_measure": float(sm.get_results()["sm"]),
+            "em_curve": np.asarray(em.get_results()["em"]["curve"], dtype=np.float64),
+            "fm_curve": np.asarray(fm.get_results()["fm"]["curve"], dtype=np.float64),
+        }
+
+    @staticmethod
+    def combine(partials: Sequence[dict]) -> dict[str, float]:
+        """The figures over the union of the shards behind ``partials``."""
+        parts = [p for p in partials if p.get("count")]
+        if not parts:
+            return dict.fromkeys(("mae", "max_f", "s_measure", "mean_e"), float("nan"))
+        weights = np.array([p["count"] for p in parts], dtype=np.float64)
+        weights /= weights.sum()
+
+        def mean(key):
+            return sum(w * p[key] for w, p in zip(weights, parts))
+
+        return {
+            "mae": float(mean("mae")),
+            "max_f": float(np.max(mean("fm_curve"))),
+            "s_measure": float(mean("s_measure")),
+            "mean_e": float(np.mean(mean("em_curve"))),
+        }
+
     def results(self) -> dict[str, float]:
         if self.count == 0:
             return dict.fromkeys(("mae", "max_f", "s_measure", "mean_e"), float("nan"))

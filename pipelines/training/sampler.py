@@ -90,17 +90,28 @@ def sample_epoch(
     seed: int,
     epoch: int,
     cross_group_negatives: bool = True,
+    weights: Sequence[float] | None = None,
 ) -> list[TrainingGroup]:
-    """The shuffled training groups of one epoch; deterministic in ``(seed, epoch)``."""
+    """The shuffled training groups of one epoch; deterministic in ``(seed, epoch)``.
+
+    Without ``weights`` every expression with a positive appears once. With ``weights`` (one per
+    group, e.g. its source's sampling weight) the epoch draws as many expressions, with
+    replacement, each with probability proportional to its weight.
+    """
     if group_size < 1:
         raise ValueError(f"group_size must be at least 1, got {group_size}")
+    if weights is not None and len(weights) != len(groups):
+        raise ValueError(f"{len(weights)} sampling weights for {len(groups)} groups")
     rng = np.random.default_rng([seed, epoch])
-    usable = [g for g in groups if g.positives]
-    out = []
-    for index in rng.permutation(len(usable)):
-        group = usable[index]
-        out.append(sample_group(group, groups, group_size, rng, cross_group_negatives))
-    return out
+    usable = [i for i, g in enumerate(groups) if g.positives]
+    if weights is None:
+        order = [usable[i] for i in rng.permutation(len(usable))]
+    else:
+        p = np.array([float(weights[i]) for i in usable], dtype=np.float64)
+        if not usable or p.sum() <= 0 or (p < 0).any():
+            raise ValueError("sampling weights must be >= 0 with a positive total")
+        order = [usable[i] for i in rng.choice(len(usable), size=len(usable), p=p / p.sum())]
+    return [sample_group(groups[i], groups, group_size, rng, cross_group_negatives) for i in order]
 
 
 def batches(training_groups: Sequence[TrainingGroup], batch_size: int) -> list[list[TrainingGroup]]:
@@ -109,3 +120,66 @@ def batches(training_groups: Sequence[TrainingGroup], batch_size: int) -> list[l
         list(training_groups[i : i + batch_size])
         for i in range(0, len(training_groups), batch_size)
     ]
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """How one epoch's training groups become optimizer steps, the same on every rank.
+
+    ``batch_size`` is GLOBAL: the groups of one optimizer step over all ranks together, split
+    evenly across ``world`` ranks and ``accum`` gradient-accumulation micro-steps.
+    """
+
+    steps_per_epoch: int
+    batch_size: int  # global groups per optimizer step
+    world: int
+    accum: int
+
+    @property
+    def per_rank(self) -> int:
+        return self.batch_size // self.world
+
+    @property
+    def micro(self) -> int:
+        """Groups per forward pass on one rank."""
+        return self.batch_size // (self.world * self.accum)
+
+    @property
+    def groups_per_epoch(self) -> int:
+        """Groups an epoch covers after padding: ``steps_per_epoch * batch_size``."""
+        return self.steps_per_epoch * self.batch_size
+
+
+def step_plan(n_groups: int, batch_size: int, world: int = 1, accum: int = 1) -> StepPlan:
+    """Every rank runs ``ceil(n_groups / batch_size)`` steps; raises when the global batch cannot
+    be split evenly into ``world`` ranks x ``accum`` micro-steps."""
+    if n_groups < 1:
+        raise ValueError("no training group: need at least one expression with a positive image")
+    if world < 1 or accum < 1:
+        raise ValueError(f"ranks and accumulation steps must be >= 1, got {world} and {accum}")
+    if batch_size < 1 or batch_size % (world * accum):
+        raise ValueError(
+            f"batch_size {batch_size} is global and must be a multiple of ranks x "
+            f"grad_accum_steps = {world} x {accum} = {world * accum}"
+        )
+    return StepPlan(-(-n_groups // batch_size), batch_size, world, accum)
+
+
+def shard_epoch(
+    training_groups: Sequence[TrainingGroup], plan: StepPlan, rank: int
+) -> list[list[list[TrainingGroup]]]:
+    """This rank's share of one epoch: ``[step][micro-step] -> groups``.
+
+    The epoch is padded to ``plan.groups_per_epoch`` by repeating its first groups (cycling when
+    needed), so every rank runs exactly ``plan.steps_per_epoch`` steps of ``plan.accum`` forward
+    passes of ``plan.micro`` groups: no rank can wait on a collective another never reaches.
+    """
+    if not training_groups:
+        raise ValueError("an epoch without training groups cannot be sharded")
+    padded = [training_groups[i % len(training_groups)] for i in range(plan.groups_per_epoch)]
+    steps = []
+    for s in range(plan.steps_per_epoch):
+        start = s * plan.batch_size + rank * plan.per_rank
+        mine = padded[start : start + plan.per_rank]
+        steps.append([mine[k : k + plan.micro] for k in range(0, plan.per_rank, plan.micro)])
+    return steps

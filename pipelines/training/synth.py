@@ -16,6 +16,7 @@ Everything is a pure function of ``(seed, group index)``: the same arguments giv
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -66,13 +67,6 @@ class SynthImage:
     image: np.ndarray  # H x W x 3 uint8
     objects: list[SynthObject]
     masks: dict[str, list[np.ndarray]] = field(default_factory=dict)
-
-    def union_mask(self, expression: str) -> np.ndarray:
-        h, w = self.image.shape[:2]
-        out = np.zeros((h, w), dtype=bool)
-        for m in self.masks[expression]:
-            out |= m
-        return out
 
 
 @dataclass
@@ -136,10 +130,37 @@ def _other(options, exclude, rng: np.random.Generator):
     return str(rng.choice([o for o in options if o != exclude]))
 
 
-def group_referents(level: int, count: int, rng: np.random.Generator) -> list[Referent]:
-    """``count`` distinct referents sharing one theme (shape, colour), harder with ``level``."""
-    shape, colour = str(rng.choice(SHAPES)), str(rng.choice(list(COLOURS)))
-    base = Referent(shape=shape, colour=colour)
+SPLITS = ("train", "validation", "test")
+SPLIT_SHARES = (0.6, 0.2, 0.2)  # of the expression space, by a hash of the text
+
+
+def expression_split(text: str) -> str:
+    """Which split an expression text belongs to: a fixed partition of all expressions, so a
+    test expression is never seen in training (nor in validation)."""
+    bucket = zlib.crc32(text.encode()) % 100
+    edge = 0
+    for split, share in zip(SPLITS, SPLIT_SHARES):
+        edge += round(share * 100)
+        if bucket < edge:
+            return split
+    return SPLITS[-1]
+
+
+def group_referents(
+    level: int, count: int, rng: np.random.Generator, split: str | None = None
+) -> list[Referent]:
+    """``count`` distinct referents sharing one theme (shape, colour), harder with ``level``.
+
+    With ``split`` only expressions of that split (``expression_split``) are used; the group may
+    then have fewer than ``count``.
+    """
+    for _ in range(1000):
+        shape, colour = str(rng.choice(SHAPES)), str(rng.choice(list(COLOURS)))
+        base = Referent(shape=shape, colour=colour)
+        if split is None or expression_split(base.text()) == split:
+            break
+    else:
+        raise RuntimeError(f"no base expression of split {split!r} found")
     candidates = [
         replace(base, colour=_other(COLOURS, colour, rng)),
         replace(base, shape=_other(SHAPES, shape, rng)),
@@ -154,6 +175,8 @@ def group_referents(level: int, count: int, rng: np.random.Generator) -> list[Re
             shape, colour, relation=str(rng.choice(RELATIONS)), anchor=_other(SHAPES, shape, rng)
         )
         candidates += [rel, rel]  # relations are the point of level 3: draw them more often
+    if split is not None:
+        candidates = [c for c in candidates if expression_split(c.text()) == split]
     chosen = [base]
     for i in rng.permutation(len(candidates)):
         if len(chosen) == count:
@@ -277,10 +300,15 @@ def make_group(
     expressions_per_group: int = 3,
     level: int = 3,
     prefix: str = "synth",
+    split: str | None = None,
 ) -> SynthGroup:
-    """Group ``index`` of the benchmark drawn from ``seed``; deterministic in its arguments."""
+    """Group ``index`` of the benchmark drawn from ``seed``; deterministic in its arguments.
+
+    ``split`` (train / validation / test) restricts its expressions to that part of the
+    expression space, so splits made this way share no expression.
+    """
     rng = np.random.default_rng([seed, index])
-    referents = group_referents(level, expressions_per_group, rng)
+    referents = group_referents(level, expressions_per_group, rng, split)
     texts = [r.text() for r in referents]
     images = []
     for k in range(images_per_group):

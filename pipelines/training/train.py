@@ -6,13 +6,18 @@
 Sections: setup (devices, DDP, seeds) -> data -> model -> optimizer -> resume -> loop (group
 sampler, Eq. 6 objective with its t/T ramp, bf16 autocast on GPU, polynomial LR) -> checkpoints
 (every epoch, self-describing, exact resume) -> held-out evaluation -> logs (CSV, TensorBoard).
-Under DDP each rank trains on its own shard of every epoch's groups; rank 0 writes everything.
+Under DDP ``batch_size`` is global: every optimizer step takes ``batch_size`` groups over all
+ranks and ``grad_accum_steps`` micro-steps (``sampler.step_plan``); epochs are padded so every
+rank runs the same number of steps; BatchNorm buffers are broadcast from rank 0 after each epoch;
+held-out evaluation is shared by all ranks (gathered, none idles waiting on another); collectives
+time out after ``ddp_timeout_s``; at the end the ranks' weight digests are compared. Rank 0 writes
+everything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import json
 import math
 import os
 import time
@@ -22,9 +27,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from pipelines.training.batching import ItemCache, collate
 from pipelines.training.config import TrainConfig, save_train_config
-from pipelines.training.sampler import batches, sample_epoch
+from pipelines.training.sampler import step_plan
 
 CSV_FIELDS = (
     "kind",
@@ -97,7 +101,12 @@ def setup_runtime(cfg: TrainConfig) -> Runtime:
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
         if not dist.is_initialized():
-            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+            from datetime import timedelta
+
+            dist.init_process_group(
+                backend="nccl" if device.type == "cuda" else "gloo",
+                timeout=timedelta(seconds=cfg.ddp_timeout_s),
+            )
     amp = cfg.amp if cfg.amp != "auto" else ("bf16" if device.type == "cuda" else "off")
     return Runtime(device, rank, world, torch.bfloat16 if amp == "bf16" else None)
 
@@ -216,6 +225,57 @@ class MetricLog:
             self.writer.close()
 
 
+def sync_buffers(model: torch.nn.Module, rt: Runtime) -> None:
+    """Broadcast every buffer (BatchNorm running statistics) from rank 0.
+
+    DDP broadcasts buffers at the start of each forward, so after the last forward of an epoch
+    each rank holds running statistics of its own shard: without this, ranks would evaluate and
+    checkpoint different models.
+    """
+    if rt.world_size > 1:
+        for buffer in model.buffers():
+            dist.broadcast(buffer.data, src=0)
+
+
+def state_digest(model: torch.nn.Module) -> str:
+    """sha256 over every parameter and buffer (names, shapes, bytes): equal iff the weights are."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def check_ranks_agree(model: torch.nn.Module, step: int, rt: Runtime) -> list[dict]:
+    """Every rank's (steps, weights digest); raises when the ranks diverged (a DDP bug)."""
+    mine = {"rank": rt.rank, "steps": step, "weights_sha256": state_digest(model)}
+    if rt.world_size == 1:
+        return [mine]
+    ranks: list = [None] * rt.world_size
+    dist.all_gather_object(ranks, mine)
+    if len({(r["steps"], r["weights_sha256"]) for r in ranks}) != 1:
+        raise RuntimeError(f"DDP ranks diverged: {ranks}")
+    return ranks
+
+
+def load_training_data(cfg: TrainConfig) -> tuple[list, list[float] | None]:
+    """The groups of every source of ``cfg.data`` and, with ``data_weights``, a sampling weight
+    per group (its source's weight shared among the source's groups)."""
+    from pipelines.training.datasets.load import load_groups
+
+    groups, weights = [], []
+    for index, spec in enumerate(cfg.sources):
+        loaded = load_groups(spec, cfg.data_split)
+        usable = max(sum(1 for g in loaded if g.positives), 1)
+        share = (float(cfg.data_weights[index]) if cfg.data_weights else 1.0) / usable
+        groups += loaded
+        weights += [share] * len(loaded)
+    return groups, (weights if cfg.data_weights else None)
+
+
 def _reduce_mean(value: torch.Tensor, rt: Runtime) -> float:
     value = value.detach()
     if rt.world_size > 1:
@@ -240,6 +300,7 @@ def train(
     from model.losses import grser_loss
     from pipelines.training.datasets.load import load_groups
     from pipelines.training.evaluate import evaluate_groups, write_report
+    from pipelines.training.loader import ShardedEpochs, make_loader, to_model_inputs
 
     # -- setup -------------------------------------------------------------------------------
     rt = setup_runtime(cfg)
@@ -249,12 +310,19 @@ def train(
         save_train_config(cfg, out_dir / "config.yaml")
 
     # -- data ------------------------------------------------------------------------------------
+    weights = None
     if train_groups is None:
-        train_groups = load_groups(cfg.data, cfg.data_split)
+        train_groups, weights = load_training_data(cfg)
     if val_groups is None:
         val_groups = load_groups(cfg.val_data, cfg.val_split) if cfg.val_data else []
     if not any(g.positives for g in train_groups):
         raise ValueError(f"{cfg.data}: no expression with a positive image to train on")
+    plan = step_plan(
+        sum(1 for g in train_groups if g.positives),
+        cfg.batch_size,
+        rt.world_size,
+        cfg.grad_accum_steps,
+    )
 
     # -- model -----------------------------------------------------------------------------------
     model = build_model(cfg)
@@ -266,6 +334,7 @@ def train(
         )
     model = model.to(rt.device)
     config = model.config
+    model.visual_encoder.checkpoint_activations = cfg.activation_checkpointing
     raw_model = model
     if cfg.compile:
         model = torch.compile(model)
@@ -275,7 +344,18 @@ def train(
             device_ids=[rt.device.index] if rt.device.type == "cuda" else None,
             find_unused_parameters=True,
         )
-    cache = ItemCache(config.image_size)
+    data = ShardedEpochs(
+        train_groups,
+        plan,
+        rt.rank,
+        config.image_size,
+        config.group_size,
+        cfg.seed,
+        cfg.cross_group_negatives,
+        cache_bytes=cfg.cache_mb * 2**20,
+        weights=weights,
+    )
+    loader = make_loader(data, cfg.num_workers, cfg.pin_memory and rt.device.type == "cuda")
 
     # -- optimizer -------------------------------------------------------------------------------
     decay, no_decay = [], []
@@ -289,11 +369,7 @@ def train(
         ],
         lr=cfg.lr,
     )
-    steps_per_epoch = math.ceil(
-        len(sample_epoch(train_groups, config.group_size, cfg.seed, 0))
-        / rt.world_size
-        / cfg.batch_size
-    )
+    steps_per_epoch = plan.steps_per_epoch
     total_steps = cfg.epochs * steps_per_epoch
 
     # -- resume ----------------------------------------------------------------------------------
@@ -319,42 +395,52 @@ def train(
     epoch_done = start_epoch
     model.train()
     for epoch in range(start_epoch, cfg.epochs):
-        epoch_groups = sample_epoch(
-            train_groups, config.group_size, cfg.seed, epoch, cfg.cross_group_negatives
-        )[rt.rank :: rt.world_size]
-        epoch_batches = batches(epoch_groups, cfg.batch_size)[:steps_per_epoch]
+        loader.sampler.epoch = epoch
+        micro_batches = iter(loader)
         bar = None
         if progress and rt.is_main:
             from tqdm import tqdm
 
             bar = tqdm(
-                total=len(epoch_batches),
+                total=steps_per_epoch,
                 desc=f"epoch {epoch + 1}/{cfg.epochs}",
                 unit="step",
                 dynamic_ncols=True,
             )
         window_t, window_groups = time.time(), 0
         done_batches = 0
-        for batch in epoch_batches:
+        for _ in range(steps_per_epoch):
             lr = lr_at(step, total_steps, cfg.lr, cfg.lr_power, cfg.warmup_steps, cfg.min_lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            images, targets, positive, expressions = collate(batch, cache)
-            images, targets, positive = (t.to(rt.device) for t in (images, targets, positive))
-            with torch.autocast(
-                device_type=rt.device.type, dtype=rt.amp_dtype, enabled=rt.amp_dtype is not None
-            ):
-                outputs = model(images, expressions, mirror=config.use_mirror)
-            # Eq. 6: t counts epochs from 1, so the first epoch already weighs 1/T.
-            losses = grser_loss(outputs, targets, positive, epoch + 1, cfg.epochs, config)
             optimizer.zero_grad(set_to_none=True)
-            losses["total"].backward()
+            totals: dict[str, torch.Tensor] = {}
+            for k in range(plan.accum):
+                images, targets, positive, expressions = to_model_inputs(
+                    next(micro_batches), rt.device
+                )
+                # Only the last micro-step all-reduces gradients (DDP's no_sync on the others).
+                sync = k == plan.accum - 1 or rt.world_size == 1
+                context = model.no_sync() if not sync else contextlib.nullcontext()
+                with context:
+                    with torch.autocast(
+                        device_type=rt.device.type,
+                        dtype=rt.amp_dtype,
+                        enabled=rt.amp_dtype is not None,
+                    ):
+                        outputs = model(images, expressions, mirror=config.use_mirror)
+                    # Eq. 6: t counts epochs from 1, so the first epoch already weighs 1/T.
+                    losses = grser_loss(outputs, targets, positive, epoch + 1, cfg.epochs, config)
+                    (losses["total"] / plan.accum).backward()
+                for key, value in losses.items():
+                    totals[key] = totals.get(key, 0.0) + value.detach() / plan.accum
+            losses = totals
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.grad_clip)
             optimizer.step()
             step += 1
             done_batches += 1
-            window_groups += len(batch) * rt.world_size
+            window_groups += plan.batch_size
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{float(losses['total']):.3f}", lr=f"{lr:.2e}")
@@ -375,30 +461,39 @@ def train(
                 break
         if bar is not None:
             bar.close()
-        completed = done_batches == len(epoch_batches)
+        del micro_batches
+        sync_buffers(raw_model, rt)
+        completed = done_batches == steps_per_epoch
         epoch_done = epoch + 1 if completed else epoch
         # -- checkpoint (every completed epoch; an interrupted epoch is replayed on resume) -----
         if rt.is_main and completed:
             save_training_checkpoint(last, raw_model, optimizer, cfg, epoch_done, step)
         # -- held-out evaluation -------------------------------------------------------------
-        final = (
-            stop
-            or epoch + 1 == cfg.epochs
-            or (cfg.time_budget_s and time.time() - started > cfg.time_budget_s)
-        )
+        over_budget = bool(cfg.time_budget_s and time.time() - started > cfg.time_budget_s)
+        if rt.world_size > 1:  # every rank must take the same branch: rank 0's clock decides
+            flag = torch.tensor([int(over_budget)], device=rt.device)
+            dist.broadcast(flag, src=0)
+            over_budget = bool(flag.item())
+        final = stop or epoch + 1 == cfg.epochs or over_budget
         periodic = cfg.eval_every and (epoch + 1) % cfg.eval_every == 0
-        if val_groups and rt.is_main and (final or periodic):
+        if val_groups and (final or periodic):
+            # every rank scores its share; the records are gathered (no rank idles at a barrier)
             report = evaluate_groups(
                 raw_model, val_groups, config.group_size, rt.device, rt.amp_dtype
             )
             log.log("val", step, {"epoch": epoch + 1, **report})
-            print(
-                f"epoch {epoch + 1}: bar-mIoU {report['bar_miou']:.4f}  mIoU {report['miou']:.4f}"
-                f"  R_neg {report['r_neg']:.4f}"
-            )
+            if rt.is_main:
+                print(
+                    f"epoch {epoch + 1}: bar-mIoU {report['bar_miou']:.4f} "
+                    f"[{report['bar_miou_ci_low']:.4f}, {report['bar_miou_ci_high']:.4f}] "
+                    f"(all-negative {report['baseline_all_negative']:.4f})  "
+                    f"mIoU {report['miou']:.4f}  R_neg {report['r_neg']:.4f}  "
+                    f"AUC {report['auc']:.4f}"
+                )
         if final:
             break
     # -- wrap up -------------------------------------------------------------------------------
+    ranks = check_ranks_agree(raw_model, step, rt)
     if rt.is_main:
         save_training_checkpoint(
             checkpoint_dir(cfg) / "final.pt", raw_model, optimizer, cfg, epoch_done, step, report
@@ -408,6 +503,9 @@ def train(
             "epochs_done": epoch_done,
             "train_seconds": time.time() - started,
             "groups": len(train_groups),
+            "world_size": rt.world_size,
+            "ranks": ranks,
+            "steps_per_epoch": steps_per_epoch,
             "model": config.name,
             "report": report,
         }
@@ -417,11 +515,3 @@ def train(
         dist.barrier()
         dist.destroy_process_group()
     return report
-
-
-def checkpoint_meta_json(path: str | Path) -> str:
-    """Human summary of a training checkpoint (for ``grd train --show``)."""
-    from model.checkpoint import read_checkpoint
-
-    meta = read_checkpoint(path)["meta"]
-    return json.dumps({k: meta.get(k) for k in ("epoch", "step", "metrics")}, indent=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeler import annotate, rle
+from labeler import annotate, mask_ops, rle
 from labeler.domain import DecisionStatus, ExpressionDecision, ExpressionProgress
 from labeler.errors import StaleRevision
 from labeler.store import Store
@@ -105,13 +105,13 @@ def test_concurrent_edit_becomes_a_conflict_with_both_versions_and_keep_mine_win
         annotate.save_edit(store, expr.id, ids[0], mine, author="ann", expected_revision=0)
     conflict = annotate.conflict_from(info.value, expr.id, ids[0], mine, based_on=0)
     assert conflict.theirs.author == "bob" and conflict.theirs.revision == 1
-    assert rle.iou(conflict.theirs.instances[0].rle, rle_box(1, 1, 4, 4)) == 1.0
+    assert mask_ops.iou(conflict.theirs.instances[0].rle, rle_box(1, 1, 4, 4)) == 1.0
     # nothing of bob's was overwritten by the failed save
     assert store.get_decision(expr.id, ids[0]).author == "bob"
     resolved = annotate.keep_mine(store, conflict, author="ann")
     stored = store.get_decision(expr.id, ids[0])
     assert resolved.revision == 2 and stored.author == "ann"
-    assert rle.iou(stored.instances[0].rle, mine[0]) == 1.0
+    assert mask_ops.iou(stored.instances[0].rle, mine[0]) == 1.0
     actions = [e.action for e in store.audit(expression_id=expr.id, image_id=ids[0])]
     assert actions == ["edit", "rejected_stale", "resolve_conflict"]
 
@@ -158,12 +158,14 @@ def test_negative_selected_reports_a_pair_changed_since_the_grid_was_read(world)
     outcome = annotate.negative_selected(store, expr.id, seen, author="ann")
     assert [c.image_id for c in outcome.conflicts] == [ids[1]]
     assert outcome.conflicts[0].author == "bob"
-    # the pair before the conflict was saved and can be undone
-    assert [d.image_id for d in outcome.saved] == [ids[0]] and outcome.batch_id
+    # every other pair was saved, in one batch that undo takes back whole
+    assert [d.image_id for d in outcome.saved] == [ids[0], ids[2]] and outcome.batch_id
     st = statuses(store, expr)
-    assert st[ids[0]] == "negative" and st[ids[1]] == "positive" and st[ids[2]] == "unseen"
-    annotate.undo_action(store, expr.id, outcome.batch_id, author="ann")
-    assert statuses(store, expr)[ids[0]] == "unseen"
+    assert st[ids[0]] == "negative" and st[ids[1]] == "positive" and st[ids[2]] == "negative"
+    undone = annotate.undo_action(store, expr.id, outcome.batch_id, author="ann")
+    assert undone.count == 2 and not undone.conflicts
+    st = statuses(store, expr)
+    assert st[ids[0]] == "unseen" and st[ids[1]] == "positive" and st[ids[2]] == "unseen"
 
 
 def test_next_task_prefers_started_then_proposed_then_group_order():

@@ -255,7 +255,8 @@ def test_a_segmenter_that_takes_a_mask_as_prior_refines_the_proposal_with_the_cl
     click on a spill beside the object removes the spill and keeps the object (cutting "the region
     under the click" would cut the object: it is what a click on its rim segments)."""
     from labeler.classic_segmenter import ClassicSegmenter
-    from labeler.clicks import iou, next_click
+    from labeler.clicks import next_click
+    from labeler.mask_ops import iou
 
     image, disc = _disc_scene()
     spill = disc | np.roll(disc, 7, axis=1)  # the proposal runs 7 px past the disc's right side
@@ -326,3 +327,26 @@ def test_delete_all_is_one_edit_and_undo_restores_every_instance(world):
     ed.redo()
     saved = ed.confirm(store, author="ann")
     assert saved.status is DecisionStatus.NEGATIVE  # nothing left: a certified negative
+
+
+def test_paint_sets_the_active_mask_by_hand_in_one_undoable_edit(world):
+    store, expr, image, seg, emb = world
+    ed = editor_for(store, expr, image)
+    ed.click(seg, emb, 20, 20, True)
+    painted = np.zeros((H, W), bool)
+    painted[5:15, 30:50] = True
+    ed.paint(painted)  # replaces the clicked instance
+    assert len(ed.instances) == 1 and np.array_equal(ed.instances[0], painted)
+    assert not ed.prompts.points  # the clicks did not make this mask
+    ed.new_object()
+    ed.paint(painted[::-1])  # none active: a new instance
+    assert len(ed.instances) == 2 and ed.active == 1
+    ed.undo()
+    assert len(ed.instances) == 1
+    ed.undo()
+    assert not np.array_equal(ed.instances[0], painted) and ed.instances[0][20, 20]
+    ed.redo()
+    # a click on the painted mask corrects it instead of re-predicting from old clicks
+    ed.click(seg, emb, 10, 10, True)
+    assert ed.instances[0][5:15, 30:50].all() and ed.instances[0][10, 10]
+    assert ed.confirm(store, author="ann").status is DecisionStatus.POSITIVE

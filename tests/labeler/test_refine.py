@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from labeler.classic_segmenter import ClassicSegmenter
-from labeler.clicks import iou
+from labeler.mask_ops import iou
 from labeler.refine import RefineSettings, refine_instance, refine_instances, refine_prompts
 from labeler.segmenter import SegmentResult
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labeler.classic_segmenter import ClassicSegmenter
-from labeler.clicks import iou
+from labeler.mask_ops import iou
 from labeler.segmenter import Prompts, Segmenter, SegmentResult
 
 

@@ -161,13 +161,13 @@ def test_bulk_negatives_and_undo(populated, ring_rle):
         dog.id, images[0].id, "positive", [ring_rle], author="ann", expected_revision=0
     )
     store.propose(dog.id, images[1].id, [ring_rle], score=1.5, model_version="m")
-    batch, done = store.confirm_negatives(dog.id, author="ann")  # all remaining undecided
+    batch, done, _ = store.confirm_negatives(dog.id, author="ann")  # all remaining undecided
     assert {d.image_id for d in done} == {images[1].id, images[2].id}
     assert all(d.status is DecisionStatus.NEGATIVE for d in done)
     assert store.get_decision(dog.id, images[0].id).status is DecisionStatus.POSITIVE
     assert {e.batch_id for e in store.audit(batch_id=batch)} == {batch}
     assert last_batch(store.audit(), "ann") == batch
-    undo_id, restored = store.undo_batch(batch, author="ann")
+    undo_id, restored, _ = store.undo_batch(batch, author="ann")
     assert store.get_decision(dog.id, images[1].id).status is DecisionStatus.PROPOSED
     assert store.get_decision(dog.id, images[1].id).instances[0].rle == ring_rle
     assert store.get_decision(dog.id, images[2].id).status is DecisionStatus.UNSEEN
@@ -178,7 +178,7 @@ def test_accept_proposals(populated, ring_rle):
     store, group, images, (dog, _) = populated
     store.propose(dog.id, images[0].id, [ring_rle], score=2.0, model_version="m")
     store.propose(dog.id, images[1].id, [], score=-2.0, model_version="m")
-    batch, done = store.accept_proposals(
+    batch, done, _ = store.accept_proposals(
         dog.id, [images[0].id, images[1].id, images[2].id], author="ann"
     )
     statuses = {d.image_id: d.status for d in done}
@@ -189,13 +189,69 @@ def test_accept_proposals(populated, ring_rle):
     assert store.get_decision(dog.id, images[0].id).author == "ann"
 
 
-def test_undo_refuses_pairs_changed_afterwards(populated):
+def test_undo_leaves_pairs_changed_afterwards_and_reports_them(populated):
     store, group, images, (dog, _) = populated
-    batch, _ = store.confirm_negatives(dog.id, [images[0].id, images[1].id], author="ann")
+    batch = store.confirm_negatives(dog.id, [images[0].id, images[1].id], author="ann").batch_id
     store.save_decision(dog.id, images[0].id, "unseen", author="bob", expected_revision=1)
-    with pytest.raises(StaleRevision, match="1 of 2"):
-        store.undo_batch(batch, author="ann")
+    undone = store.undo_batch(batch, author="ann")
+    assert [c.image_id for c in undone.conflicts] == [images[0].id]
+    assert undone.conflicts[0].author == "bob"
+    assert [d.image_id for d in undone.saved] == [images[1].id]
     assert store.get_decision(dog.id, images[1].id).status is DecisionStatus.UNSEEN
+    assert store.get_decision(dog.id, images[0].id).author == "bob"
+
+
+@pytest.mark.parametrize("action", ["accept", "negative"])
+def test_bulk_action_saves_all_but_a_conflict_in_the_middle_in_one_undoable_batch(
+    populated, ring_rle, action
+):
+    store, group, images, (dog, _) = populated
+    ids = [i.id for i in images]
+    for image_id in ids:
+        store.propose(dog.id, image_id, [ring_rle], score=1.0, model_version="m")
+    seen = {i: d.revision for i, d in store.decisions_for_expression(dog.id).items()}
+    if action == "accept":
+        # a newer model replaces the middle proposal after ann's grid was drawn
+        store.propose(dog.id, ids[1], [], score=-1.0, model_version="m2")
+        result = store.accept_proposals(dog.id, ids, author="ann", expected_revisions=seen)
+        kept, theirs = DecisionStatus.POSITIVE, (DecisionStatus.PROPOSED, "model:m2")
+    else:
+        # bob decides the middle image after ann's grid was drawn
+        store.save_decision(
+            dog.id, ids[1], "positive", [ring_rle], author="bob", expected_revision=1
+        )
+        result = store.confirm_negatives(dog.id, ids, author="ann", expected_revisions=seen)
+        kept, theirs = DecisionStatus.NEGATIVE, (DecisionStatus.POSITIVE, "bob")
+    batch_id, saved, conflicts = result
+    assert [d.image_id for d in saved] == [ids[0], ids[2]]
+    assert [(c.image_id, c.status, c.author) for c in conflicts] == [(ids[1], *theirs)]
+    for image_id in (ids[0], ids[2]):
+        stored = store.get_decision(dog.id, image_id)
+        assert (stored.status, stored.author) == (kept, "ann")
+    middle = store.get_decision(dog.id, ids[1])
+    assert (middle.status, middle.author) == theirs and middle.revision == seen[ids[1]] + 1
+    entries = store.audit(batch_id=batch_id)  # one batch: the two saves and the rejected attempt
+    action_name = "accept_proposal" if action == "accept" else "confirm_negative"
+    assert sorted((e.image_id, e.action) for e in entries) == [
+        (ids[0], action_name),
+        (ids[1], "rejected_stale"),
+        (ids[2], action_name),
+    ]
+    assert last_batch(store.audit(), "ann") == batch_id
+    # undo restores the whole batch (both saved pairs), and leaves bob's decision alone
+    undone = store.undo_batch(batch_id, author="ann")
+    assert sorted(d.image_id for d in undone.saved) == [ids[0], ids[2]] and not undone.conflicts
+    for image_id in (ids[0], ids[2]):
+        restored = store.get_decision(dog.id, image_id)
+        assert restored.status is DecisionStatus.PROPOSED and restored.model_version == "m"
+        assert restored.instances[0].rle == ring_rle
+    assert store.get_decision(dog.id, ids[1]) == middle
+
+
+def test_bulk_action_without_anything_to_save_has_no_batch(populated):
+    store, group, images, (dog, _) = populated
+    result = store.accept_proposals(dog.id, [i.id for i in images], author="ann")
+    assert result == (None, (), ())
 
 
 def _race(store_factory, expression_id, image_id, writers=6):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from model import GroupPredictor, InputError, preprocess
-from model.predictor import group_batches
+from model.predictor import GroupInput, plan_groups, resize_image, to_pixels
 from tests.model.conftest import make_tiny
 
 
@@ -32,13 +32,47 @@ def test_preprocess_rejects_non_rgb_uint8(bad):
         preprocess([bad], 64)
 
 
-def test_group_batches_top_up_the_last_group_with_context():
-    assert group_batches(3, 4) == [([0, 1, 2], 3)]
-    assert group_batches(4, 4) == [([0, 1, 2, 3], 4)]
-    assert group_batches(6, 4) == [([0, 1, 2, 3], 4), ([4, 5, 2, 3], 2)]
-    batches = group_batches(10, 4)
-    kept = [i for indices, keep in batches for i in indices[:keep]]
-    assert kept == list(range(10)) and all(len(ix) == 4 for ix, _ in batches)
+def test_plan_groups_tops_up_a_short_group_with_todo_then_context():
+    assert plan_groups([0, 1, 2], 4) == [((0, 1, 2), 3)]
+    assert plan_groups([0, 1, 2, 3], 4) == [((0, 1, 2, 3), 4)]
+    assert plan_groups([0, 1, 2, 3, 4, 5], 4) == [((0, 1, 2, 3), 4), ((4, 5, 0, 1), 2)]
+    assert plan_groups([1], 4, [10]) == [((1, 10), 1)]  # only two images exist
+    assert plan_groups([], 4, [1, 2]) == []
+    plan = plan_groups(list(range(10)), 4)
+    kept = [i for items, keep in plan for i in items[:keep]]
+    assert kept == list(range(10)) and all(len(items) == 4 for items, _ in plan)
+    with pytest.raises(ValueError):
+        plan_groups([1], 0)
+
+
+def test_predict_groups_batches_groups_and_matches_one_at_a_time():
+    predictor = GroupPredictor(make_tiny())
+    size = predictor.model.config.image_size
+    images = _images([(50, 70)] * 7, seed=3)
+    pixels = to_pixels([resize_image(im, size) for im in images])
+    groups = [
+        GroupInput("a red cup", pixels[:4], ((50, 70),) * 4, 4),
+        GroupInput("a blue cube", pixels[3:7], ((50, 70),) * 4, 2),
+        GroupInput("a cat", pixels[:3], ((50, 70),) * 3, 3),
+    ]
+    together = predictor.predict_groups(groups, batch_size=4)
+    alone = [predictor.predict_groups([g], batch_size=1)[0] for g in groups]
+    assert [len(p) for p in together] == [4, 2, 3]
+    for a_group, b_group in zip(together, alone):
+        for a, b in zip(a_group, b_group):
+            np.testing.assert_allclose(a.probability, b.probability, atol=1e-5)
+            assert a.presence_score == pytest.approx(b.presence_score, abs=1e-5)
+
+
+def test_presence_threshold_moves_the_decision_not_the_probability():
+    model = make_tiny()
+    images = _images([(64, 64)] * 4, seed=2)
+    low = GroupPredictor(model, presence_threshold=-1e9).predict(images, "a cat")
+    high = GroupPredictor(model, presence_threshold=1e9).predict(images, "a cat")
+    assert all(p.is_present for p in low) and not any(p.is_present for p in high)
+    assert not any(p.mask.any() for p in high)
+    for a, b in zip(low, high):
+        np.testing.assert_array_equal(a.probability, b.probability)
 
 
 def test_predictions_are_at_the_original_size():

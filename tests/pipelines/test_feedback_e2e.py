@@ -56,7 +56,6 @@ def test_prelabel_correct_round_registers_a_better_child(tmp_path):
     from pipelines.loop.feedback import run_round
     from pipelines.loop.prelabel import prelabel_project
     from pipelines.loop.simulate import (
-        FloodFillSegmenter,
         init_simulation,
         load_truth,
         simulate_annotation,
@@ -64,6 +63,7 @@ def test_prelabel_correct_round_registers_a_better_child(tmp_path):
     )
     from pipelines.training.synth import make_group
     from pipelines.training.synth_project import write_project
+    from tests.pipelines.flood_fill import FloodFillSegmenter
 
     write_project(
         tmp_path / "p",

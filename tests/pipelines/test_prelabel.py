@@ -6,7 +6,8 @@ import pytest
 
 from labeler.domain import DecisionStatus
 from labeler.project import Project
-from pipelines.loop.prelabel import NoCheckpoint, plan_chunks, prelabel_project
+from pipelines.loop.prelabel import plan_chunks, prelabel_project
+from pipelines.loop.registry import NoCheckpoint
 from pipelines.loop.simulate import reset_decisions
 
 
@@ -140,7 +141,7 @@ def test_prelabel_refuses_missing_or_bad_checkpoints(project, checkpoint):
 def _proposal_ious(project, truth):
     """IoU with the truth of every proposal that put masks on a true positive."""
     from labeler import rle
-    from labeler.clicks import iou
+    from labeler.mask_ops import iou
 
     store, out = project.store, []
     for expression in store.list_expressions():

@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeler import rle
+from labeler import mask_ops, rle
 from labeler.domain import DecisionStatus
 from labeler.project import Project
 from pipelines.loop.simulate import (
-    FloodFillSegmenter,
     SimulationError,
     init_simulation,
     load_truth,
     simulate_annotation,
     truth_path,
 )
+from tests.pipelines.flood_fill import FloodFillSegmenter
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_annotator_accepts_good_proposals_corrects_bad_ones_and_counts_actions(p
         assert (d.status is DecisionStatus.POSITIVE) == bool(gt)
         if gt:
             got = rle.union([i.rle for i in d.instances], image.height, image.width)
-            assert rle.iou(got, rle.union(gt, image.height, image.width)) >= 0.9
+            assert mask_ops.iou(got, rle.union(gt, image.height, image.width)) >= 0.9
     assert report.pairs == len(images)
     # accepted as proposed: the good mask and the correctly proposed absence (in the bulk action)
     assert report.accepted == 2

@@ -94,3 +94,33 @@ def test_held_out_groups_are_disjoint_by_index():
     test = make_dataset(5, 2, start=2, images_per_group=4, image_size=64)
     assert {g.name for g in train}.isdisjoint({g.name for g in test})
     assert not np.array_equal(train[0].images[0].image, test[0].images[0].image)
+
+
+def test_synth_train_validation_test_share_no_expression(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.training.datasets.store import store_groups
+
+    res = CliRunner().invoke(
+        app,
+        [
+            "synth", str(tmp_path / "train"), "--groups", "6", "--images-per-group", "2",
+            "--level", "2", "--image-size", "48", "--validation", str(tmp_path / "val"),
+            "--validation-groups", "3", "--holdout", str(tmp_path / "test"),
+            "--holdout-groups", "3",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    texts = {
+        split: {g.expression for g in store_groups(tmp_path / split)}
+        for split in ("train", "val", "test")
+    }
+    groups = {
+        split: {g.name for g in store_groups(tmp_path / split)}
+        for split in ("train", "val", "test")
+    }
+    assert all(texts.values())
+    assert not texts["train"] & texts["test"] and not texts["train"] & texts["val"]
+    assert not texts["val"] & texts["test"]
+    assert not groups["train"] & groups["test"] and not groups["val"] & groups["test"]

@@ -178,7 +178,7 @@ def test_torchrun_ddp_two_cpu_processes(tmp_path):
         f"data={DATA}",
         "model=tiny",
         "epochs=1",
-        "batch_size=1",
+        "batch_size=2",  # global: one group per rank
         "num_threads=1",
         f"out_dir={out}",
         "model_overrides.group_size=4",

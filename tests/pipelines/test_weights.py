@@ -95,10 +95,12 @@ def test_download_verifies_and_registers(tmp_path):
         spec = spec_for(PAYLOAD, server.url)
         reg = registry(tmp_path, spec)
         seen = []
-        entry = reg.download(spec.name, progress=lambda done, total: seen.append((done, total)))
+        entry = reg.download(
+            spec.name, progress=lambda fraction, message: seen.append((fraction, message))
+        )
     path = reg.resolve(spec.name)
     assert path.read_bytes() == PAYLOAD and entry.sha256 == spec.sha256
-    assert seen[-1] == (len(PAYLOAD), len(PAYLOAD))
+    assert seen[-1] == (1.0, f"{len(PAYLOAD)} of {len(PAYLOAD)} bytes")
     assert reg.get(spec.name).path == str(path) and not path.with_name(path.name + ".part").exists()
 
 

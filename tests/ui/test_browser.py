@@ -39,12 +39,8 @@ def served(tmp_path_factory):
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(60_000)
-        url_roots[app.url] = root
         yield app, page, root
         browser.close()
-
-
-url_roots: dict = {}  # served app URL -> its project folder (for session tokens)
 
 
 def idle(page) -> None:
@@ -57,9 +53,9 @@ def session_token(root, name: str = "ann") -> str:
         return project.store.local_token(name)
 
 
-def open_page(page, url: str, name: str) -> None:
-    root = url_roots[url]
-    page.goto(f"{url}/{name}?session={session_token(root)}")
+def open_page(page, app, name: str) -> None:
+    """Open page ``name`` of the served ``app``, signed in as ``ann`` (a local-mode token)."""
+    page.goto(f"{app.url}/{name}?session={session_token(app.project_dir)}")
     page.get_by_text("Signed in as").wait_for()
     idle(page)
 
@@ -89,7 +85,7 @@ def decisions(root, expression_id):
 def test_click_on_an_image_shows_a_mask_and_confirm_saves_it(served):
     app, page, root = served
     _group, expr, images = first_group(root)
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     tile = page.locator(f".grd-tile[data-id='{images[0]}']")
     tile.locator("img").wait_for()
     page.screenshot(path=str(ARTIFACTS / "browser_sweep_start.png"), full_page=True)
@@ -122,7 +118,7 @@ def test_box_then_brush_and_eraser_make_a_second_object_with_a_hole(served):
     _group, expr, images = first_group(root)
     with Project.open(root) as project:
         image = project.store.get_image(images[1])
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     page.locator(f".grd-tile[data-id='{images[1]}'] button[data-act='open']").click()
     canvas = page.locator(".grd-canvas-root canvas.grd-ui")
     canvas.wait_for()
@@ -177,7 +173,7 @@ def test_select_tiles_then_n_certifies_them_and_undo_restores(served):
     _group, expr, images = first_group(root)
     before = decisions(root, expr.id)
     targets = [i for i in images if not before[i].is_human][:2]
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     for image_id in targets:
         page.locator(f".grd-tile[data-id='{image_id}'] img").click()
     assert page.locator(".grd-tile.grd-selected").count() == 2
@@ -202,7 +198,7 @@ def test_confirm_remaining_negatives_from_the_grid(served):
     app, page, root = served
     _group, expr, _images = first_group(root)
     before = decisions(root, expr.id)
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     undecided = sum(not d.is_human for d in before.values())
     button = page.locator(".st-key-remaining button").first
     assert f"All remaining negative ({undecided})" in button.inner_text()
@@ -231,7 +227,7 @@ def test_download_the_coco_export_and_load_it_with_pycocotools(served, tmp_path)
 
     app, page, root = served
     _group, expr, images = first_group(root)
-    open_page(page, app.url, "data")
+    open_page(page, app, "data")
     page.get_by_role("tab", name="Export").click()
     page.locator(".st-key-prepare_export button").first.click()
     link = page.locator("[class*='st-key-dl-'][class*='_instances'] button").first
@@ -268,7 +264,7 @@ def test_every_page_has_its_own_url_and_the_root_opens_the_overview(served):
         ("data", "text=Upload"),
         ("model", "h1:has-text('Model')"),
     ]:
-        open_page(page, app.url, name)
+        open_page(page, app, name)
         page.locator(marker).first.wait_for()
         assert page.get_by_text("Page not found").count() == 0, name
     token = session_token(root)

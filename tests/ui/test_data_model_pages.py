@@ -107,7 +107,7 @@ def test_model_page_says_why_prelabel_cannot_run_and_runs_it_once_configured(
     assert not at.exception
     assert at.button(key="start-prelabel").disabled
     assert any("needs a GRSer checkpoint" in c.value for c in at.caption)
-    demo_project.settings.extra["grser_checkpoint"] = str(DEMO_CHECKPOINT)
+    demo_project.settings.grser_checkpoint = str(DEMO_CHECKPOINT)
     demo_project.save_settings()
     resources.forget_project()
     at.run()
@@ -139,7 +139,7 @@ def test_model_page_says_why_prelabel_cannot_run_and_runs_it_once_configured(
 def test_model_page_prelabels_with_masks_snapped_to_edges_when_asked(page_app, demo_project):
     from pipelines.services.demo import DEMO_CHECKPOINT
 
-    demo_project.settings.extra["grser_checkpoint"] = str(DEMO_CHECKPOINT)
+    demo_project.settings.grser_checkpoint = str(DEMO_CHECKPOINT)
     demo_project.save_settings()
     resources.forget_project()
     synthetic = [g for g in demo_project.store.list_groups() if g.name.startswith("synthetic")]

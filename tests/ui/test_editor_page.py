@@ -4,7 +4,7 @@ a concurrent save is shown with both versions. Canvas input itself is ``labeler.
 
 from __future__ import annotations
 
-from labeler import rle
+from labeler import mask_ops, rle
 from labeler.domain import DecisionStatus
 from tests.ui.conftest import centre_box_rle
 
@@ -60,7 +60,7 @@ def test_editor_opens_from_the_grid_and_confirm_saves_a_positive(app, demo_proje
     assert not app.exception
     saved = demo_project.store.get_decision(expr.id, images[0])
     assert saved.status is DecisionStatus.POSITIVE and saved.revision == 1 and saved.author == "ann"
-    assert rle.iou(saved.instances[0].rle, editor.session.rles()[0]) == 1.0
+    assert mask_ops.iou(saved.instances[0].rle, editor.session.rles()[0]) == 1.0
     assert any("Saved as positive (revision 1)" in s.value for s in app.success)
 
 
@@ -100,7 +100,7 @@ def test_a_concurrent_save_shows_both_versions_and_keep_mine_saves_on_top(app, d
     app.button(key="keep_mine").click().run()
     saved = demo_project.store.get_decision(expr.id, images[0])
     assert saved.author == "ann" and saved.revision == 2
-    assert rle.iou(saved.instances[0].rle, editor.session.rles()[0]) == 1.0
+    assert mask_ops.iou(saved.instances[0].rle, editor.session.rles()[0]) == 1.0
     audit = [e.action for e in demo_project.store.audit(expression_id=expr.id, image_id=images[0])]
     assert audit == ["save", "rejected_stale", "resolve_conflict"]
 
@@ -112,7 +112,7 @@ def test_take_theirs_drops_my_version(app, demo_project):
     assert not app.exception and not app.error
     editor = app.session_state["grd_editors"][(expr.id, images[0])]
     assert editor.base_revision == 1 and not editor.dirty
-    assert rle.iou(editor.session.rles()[0], centre_box_rle(image)) == 1.0
+    assert mask_ops.iou(editor.session.rles()[0], centre_box_rle(image)) == 1.0
     assert demo_project.store.get_decision(expr.id, images[0]).author == "bob"
 
 

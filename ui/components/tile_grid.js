@@ -1,10 +1,11 @@
 // The group sweep's grid: one element for ~100 tiles (a Streamlit widget per tile made the first
 // paint several times slower). Selection lives here, in the browser, until an action is sent.
-//   data  = {tiles: [{id, url, kind, label, proposed, negative, rev}], seq, columns}
+//   data  = {tiles: [{id, url, kind, label, help, proposed, negative, rev}], seq, columns}
 //   event = {kind: "decide", action: "accept" | "negative", ids: [...], revisions: [...], id}
-//         | {kind: "open", image_id, id}
+//         | {kind: "open" | "preview", image_id, id}
 // Click a tile: select / unselect; Shift+click: select the range; keys (focus not in a text field):
-// A accept selected, N negative selected, S select all, Escape clear.
+// A accept selected, N negative selected, S select all, Escape clear, Space a large preview of the
+// tile under the mouse (else the last clicked).
 // root.dataset.seq is the id of the last event whose result is drawn; root.dataset.last the last sent.
 // A decided tile shows its expected state at once (class grd-pending) until the server's redraw.
 export default function (component) {
@@ -21,7 +22,7 @@ export default function (component) {
       '<span class="grd-grid-hint">click: select · shift+click: range</span></div>' +
       '<div class="grd-grid"></div>';
     parentElement.appendChild(root);
-    root._grd = { selected: new Set(), anchor: null, nodes: new Map() };
+    root._grd = { selected: new Set(), anchor: null, hover: null, nodes: new Map() };
   }
   const st = root._grd;
   st.data = data;
@@ -108,6 +109,7 @@ export default function (component) {
     if (img.getAttribute("src") !== t.url) img.setAttribute("src", t.url);
     const badge = node.querySelector(".grd-badge");
     badge.textContent = t.label;
+    badge.title = t.help || "";
     badge.dataset.kind = t.kind;
     node.dataset.kind = t.kind;
     node.classList.remove("grd-pending");
@@ -132,11 +134,24 @@ export default function (component) {
       if (b.dataset.act === "open") send({ kind: "open", image_id: id });
       else decide(b.dataset.act, [id]);
     });
+    grid.addEventListener("mouseover", (e) => {
+      const node = e.target.closest(".grd-tile");
+      st.hover = node ? Number(node.dataset.id) : st.hover;
+    });
+    grid.addEventListener("mouseleave", () => { st.hover = null; });
     st.onKey = (e) => {
       if (!root.isConnected) { document.removeEventListener("keydown", st.onKey); return; }
       const el = document.activeElement;
       if (el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName))) return;
       if (e.ctrlKey || e.metaKey || e.altKey || e.shiftKey) return;
+      if (e.key === " ") {
+        const known = new Set(st.data.tiles.map((t) => t.id));
+        const id = [st.hover, st.anchor].find((k) => k !== null && known.has(k));
+        if (id === undefined) return;
+        e.preventDefault();
+        send({ kind: "preview", image_id: id });
+        return;
+      }
       const map = { a: "accept", n: "negative", s: "all", Escape: "none" };
       const what = map[e.key];
       if (!what) return;

@@ -59,13 +59,14 @@ class Tile:
     proposed: bool
     negative: bool
     revision: int
+    help: str = ""  # the badge's tooltip (what a score means)
 
 
 @dataclass(frozen=True)
 class GridEvent:
     """An action from the grid: ``revisions`` are those the tiles showed, one per image id."""
 
-    kind: str  # "decide" | "open"
+    kind: str  # "decide" | "open" | "preview"
     id: str
     action: str = ""  # "accept" | "negative" for "decide"
     image_ids: tuple[int, ...] = ()
@@ -82,8 +83,8 @@ def parse_event(raw: Any) -> GridEvent | None:
             if len(revisions) != len(ids):
                 return None
             return GridEvent("decide", str(raw["id"]), raw["action"], ids, revisions)
-        if raw.get("kind") == "open":
-            return GridEvent("open", str(raw["id"]), image_ids=(int(raw["image_id"]),))
+        if raw.get("kind") in ("open", "preview"):
+            return GridEvent(raw["kind"], str(raw["id"]), image_ids=(int(raw["image_id"]),))
     except (KeyError, TypeError, ValueError):
         return None
     return None
@@ -112,6 +113,7 @@ def tile_grid(
                 "proposed": t.proposed,
                 "negative": t.negative,
                 "rev": t.revision,
+                "help": t.help,
             }
             for t in tiles
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import navigation
 from ui.pages import data, editor, login, model, overview, sweep
 
 _SPECS = {
@@ -23,7 +24,7 @@ def page(name: str) -> st.Page:
 def _home() -> None:
     # Streamlit serves the default page at "/" and reserves its url_path, so a default overview
     # made "/overview" a "Page not found": the root forwards there instead.
-    go("overview")
+    navigation.go("overview")
 
 
 def for_annotator(annotator: str | None) -> list[st.Page]:
@@ -34,6 +35,4 @@ def for_annotator(annotator: str | None) -> list[st.Page]:
     return [home, *(page(name) for name in _SPECS)]
 
 
-def go(name: str) -> None:
-    """Switch to page ``name``, keeping the URL's query (the annotator); call from a page body."""
-    st.switch_page(page(name), query_params=st.query_params.to_dict())
+navigation.install(page)

@@ -14,6 +14,7 @@ from labeler import render as draw
 from labeler.canvas_input import apply_event
 from labeler.geometry import Frames, display_size
 from labeler.image_editor import ImageEditor
+from labeler.store import Store
 from ui import common, resources, state
 from ui.components import mask_canvas
 from ui.components.media import media_url
@@ -42,7 +43,7 @@ def frames_for(image) -> Frames:
     )
 
 
-def open_editor(store, expression_id: int, image) -> ImageEditor:
+def open_editor(store: Store, expression_id: int, image) -> ImageEditor:
     """The session's editor of this pair (unsaved work kept), following newer saves when clean."""
     ed = state.editor(expression_id, image.id)
     current = store.get_decision(expression_id, image.id)
@@ -194,7 +195,8 @@ def _instances(ed: ImageEditor) -> None:
     badge = annotate.decision_badge(ed.base)
     st.markdown(
         f"Saved: :{badge.color}-badge[{badge.label}] (rev. {ed.base_revision})"
-        + (" · :orange[**unsaved changes**]" if ed.dirty else "")
+        + (" · :orange[**unsaved changes**]" if ed.dirty else ""),
+        help=badge.help or None,  # what a proposal's score means
     )
     st.markdown(f"**Objects ({len(ed.instances)})**")
     for k, mask in enumerate(ed.instances):

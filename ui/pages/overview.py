@@ -7,9 +7,8 @@ import streamlit as st
 
 from labeler.annotate import next_task
 from ui import common, state, teamwork
+from ui.overview_chart import progress_chart, table_height
 from ui.plain import md
-
-STATE_COLORS = ["#2e7d32", "#1565c0", "#ef6c00", "#9e9e9e"]
 
 
 def render() -> None:
@@ -91,7 +90,7 @@ def _next_up(expressions, group_names, assigned=()) -> None:
         )
         if st.button("Open it in the group sweep", type="primary", key="next_up", shortcut="g"):
             state.focus(group=task.group_id, expression=task.expression_id)
-            from ui.pages import go
+            from ui.navigation import go
 
             go("sweep")
 
@@ -133,24 +132,14 @@ def _expressions(expressions, group_names) -> None:
             for p in expressions
         ]
     )
-    states = ["positive", "negative", "proposed", "unseen"]
-    chart = table.assign(
-        label=[f"{p.text} · {group_names.get(p.group_id, '')}" for p in expressions]
-    )
-    st.bar_chart(
-        chart.set_index("label")[states],
-        horizontal=True,
-        stack=True,
-        color=STATE_COLORS,
-        x_label="",  # horizontal: the x label names the category axis
-        y_label="images",
-        height=80 + 28 * len(expressions),
-    )
+    labels = [f"{p.text} · {group_names.get(p.group_id, '')}" for p in expressions]
+    st.altair_chart(progress_chart(table, labels), width="stretch")
     st.caption("Select a row to open the expression in the group sweep.")
     picked = st.dataframe(
         table,
         hide_index=True,
         width="stretch",
+        height=table_height(len(table)),
         on_select="rerun",
         selection_mode="single-row",
         key="overview_expressions",
@@ -165,6 +154,6 @@ def _expressions(expressions, group_names) -> None:
         p = expressions[rows[0]]
         state.focus(group=p.group_id, expression=p.expression_id)
         st.session_state.pop("overview_expressions", None)
-        from ui.pages import go
+        from ui.navigation import go
 
         go("sweep")

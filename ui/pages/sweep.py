@@ -3,6 +3,8 @@
 The grid is one component (:mod:`ui.components.tile_grid`) inside a fragment with the toolbar and
 the completeness bar, so an action reruns only that part. Every action is one undoable batch in
 the audit log; what it does to the store is :mod:`labeler.annotate` (see :func:`apply_grid_event`).
+The order shown is held while the expression is open (:mod:`labeler.sweep_order`): a decision
+never moves a tile; "Re-sort" (O) applies the order again. Space opens a large preview.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import streamlit as st
 
 from labeler import annotate
 from labeler.domain import DecisionStatus
+from labeler.errors import NotFound
+from labeler.store import Store
+from labeler.sweep_order import held_order
 from ui import common, resources, state, teamwork
 from ui.components import tile_grid
 from ui.plain import md
@@ -19,6 +24,8 @@ COLUMNS = 5
 ORDER_LABELS = {"score": "presence score", "undecided": "undecided first", "image": "image id"}
 _OPEN = "grd_sweep_open"
 _SEQ = "grd_sweep_seq"
+_HELD = "grd_sweep_held"  # "<expression>:<order>:<filter>" -> the image ids shown, in order
+_PREVIEW = "grd_sweep_preview"
 
 
 def grid_key(expression_id: int) -> str:
@@ -28,7 +35,7 @@ def grid_key(expression_id: int) -> str:
 def render() -> None:
     project = common.require_project()
     teamwork.focus_assigned_work(project)
-    cols = st.columns([3, 4, 2, 2])
+    cols = st.columns([3, 4, 2, 2, 2])
     picked = common.pick_group_and_expression(project, cols, "sweep")
     if picked is None:
         return
@@ -37,12 +44,15 @@ def render() -> None:
         "Order", annotate.SORT_ORDERS, format_func=ORDER_LABELS.get, key="sweep_order"
     )
     show = cols[3].selectbox("Show", annotate.FILTERS, key="sweep_show")
-    _sweep(expr.id, group.id, order_by, show, state.annotator())
+    size = cols[4].selectbox(
+        "Tile size", list(resources.TILE_SIZES), index=1, key="sweep_tile_size"
+    )
+    _sweep(expr.id, group.id, order_by, show, state.annotator(), size)
 
 
 # ---- actions: plain functions, then what the session remembers of them ---------------------------
 def apply_grid_event(
-    store, expression_id: int, event: tile_grid.GridEvent, *, author: str
+    store: Store, expression_id: int, event: tile_grid.GridEvent, *, author: str
 ) -> annotate.BatchOutcome | None:
     """What a grid action does to the store (None for "open", which only navigates)."""
     if event.kind != "decide":
@@ -74,6 +84,9 @@ def _on_grid_event(expression_id: int, author: str) -> None:
     if event is None:
         return
     st.session_state[_SEQ] = event.id
+    if event.kind == "preview":
+        st.session_state[_PREVIEW] = (expression_id, event.image_ids[0])
+        return
     if event.kind == "open":
         _open_in_editor(expression_id, event.image_ids[0])
         return
@@ -109,49 +122,110 @@ def _undo(expression_id: int, author: str) -> None:
 
 
 # ---- the fragment: completeness, toolbar, grid ----------------------------------------------------
+def _held_key(expression_id: int, order_by: str, show: str) -> str:
+    return f"{expression_id}:{order_by}:{show}"
+
+
+def _resort(key: str) -> None:
+    st.session_state.get(_HELD, {}).pop(key, None)
+
+
+def _margins(store: Store, decisions) -> dict[str | None, float]:
+    """Model version -> the presence margin its scores are read against."""
+    margins: dict[str | None, float] = {None: annotate.DEFAULT_PRESENCE_MARGIN}
+    for version in {d.model_version for d in decisions.values() if d.model_version}:
+        try:
+            margins[version] = annotate.presence_margin(store.get_model(version).config)
+        except NotFound:
+            margins[version] = annotate.DEFAULT_PRESENCE_MARGIN
+    return margins
+
+
 @st.fragment
-def _sweep(expression_id: int, group_id: int, order_by: str, show: str, author: str) -> None:
+def _sweep(
+    expression_id: int, group_id: int, order_by: str, show: str, author: str, size: str
+) -> None:
     store = resources.project().store
     images = {im.id: im for im in store.list_images(group_id)}
     decisions = store.decisions_for_expression(expression_id, list(images))
     _completeness(store, expression_id, group_id)
-    shown = [
-        i for i in annotate.grid_order(decisions, order_by) if annotate.matches(decisions[i], show)
-    ]
+    held = st.session_state.setdefault(_HELD, {})
+    key = _held_key(expression_id, order_by, show)
+    shown = held[key] = held_order(held.get(key), decisions, order_by, show)
     first_open = next((i for i in shown if not decisions[i].is_human), None)
-    _toolbar(expression_id, sum(not d.is_human for d in decisions.values()), first_open, author)
+    _toolbar(
+        expression_id, sum(not d.is_human for d in decisions.values()), first_open, author, key
+    )
     common.show_flashes()
+    margins = _margins(store, decisions)
+    if any(d.status is DecisionStatus.PROPOSED for d in decisions.values()):
+        st.caption(
+            "**Model scores**: "
+            + annotate.score_help(None, margins[None])
+            + " Hover a badge for its own line."
+        )
     if not shown:
         st.info("No image matches this filter.")
+    box, columns = resources.TILE_SIZES[size]
     tiles, cache, project = [], resources.renderings(), resources.project()
     for image_id in shown:
         d = decisions[image_id]
-        badge = annotate.decision_badge(d)
+        badge = annotate.decision_badge(d, margins.get(d.model_version, margins[None]))
         tiles.append(
             tile_grid.Tile(
                 image_id,
-                resources.tile_jpeg(str(project.image_path(images[image_id])), d, cache),
+                resources.tile_jpeg(str(project.image_path(images[image_id])), d, cache, box),
                 badge.kind,
                 badge.label,
                 proposed=d.status is DecisionStatus.PROPOSED,
                 negative=d.status is DecisionStatus.NEGATIVE,
                 revision=d.revision,
+                help=badge.help,
             )
         )
     tile_grid.tile_grid(
         key=grid_key(expression_id),
         tiles=tiles,
         seq=st.session_state.get(_SEQ, ""),
-        columns=COLUMNS,
+        columns=columns,
         on_event=lambda: _on_grid_event(expression_id, author),
     )
+    preview = st.session_state.pop(_PREVIEW, None)
+    if preview is not None and preview[0] == expression_id and preview[1] in images:
+        d = decisions[preview[1]]
+        _preview(
+            expression_id,
+            images[preview[1]],
+            d,
+            annotate.decision_badge(d, margins.get(d.model_version, margins[None])),
+        )
     if st.session_state.pop(_OPEN, False):
-        from ui.pages import go
+        from ui.navigation import go
 
         go("editor")
 
 
-def _completeness(store, expression_id: int, group_id: int) -> None:
+@st.dialog("Preview", width="large")
+def _preview(expression_id: int, image, decision, badge) -> None:
+    """The large preview (Space on a tile): the image as large as the dialog allows, the
+    proposal's (or the decision's) masks outlined; Esc closes it."""
+    path = str(resources.project().image_path(image))
+    name = image.meta.get("original_name") or image.file
+    st.markdown(
+        f":{badge.color}-badge[{badge.label}] · {name} · {image.width} x {image.height} px",
+        help=badge.help or None,
+    )
+    st.image(resources.large_preview_jpeg(path, decision), width="content")
+    st.button(
+        "Open in the editor",
+        key="preview_open",
+        icon=":material/brush:",
+        on_click=_open_in_editor,
+        args=(expression_id, image.id),
+    )
+
+
+def _completeness(store: Store, expression_id: int, group_id: int) -> None:
     p = next(
         (p for p in store.expression_progress(group_id) if p.expression_id == expression_id), None
     )
@@ -169,7 +243,9 @@ def _open_in_editor(expression_id: int, image_id: int) -> None:
     st.session_state[_OPEN] = True
 
 
-def _toolbar(expression_id: int, undecided: int, first_open: int | None, author: str) -> None:
+def _toolbar(
+    expression_id: int, undecided: int, first_open: int | None, author: str, held_key: str
+) -> None:
     last = state.last_batch(expression_id)
     with st.container(horizontal=True, vertical_alignment="center", key="sweep_toolbar"):
         st.button(
@@ -199,7 +275,17 @@ def _toolbar(expression_id: int, undecided: int, first_open: int | None, author:
             on_click=_undo,
             args=(expression_id, author),
         )
+        st.button(
+            "Re-sort",
+            key="resort",
+            shortcut="o",
+            icon=":material/sort:",
+            on_click=_resort,
+            args=(held_key,),
+            help="The order stays put while you decide; this applies the chosen order again.",
+        )
         st.caption(
             "Grid: click to select, Shift+click a range · **A** accept · **N** negative · "
-            "**S** select all · **Shift+N** all remaining negative · **U** undo · **E** edit"
+            "**S** select all · **Space** preview · **Shift+N** all remaining negative · "
+            "**U** undo · **E** edit · **O** re-sort"
         )

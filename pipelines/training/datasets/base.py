@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from labeler import rle
-
-RLE = dict[str, Any]
+from labeler.domain import RLE
 
 
 @dataclass(frozen=True)

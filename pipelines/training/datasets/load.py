@@ -4,6 +4,7 @@ DIR                              a labeler project (complete expressions only)
 IMG_DIR::ANNO_DIR                D³ / GRD release (``d_cube`` pickles)
 REFS::INSTANCES_JSON::IMG_DIR    RefCOCO / RefCOCO+ / RefCOCOg refs or gRefCOCO grefs + COCO
 synth:SEED:GROUPS:IMAGES[:START[:LEVEL[:SIZE]]]   synthetic groups generated in memory
+coca:DIR                         CoCA Co-SOD layout (image/<class>/, binary/<class>/)
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def load_groups(spec: str, split: str = "") -> list[GresGroup]:
                 seed, groups, start=start, images_per_group=images, level=level, image_size=size
             )
         )
+    if spec.startswith("coca:"):
+        from pipelines.training.datasets.coca import coca_groups
+
+        return coca_groups(spec.removeprefix("coca:"))
     parts = spec.split("::")
     if len(parts) == 2:
         from pipelines.training.datasets.d3 import d3_groups

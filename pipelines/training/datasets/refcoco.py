@@ -13,6 +13,7 @@ Inputs: the refs file (``refs(unc).p`` pickle, read with the restricted unpickle
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,21 @@ def build_sentence_groups(
     return out
 
 
+# Groups the paper reports after rebuilding each dataset (Sec. 5.1), keyed by its refs folder.
+PAPER_GROUP_COUNTS = {"refcoco": ("G-RefC", 8717), "refcoco+": ("G-RefC+", 8020)}
+PAPER_GROUP_COUNTS["refcocog"] = ("G-RefCg", 2451)
+
+
+def compare_with_paper(refs_path: str | Path, groups: int, split: str | None) -> str:
+    """One line: the rebuilt group count next to the paper's, or why it is not compared."""
+    folder = Path(refs_path).parent.name.lower()
+    if folder not in PAPER_GROUP_COUNTS:
+        return f"rebuilt {groups} groups from {refs_path} (not compared: not a RefCOCO folder)"
+    name, paper = PAPER_GROUP_COUNTS[folder]
+    scope = f"split {split}" if split else "all splits"
+    return f"rebuilt {name}: {groups} groups ({scope}); the paper reports {paper}"
+
+
 def refcoco_groups(
     refs_path: str | Path,
     instances_path: str | Path,
@@ -134,6 +150,8 @@ def refcoco_groups(
     """G-RefC / G-RefC+ / G-RefCg (from refs) or gRefCOCO groups (from grefs)."""
     records = read_refs(refs_path, split)
     coco = json.loads(Path(instances_path).read_text())
-    return build_sentence_groups(
+    groups = build_sentence_groups(
         records, coco, image_dir, min_images, negative_ratio, seed, name=Path(refs_path).stem
     )
+    logging.getLogger(__name__).warning(compare_with_paper(refs_path, len(groups), split))
+    return groups
