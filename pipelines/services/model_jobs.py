@@ -27,7 +27,8 @@ class JobOffer:
 
 
 def _as_job(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def job(progress, project: Project, **params):
+    def job(progress, project: Project, *, actor: str | None = None, **params):
+        project.store.authorize(actor, "models")  # admins (anyone in local single-user mode)
         return fn(project, progress=progress, **params)
 
     job.__name__ = getattr(fn, "__name__", "job")
@@ -65,6 +66,9 @@ def offers(project: Project) -> list[JobOffer]:
     return result
 
 
-def embed_group_job(progress, project: Project, group_id: int | None = None, **_: Any) -> str:
+def embed_group_job(
+    progress, project: Project, group_id: int | None = None, *, actor: str | None = None, **_: Any
+) -> str:
     """Job: the segmenter's embedding of every image (of one group, or all), cached on disk."""
+    project.store.authorize(actor, "models")
     return embed_project_images(project, group_id, progress)

@@ -69,3 +69,28 @@ def test_assign_and_agreement(tmp_path):
     assert project.store.assigned_expressions("ann") == [project.store.list_expressions()[0].id]
     report = runner.invoke(app, ["agreement", d])
     assert report.exit_code == 0 and "no pair was judged by two annotators" in report.output
+
+
+def test_export_reviewed_only(tmp_path):
+    import json
+
+    folder, project = _project(tmp_path)
+    store = project.store
+    for name, role in (("root", "admin"), ("ann", "annotator"), ("rev", "reviewer")):
+        store.add_user(name, role, "pw-pw-pw-1")
+    group = store.list_groups()[0]
+    image = store.list_images(group.id)[0]
+    expr = store.list_expressions(group.id)[0]
+    store.save_decision(expr.id, image.id, "negative", author="ann", expected_revision=0)
+
+    def exported(*flags):
+        out = tmp_path / f"out{len(flags)}{len(store.reviewed_pairs())}"
+        result = runner.invoke(app, ["export", str(folder), str(out), *flags])
+        assert result.exit_code == 0, result.output
+        return json.loads((out / "expressions.json").read_text())["expressions"]
+
+    everything = tmp_path / "all"
+    assert runner.invoke(app, ["export", str(folder), str(everything)]).exit_code == 0
+    assert exported("--reviewed-only") == []  # not reviewed yet: the expression is incomplete
+    store.review(expr.id, image.id, "accepted", reviewer="rev")
+    assert len(exported("--reviewed-only")) == 1

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pipelines.loop.prelabel import refine_default
 from pipelines.services.model_jobs import offers
-from ui import common, resources
+from ui import common, resources, state
 from ui.jobs_panel import jobs_panel
 
 
@@ -36,6 +36,14 @@ def render() -> None:
                 st.caption(f"Unavailable: {offer.unavailable}.")
             busy = bool(runner.active(offer.label))
             if st.button("Start", key=f"start-{offer.key}", disabled=offer.fn is None or busy):
-                runner.submit(offer.label, offer.fn, project, group_id=group_id, refine=refine)
+                runner.submit_as(
+                    state.annotator(),
+                    offer.label,
+                    offer.fn,
+                    project,
+                    group_id=group_id,
+                    refine=refine,
+                    actor=state.annotator(),  # the job checks the role (admins)
+                )
     st.subheader("Jobs")
     jobs_panel()
