@@ -18,12 +18,13 @@ from labeler.accounts import ROLES
 from labeler.agreement import annotator_agreement, gold_accuracy
 from labeler.errors import LabelerError
 from pipelines.cli._app import app
+from pipelines.cli.conventions import GrdTyper
 from pipelines.cli.project import ProjectDir, open_project
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-users_app = typer.Typer(
+users_app = GrdTyper(
     help="Accounts of a project: add, list, change role, remove.", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")

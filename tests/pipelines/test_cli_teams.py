@@ -94,3 +94,10 @@ def test_export_reviewed_only(tmp_path):
     assert exported("--reviewed-only") == []  # not reviewed yet: the expression is incomplete
     store.review(expr.id, image.id, "accepted", reviewer="rev")
     assert len(exported("--reviewed-only")) == 1
+
+
+def test_ui_refuses_a_public_address_without_users(tmp_path):
+    folder, _ = _project(tmp_path)
+    result = runner.invoke(app, ["ui", str(folder), "--address", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 2
+    assert "has no users" in result.output and "grd users add" in result.output
