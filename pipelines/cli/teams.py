@@ -163,3 +163,48 @@ def agreement(directory: ProjectDir) -> None:
     gold = gold_accuracy(judgements, store.gold())
     for g in gold:
         console.print(f"gold\t{g.annotator}\t{g.correct}/{g.judged}\t{_fmt(g.accuracy, '.0%')}")
+
+
+def _pair(store, expression: int, image: int) -> tuple[int, int]:
+    store.get_expression(expression)
+    store.get_image(image)
+    return expression, image
+
+
+@app.command()
+def review(
+    directory: ProjectDir,
+    expression: Annotated[int, typer.Argument(help="Expression id.")],
+    image: Annotated[int, typer.Argument(help="Image id.")],
+    reject: Annotated[
+        bool, typer.Option("--reject", help="Reject (default: accept); needs --reason.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why (shown to the annotator).")] = "",
+    acting: ActingAs = None,
+) -> None:
+    """Accept or reject a pair's decision; a rejection goes back to its annotator with the reason."""
+    store = open_project(directory).store
+    try:
+        eid, iid = _pair(store, expression, image)
+        verdict = "rejected" if reject else "accepted"
+        done = store.review(eid, iid, verdict, reviewer=_acting(store, acting), reason=reason)
+    except LabelerError as exc:
+        _fail(exc)
+    console.print(f"{done.verdict}: expression {eid}, image {iid} (by {done.annotator})")
+
+
+@app.command()
+def gold(
+    directory: ProjectDir,
+    expression: Annotated[int, typer.Argument(help="Expression id.")],
+    image: Annotated[int, typer.Argument(help="Image id.")],
+    acting: ActingAs = None,
+) -> None:
+    """Freeze a decided pair as gold: `grd agreement` scores every annotator against it."""
+    store = open_project(directory).store
+    try:
+        eid, iid = _pair(store, expression, image)
+        store.mark_gold(eid, iid, actor=_acting(store, acting))
+    except LabelerError as exc:
+        _fail(exc)
+    console.print(f"gold: expression {eid}, image {iid}")

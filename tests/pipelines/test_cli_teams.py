@@ -101,3 +101,24 @@ def test_ui_refuses_a_public_address_without_users(tmp_path):
     result = runner.invoke(app, ["ui", str(folder), "--address", "0.0.0.0", "--port", "0"])
     assert result.exit_code == 2
     assert "has no users" in result.output and "grd users add" in result.output
+
+
+def test_review_and_gold_commands(tmp_path):
+    folder, project = _project(tmp_path)
+    d, store = str(folder), project.store
+    for name, role in (("root", "admin"), ("ann", "annotator"), ("rev", "reviewer")):
+        store.add_user(name, role, "pw-pw-pw-1")
+    expr = store.list_expressions()[0].id
+    image = store.list_images()[0].id
+    store.save_decision(expr, image, "negative", author="ann", expected_revision=0)
+    args = ["review", d, str(expr), str(image), "--reject", "--as"]
+    refused = runner.invoke(app, [*args, "ann", "--reason", "no"])
+    assert refused.exit_code == 2 and "may not review" in refused.output
+    no_reason = runner.invoke(app, [*args, "rev"])
+    assert no_reason.exit_code == 2 and "reason is empty" in no_reason.output
+    done = runner.invoke(app, [*args, "rev", "--reason", "a dog hides left"])
+    assert done.exit_code == 0, done.output
+    assert [r.reason for r in store.rejections_for("ann")] == ["a dog hides left"]
+    assert runner.invoke(app, ["gold", d, str(expr), str(image)]).exit_code == 0
+    assert store.gold() == {(expr, image): ("negative", [])}
+    assert "gold ann 1/1 100%" in " ".join(runner.invoke(app, ["agreement", d]).output.split())
