@@ -68,9 +68,9 @@ class CatalogMixin:
     def create_group(
         self, name: str, target_keyword: str = "", scene_keyword: str = "", meta: dict | None = None
     ) -> Group:
-        name = name.strip()
-        if not name:
-            raise ValueError("a group needs a non-empty name")
+        name = check_text("group name", name.strip())
+        check_text("target keyword", target_keyword, allow_empty=True)
+        check_text("scene keyword", scene_keyword, allow_empty=True)
         try:
             with self._write() as conn:
                 gid = conn.execute(
@@ -137,6 +137,10 @@ class CatalogMixin:
         meta: dict[str, Any] | None = None,
     ) -> tuple[ImageRecord, bool]:
         """Add an image to a group; returns ``(record, created)``. Same content twice -> the first one."""
+        check_text("image file", file)
+        check_text("source URL", source_url or "", allow_empty=True)
+        check_text("owner", owner or "", allow_empty=True)
+        check_text("license", license or "", allow_empty=True)
         existing = self.image_by_hash(group_id, content_hash)
         if existing is not None:
             return existing, False
@@ -192,6 +196,8 @@ class CatalogMixin:
         if not text:
             raise ValueError("an expression needs some text")
         check_text("expression", text)
+        check_text("user name", created_by, allow_empty=True)
+        self.authorize(created_by, "annotate")
         self.get_group(group_id)
         try:
             with self._write() as conn:
@@ -213,11 +219,9 @@ class CatalogMixin:
 
     def edit_expression(self, expression_id: int, text: str, author: str) -> Expression:
         """Fix an expression's wording; the old text is kept in the audit log (image_id 0)."""
+        text = check_text("expression", " ".join(text.split()))
+        self.authorize(author, "annotate")
         old = self.get_expression(expression_id)
-        text = " ".join(text.split())
-        if not text:
-            raise ValueError("an expression needs some text")
-        check_text("expression", text)
         try:
             with self._write() as conn:
                 conn.execute(
@@ -268,6 +272,9 @@ class CatalogMixin:
                     ("instances", t.instances),
                 )
             }
+
+    def authorize(self, actor: str | None, action: str) -> None:  # pragma: no cover - see users.py
+        """Overridden by ``UsersMixin``: a catalogue alone has no users, so everything is allowed."""
 
     # -- settings -----------------------------------------------------------------------------
     def get_setting(self, key: str, default: Any = None) -> Any:
