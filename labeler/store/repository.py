@@ -138,8 +138,9 @@ class CatalogMixin:
     ) -> tuple[ImageRecord, bool]:
         """Add an image to a group; returns ``(record, created)``. Same content twice -> the first one."""
         check_text("image file", file)
-        for field, value in (("source URL", source_url), ("owner", owner), ("license", license)):
-            check_text(field, value or "", allow_empty=True)
+        check_text("source URL", source_url or "", allow_empty=True)
+        check_text("owner", owner or "", allow_empty=True)
+        check_text("license", license or "", allow_empty=True)
         existing = self.image_by_hash(group_id, content_hash)
         if existing is not None:
             return existing, False
@@ -196,6 +197,7 @@ class CatalogMixin:
             raise ValueError("an expression needs some text")
         check_text("expression", text)
         check_text("user name", created_by, allow_empty=True)
+        self.authorize(created_by, "annotate")
         self.get_group(group_id)
         try:
             with self._write() as conn:
@@ -217,11 +219,9 @@ class CatalogMixin:
 
     def edit_expression(self, expression_id: int, text: str, author: str) -> Expression:
         """Fix an expression's wording; the old text is kept in the audit log (image_id 0)."""
+        text = check_text("expression", " ".join(text.split()))
+        self.authorize(author, "annotate")
         old = self.get_expression(expression_id)
-        text = " ".join(text.split())
-        if not text:
-            raise ValueError("an expression needs some text")
-        check_text("expression", text)
         try:
             with self._write() as conn:
                 conn.execute(
@@ -272,6 +272,9 @@ class CatalogMixin:
                     ("instances", t.instances),
                 )
             }
+
+    def authorize(self, actor: str | None, action: str) -> None:  # pragma: no cover - see users.py
+        """Overridden by ``UsersMixin``: a catalogue alone has no users, so everything is allowed."""
 
     # -- settings -----------------------------------------------------------------------------
     def get_setting(self, key: str, default: Any = None) -> Any:

@@ -7,6 +7,7 @@ from pipelines.cli import (
     feedback,  # noqa: E402,F401
     flickr,  # noqa: E402,F401
     project,  # noqa: E402,F401
+    teams,  # noqa: E402,F401
     train,  # noqa: E402,F401
     ui,  # noqa: E402,F401
     weights,  # noqa: E402,F401

@@ -23,6 +23,7 @@ from labeler.images import NormalizedImage, normalize_image
 from labeler.limits import InvalidText, check_text
 from labeler.progress_types import Track
 from labeler.project import Project
+from pipelines.intake.guards import NEUTRAL_REASON, RefusedAddress, check_public_url
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 MANIFEST_SUFFIXES = {".csv", ".json"}
@@ -93,14 +94,32 @@ def _dangling(path: Path) -> Callable[[], bytes]:
     return read
 
 
-def _read_url(url: str) -> Callable[[], bytes]:
+MAX_REDIRECTS = 5
+
+
+def _read_url(url: str, allow_private: bool = False) -> Callable[[], bytes]:
+    """Bytes of ``url``. Unless ``allow_private``, every hop (redirects included) must resolve to a
+    public address; any refusal or failure reads ``<url>: could not download`` (one neutral reason)."""
+
     def read() -> bytes:
         import requests
 
+        refused = InvalidImage(f"{url}: {NEUTRAL_REASON}")
         try:
-            with requests.get(url, timeout=DOWNLOAD_TIMEOUT_S, stream=True) as response:
+            response, hop = None, url
+            for _ in range(MAX_REDIRECTS + 1):
+                if not allow_private:
+                    check_public_url(hop)
+                response = requests.get(
+                    hop, timeout=DOWNLOAD_TIMEOUT_S, stream=True, allow_redirects=False
+                )
+                if not response.is_redirect:
+                    break
+                hop = requests.compat.urljoin(hop, response.headers.get("location", ""))
+                response.close()
+            with response:
                 if response.status_code != 200:
-                    raise InvalidImage(f"{url}: download failed (HTTP {response.status_code})")
+                    raise refused
                 chunks, size = [], 0
                 for chunk in response.iter_content(1 << 16):
                     size += len(chunk)
@@ -108,8 +127,8 @@ def _read_url(url: str) -> Callable[[], bytes]:
                         raise InvalidImage(f"{url}: larger than {MAX_DOWNLOAD_BYTES >> 20} MiB")
                     chunks.append(chunk)
                 return b"".join(chunks)
-        except requests.RequestException as exc:
-            raise InvalidImage(f"{url}: download failed ({exc.__class__.__name__})") from exc
+        except (requests.RequestException, RefusedAddress) as exc:
+            raise refused from exc
 
     return read
 
@@ -179,7 +198,12 @@ def _manifest_name(location: str) -> str:
 
 
 def manifest_items(
-    manifest: Path, group: str | None = None, target: str = "", scene: str = ""
+    manifest: Path,
+    group: str | None = None,
+    target: str = "",
+    scene: str = "",
+    *,
+    allow_private_urls: bool = False,
 ) -> list[IngestItem]:
     """Items of a CSV / JSON manifest. A malformed row stops everything (nothing partial)."""
     manifest = Path(manifest)
@@ -193,7 +217,8 @@ def manifest_items(
         if not name:
             raise ImportFormatError(f"{where}: no 'group' (give one per row or --group)")
         if location.startswith(("http://", "https://")):
-            read, source_url = _read_url(location), row.get("source_url") or location
+            read = _read_url(location, allow_private_urls)
+            source_url = row.get("source_url") or location
         else:
             path = Path(location) if Path(location).is_absolute() else manifest.parent / location
             read, source_url = _read_file(path), row.get("source_url") or ""
@@ -218,7 +243,12 @@ def manifest_items(
 
 
 def source_items(
-    source: str | Path, group: str | None = None, target: str = "", scene: str = ""
+    source: str | Path,
+    group: str | None = None,
+    target: str = "",
+    scene: str = "",
+    *,
+    allow_private_urls: bool = False,
 ) -> list[IngestItem]:
     """Items of a folder, a manifest file, or a single image file."""
     path = Path(source)
@@ -227,7 +257,7 @@ def source_items(
     if path.suffix.lower() in MANIFEST_SUFFIXES:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such manifest")
-        return manifest_items(path, group, target, scene)
+        return manifest_items(path, group, target, scene, allow_private_urls=allow_private_urls)
     if path.is_file():
         return [
             IngestItem(
