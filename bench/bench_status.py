@@ -1,17 +1,29 @@
-"""How fast is `grd status` on a GRD-size project (10,578 images, 316 expressions, 31,524 pairs)?
+"""How fast are `grd status`, the store's progress queries and a COCO export at GRD size, or 10x?
 
-    python bench/bench_status.py [--db-url postgresql+psycopg://postgres@127.0.0.1/test]
+    python bench/bench_status.py [--scale 10] [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--keep DIR]
 
-Prints the time of the progress queries behind `grd status` (median of 5) and of the whole command.
+Builds a GRD-size project (``bench/grd_size.py``; ``--scale 10``: 105,780 images, 3,160
+expressions, ~315k pairs) in a fresh PostgreSQL schema (or SQLite without ``--db-url``), then
+times: each progress query (median of 5 after one warm-up), the whole `grd status` command in a
+new process (median of 3), reading the export snapshot plus writing COCO (once), and reading that
+COCO file back with its checks (the first half of an import; storing 105k image files is not
+measured). On PostgreSQL the tables are vacuumed and analysed after the bulk load, as autovacuum
+would have done on a live server. Targets (issue #21): status < 1 s, progress queries < 50 ms, COCO export < 20 s.
+The last line is one JSON object with every figure.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -19,31 +31,90 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.grd_size import make_grd_size_project  # noqa: E402
 
 
+def _median_ms(fn, repeats: int = 5) -> float:
+    fn()  # warm-up: connection pool, plan cache
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times) * 1000, 1)
+
+
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "grd"
-        project = make_grd_size_project(root)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--db-url", default="", help="PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--keep", type=Path, help="build the project here and keep it")
+    args = parser.parse_args()
+    figures: dict = {"bench": "status", "scale": args.scale}
+    schema = f"bench_{uuid.uuid4().hex[:10]}" if args.db_url else None
+    url = f"{args.db_url}?options=-csearch_path%3D{schema}" if schema else ""
+    figures["backend"] = "postgresql" if schema else "sqlite"
+    if schema:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(args.db_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    tmp = Path(tempfile.mkdtemp(prefix="grd-status-"))
+    root = args.keep or tmp / "grd"
+    try:
+        start = time.perf_counter()
+        project = make_grd_size_project(root, scale=args.scale, database_url=url)
+        figures["build_s"] = round(time.perf_counter() - start, 1)
+        if schema:  # the statistics autovacuum keeps on a live server; a fresh bulk load has none
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for table in ("groups", "images", "expressions", "decisions", "instances"):
+                    conn.execute(sa.text(f'VACUUM ANALYZE "{schema}"."{table}"'))
         store = project.store
-        pairs = sum(p.total for p in store.expression_progress())
-        print(f"pairs: {pairs}")
+        figures["pairs"] = sum(p.total for p in store.expression_progress())
+        figures["images"] = len(store.list_images())
         for name, fn in (
             ("expression_progress", store.expression_progress),
             ("group_progress", store.group_progress),
             ("annotator_progress", store.annotator_progress),
         ):
-            times = []
-            for _ in range(5):
-                start = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - start)
-            print(f"{name:>20}: median {statistics.median(times) * 1000:.1f} ms")
-        project.close()
-        grd = Path(sys.executable).parent / "grd"
+            figures[f"{name}_ms"] = _median_ms(fn)
+            print(f"{name:>20}: median {figures[f'{name}_ms']} ms")
+        status_s = []
+        for _ in range(3):
+            start = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "pipelines.cli", "status", str(root)],
+                check=True,
+                capture_output=True,
+                cwd=Path(__file__).resolve().parents[1],
+            )
+            status_s.append(time.perf_counter() - start)
+        figures["grd_status_s"] = round(statistics.median(status_s), 2)
+        print(f"`grd status` whole command (process start included): {figures['grd_status_s']} s")
+
+        from exports.coco import read_coco, write_coco
+        from exports.snapshot import snapshot_from_store
+
         start = time.perf_counter()
-        subprocess.run([str(grd), "status", str(root)], check=True, capture_output=True)
-        print(
-            f"`grd status` whole command (process start included): {time.perf_counter() - start:.2f} s"
-        )
+        snapshot = snapshot_from_store(store, name="bench")
+        figures["snapshot_s"] = round(time.perf_counter() - start, 2)
+        start = time.perf_counter()
+        written = write_coco(tmp / "coco", snapshot)
+        figures["coco_write_s"] = round(time.perf_counter() - start, 2)
+        figures["coco_export_s"] = round(figures["snapshot_s"] + figures["coco_write_s"], 2)
+        figures["coco_mib"] = round(sum(p.stat().st_size for p in written) / 2**20, 1)
+        print(f"COCO export: {figures['coco_export_s']} s ({figures['coco_mib']} MiB)")
+        start = time.perf_counter()
+        read_coco(tmp / "coco")
+        figures["coco_read_check_s"] = round(time.perf_counter() - start, 2)
+        print(f"COCO read + checks (import, first half): {figures['coco_read_check_s']} s")
+        project.close()
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if schema and not args.keep:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ proposals on half of them):
 - click -> refined mask on screen in the editor (embedding cached), median and p95 over N clicks.
 
 Targets on a 2-core machine: grid decision < 200 ms, group page < 3 s, click -> mask p95 < 250 ms.
-The editor's segmenter: SAM ViT-B on the CPU by default, with random weights made here when no
-``--sam-checkpoint`` is given (weights do not change speed; no SAM weights can be downloaded on the
-development machine), or the weight-free fallback with ``--segmenter fallback``. The first editor
+The editor's click model: ``--segmenter`` as ``grd ui --segmenter`` takes it (default ``auto``:
+MobileSAM from the installed package), ``classic`` for the weight-free fallback, or ``sam-random``:
+SAM ViT-B with random weights made here (weights do not change speed), or ``--sam-checkpoint``. The first editor
 visit computes the image embedding (cached, as in the app); clicks are timed after that.
 Latencies are taken inside the page (pointer-down -> the DOM change), excluding Playwright's own
 round trips to the browser.
@@ -271,10 +271,12 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=20)
     parser.add_argument("--decisions", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="build the bench project here once and reuse it")
-    parser.add_argument("--segmenter", choices=("sam", "fallback"), default="sam")
     parser.add_argument(
-        "--sam-checkpoint", type=Path, help="SAM ViT-B checkpoint (default: random weights)"
+        "--segmenter",
+        default="auto",
+        help="click model (auto, mobile_sam, sam_vit_b, classic, ...) or sam-random",
     )
+    parser.add_argument("--sam-checkpoint", type=Path, help="a SAM ViT-B checkpoint file")
     parser.add_argument("--screenshots", type=Path, default=Path("artifacts"))
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
@@ -287,21 +289,20 @@ def main() -> None:
             print(f"built a 100-image group in {time.perf_counter() - t:.1f} s ({template})")
         root = Path(tmp) / "bench"  # every run starts from the untouched template
         shutil.copytree(template, root)
-        checkpoint = ""
-        if args.segmenter == "sam":
-            checkpoint = str(
-                args.sam_checkpoint
-                or random_sam_checkpoint(template.parent / "sam_vit_b_random.pth")
-            )
+        setting = args.segmenter
+        if args.sam_checkpoint:
+            setting = str(args.sam_checkpoint)
+        elif setting == "sam-random":
+            setting = str(random_sam_checkpoint(template.parent / "sam_vit_b_random.pth"))
         global SIGN_IN
         with Project.open(root) as project:
-            project.settings.sam_checkpoint = checkpoint
+            project.settings.segmenter = setting
             project.settings.sam_model_type = "vit_b"
             project.save_settings()
             SIGN_IN = f"session={project.store.local_token('bench')}"  # a signed local-mode session
-        print(
-            f"editor segmenter: {'SAM ViT-B ' + checkpoint if checkpoint else 'weight-free fallback'}"
-        )
+            from pipelines.click_models.segmenters import project_click_model
+
+            print(f"editor click model: {project_click_model(project).label} ({setting})")
         args.screenshots.mkdir(parents=True, exist_ok=True)
         with running_app(root, log_dir=tmp) as app, sync_playwright() as p:
             pid = app.process.pid

@@ -1,6 +1,8 @@
 """Make a GRD-size project for benchmarks: 106 groups, 10,578 images, 316 expressions, 31,524 pairs.
 
-Images are rows only (no files): the benchmarks that use this measure the store and exports, not
+``scale`` multiplies every count (``--scale 10``: 1,060 groups, 105,780 images, 3,160 expressions,
+~315k pairs, ~250k decisions); ``database_url`` puts it on PostgreSQL. Images are rows only (no
+files, inserted in bulk per group): the benchmarks that use this measure the store and exports, not
 decoding. About 80 % of the pairs get a human decision (positives carry one or two RLE masks with a
 hole), the rest stay proposed or unseen, like a dataset mid-way through annotation.
 """
@@ -30,32 +32,52 @@ def _mask_bank(rng: np.random.Generator, n: int = 64) -> list[dict]:
     return bank
 
 
-def make_grd_size_project(root: Path, seed: int = 0, decided: float = 0.8) -> Project:
+def _add_images(store, group_id: int, g: int, n: int) -> list[int]:
+    """``n`` image rows of group ``g`` in one statement; their ids in order."""
+    from sqlalchemy import insert, select
+
+    from labeler.store import schema as t
+    from labeler.store.repository import utcnow
+
+    now = utcnow()
+    rows = [
+        {
+            "group_id": group_id,
+            "file": f"images/{g}_{i}.jpg",
+            "width": W,
+            "height": H,
+            "content_hash": f"{g:05d}{i:06d}",
+            "source_url": f"https://example.org/{g}/{i}",
+            "owner": f"owner{i % 37}",
+            "license": "CC BY 2.0",
+            "meta": {},
+            "created_at": now,
+        }
+        for i in range(n)
+    ]
+    with store.engine.begin() as conn:
+        conn.execute(insert(t.images), rows)
+        query = select(t.images.c.id).where(t.images.c.group_id == group_id)
+        return [r[0] for r in conn.execute(query.order_by(t.images.c.id))]
+
+
+def make_grd_size_project(
+    root: Path, seed: int = 0, decided: float = 0.8, scale: int = 1, database_url: str = ""
+) -> Project:
     rng = np.random.default_rng(seed)
-    project = Project.init(root, name="GRD-size benchmark")
+    project = Project.init(root, name=f"GRD-size benchmark x{scale}", database_url=database_url)
     store = project.store
     bank = _mask_bank(rng)
-    per_group = np.full(GROUPS, IMAGES // GROUPS)
-    per_group[: IMAGES - per_group.sum()] += 1
-    expr_per_group = np.full(GROUPS, EXPRESSIONS // GROUPS)
-    expr_per_group[: EXPRESSIONS - expr_per_group.sum()] += 1
+    groups, images, expressions = GROUPS * scale, IMAGES * scale, EXPRESSIONS * scale
+    per_group = np.full(groups, images // groups)
+    per_group[: images - per_group.sum()] += 1
+    expr_per_group = np.full(groups, expressions // groups)
+    expr_per_group[: expressions - expr_per_group.sum()] += 1
     start = time.perf_counter()
-    rows = []
-    for g in range(GROUPS):
+    rows, n_decisions = [], 0
+    for g in range(groups):
         group = store.create_group(f"target{g} x scene{g}", f"target{g}", f"scene{g}")
-        image_ids = [
-            store.add_image(
-                group.id,
-                f"images/{g}_{i}.jpg",
-                W,
-                H,
-                f"{g:04d}{i:06d}",
-                source_url=f"https://example.org/{g}/{i}",
-                owner=f"owner{i % 37}",
-                license="CC BY 2.0",
-            )[0].id
-            for i in range(per_group[g])
-        ]
+        image_ids = _add_images(store, group.id, g, int(per_group[g]))
         for e in range(expr_per_group[g]):
             expression = store.add_expression(group.id, f"the {e}th thing of group {g}")
             for image_id in image_ids:
@@ -67,9 +89,12 @@ def make_grd_size_project(root: Path, seed: int = 0, decided: float = 0.8) -> Pr
                     rows.append((expression.id, image_id, "positive", chosen, f"annotator{g % 5}"))
                 else:
                     rows.append((expression.id, image_id, "negative", [], f"annotator{g % 5}"))
-    store.import_decisions(rows)
+        if len(rows) >= 20_000 or g == groups - 1:  # one import per chunk: bounded memory
+            store.import_decisions(rows)
+            n_decisions += len(rows)
+            rows = []
     print(
-        f"generated {IMAGES} images, {EXPRESSIONS} expressions, {len(rows)} decisions "
+        f"generated {images} images, {expressions} expressions, {n_decisions} decisions "
         f"in {time.perf_counter() - start:.1f} s"
     )
     return project

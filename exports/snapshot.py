@@ -123,16 +123,13 @@ def snapshot_from_store(
     groups = tuple(store.list_groups())
     images = tuple(store.list_images())
     expressions = tuple(store.list_expressions())
-    by_group: dict[int, list[int]] = {}
-    for image in images:
-        by_group.setdefault(image.group_id, []).append(image.id)
+    # two streamed queries for every decision (not one per expression: 3,160 at 10x GRD)
+    found = store.all_decisions()
     decisions: dict[int, dict[int, ExpressionDecision]] = {}
     for expression in progress(expressions) if progress else expressions:
-        found = store.decisions_for_expression(expression.id, by_group.get(expression.group_id, []))
         decisions[expression.id] = {
             iid: d
-            for iid, d in found.items()
-            if d.status is not DecisionStatus.UNSEEN
-            and (reviewed is None or not d.is_human or (expression.id, iid) in reviewed)
+            for iid, d in found.get(expression.id, {}).items()
+            if reviewed is None or not d.is_human or (expression.id, iid) in reviewed
         }
     return Snapshot(groups, images, expressions, decisions, name=name)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from labeler import propagate
 from labeler.domain import (
     RLE,
     BatchResult,
@@ -77,6 +78,15 @@ def decision_badge(decision: ExpressionDecision, margin: float = DEFAULT_PRESENC
     if status is DecisionStatus.NEGATIVE:
         return Badge("negative", "negative (certified)", "blue")
     if status is DecisionStatus.PROPOSED:
+        if propagate.parse_source(decision.model_version) is not None:  # its own threshold
+            words = propagate.describe(decision.score, decision.model_version, bool(n))
+            return Badge(
+                "proposed-present" if n else "proposed-absent",
+                f"proposed: {words}",
+                "orange" if n else "violet",
+                "Proposed from the group's confirmed images (propagation): present when the "
+                "score is above the threshold calibrated on the group's human decisions.",
+            )
         score = (
             ""
             if decision.score is None
@@ -120,14 +130,6 @@ def matches(decision: ExpressionDecision, show: str) -> bool:
     if show == "undecided":
         return not decision.is_human
     return decision.status.value == show
-
-
-def neighbours(order: Sequence[int], image_id: int) -> tuple[int | None, int | None]:
-    """(previous, next) image ids around ``image_id`` in a grid order (None at the ends)."""
-    if image_id not in order:
-        return None, (order[0] if order else None)
-    k = list(order).index(image_id)
-    return (order[k - 1] if k > 0 else None), (order[k + 1] if k + 1 < len(order) else None)
 
 
 # ---- single-pair decisions ----------------------------------------------------------------------

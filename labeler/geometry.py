@@ -1,7 +1,9 @@
 """The one owner of coordinate frames: display canvas <-> original image <-> model input.
 
-Three frames, each a pixel grid of some ``(H, W)``:
+Three frames, each a pixel grid of some ``(H, W)``, and the editor's view on top:
 
+- **viewport**: the canvas element as the annotator sees it, zoomed and panned
+  (``viewport = zoom * canvas + pan``; zoom 1, pan 0 is the whole canvas): browser input arrives here;
 - **canvas**: what the browser shows (the image drawn at some zoom, possibly letter-boxed);
 - **original**: the image file's pixels, after EXIF transpose; masks and prompts are stored here;
 - **model input**: the image resized so its longest side is ``side`` (SAM's ``ResizeLongestSide``
@@ -210,6 +212,33 @@ def fit_transform(original: Size, canvas: Size, letterbox: bool = True) -> Trans
     return Transform(s, s, (cw - ow * s) / 2.0, (ch - oh * s) / 2.0, (oh, ow), (ch, cw))
 
 
+def upscaled_size(original: Size, max_size: Size) -> Size:
+    """Canvas ``(H, W)`` for an image that fits ``max_size``: enlarged by the largest whole factor
+    that still fits, so nearest-neighbour pixels come out square and even (a 96-px image in a
+    640-px canvas: 6x, 576 px); an image that does not fit is shrunk (:func:`display_size`)."""
+    oh, ow = _check_size(original, "original")
+    mh, mw = _check_size(max_size, "canvas")
+    if oh > mh or ow > mw:
+        return display_size((oh, ow), mw, mh)
+    k = max(1, min(mh // oh, mw // ow))
+    return oh * k, ow * k
+
+
+def view_transform(canvas: Size, zoom: float = 1.0, pan: tuple[float, float] = (0.0, 0.0)):
+    """viewport -> canvas map of the editor's view (``viewport = zoom * canvas + pan``).
+
+    Args:
+        canvas: the canvas ``(H, W)``; the viewport is the same grid (the element's own pixels).
+        zoom: >= some positive factor (1 = the whole canvas in view).
+        pan: the viewport position of the canvas origin, in viewport pixels.
+    """
+    size = _check_size(canvas, "canvas")
+    if not zoom > 0:
+        raise ValueError(f"zoom must be positive, got {zoom!r}")
+    tx, ty = (float(v) for v in pan)
+    return Transform(1.0 / zoom, 1.0 / zoom, -tx / zoom, -ty / zoom, size, size)
+
+
 def display_size(original: Size, max_width: int, max_height: int | None = None) -> Size:
     """Canvas ``(H, W)`` that shows the whole image at most ``max_width`` wide (and high), never upscaled."""
     oh, ow = _check_size(original, "original")
@@ -270,12 +299,23 @@ class Frames:
     def canvas_to_model(self) -> Transform:
         return self.canvas_to_original.then(self.original_to_model)
 
-    def canvas_click(self, x: float, y: float) -> tuple[float, float]:
-        """A click at canvas pixel ``(x, y)`` (integers from the browser) -> original (x, y).
+    def viewport_to_original(
+        self, zoom: float = 1.0, pan: tuple[float, float] = (0.0, 0.0)
+    ) -> Transform:
+        """What the annotator points at, under a zoom and pan, in original pixels."""
+        return view_transform(self.canvas_size, zoom, pan).then(self.canvas_to_original)
 
-        The click is taken at the centre of the canvas pixel it hit and the result is clipped
-        into the image, so clicks on a letter-box bar land on the nearest image pixel.
+    def canvas_click(
+        self, x: float, y: float, zoom: float = 1.0, pan: tuple[float, float] = (0.0, 0.0)
+    ) -> tuple[float, float]:
+        """A click at viewport pixel ``(x, y)`` under ``zoom`` / ``pan`` -> original (x, y).
+
+        The click is taken at the centre of the viewport pixel it hit (zoomed in, that is a
+        fraction of a canvas pixel, so it lands on the original pixel under the pointer) and the
+        result is clipped into the image, so clicks on a letter-box bar land on the nearest
+        image pixel.
         """
-        pt = self.canvas_to_original.points([[np.floor(x) + 0.5, np.floor(y) + 0.5]])
+        to_original = self.viewport_to_original(zoom, pan)
+        pt = to_original.points([[np.floor(x) + 0.5, np.floor(y) + 0.5]])
         cx, cy = clip_points(pt, self.original_size)[0]
         return float(cx), float(cy)

@@ -126,7 +126,10 @@ class EditSession:
         return self.revision != self._saved_revision
 
     def mark_saved(self) -> None:
+        """The instances as they are now are saved. Redo is gone: what it would bring back was
+        undone before the save, and redoing it after would edit past the saved version unseen."""
         self._saved_revision = self.revision
+        self._redo.clear()
 
     # ---- undo / redo -----------------------------------------------------------------------------
     def undo(self) -> str | None:

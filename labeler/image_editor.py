@@ -14,7 +14,7 @@ edits and restore the prompts that belonged to each state.
 A click on an instance whose mask the prompts did not make (a model proposal, a painted object,
 one opened again with :meth:`ImageEditor.select`) *corrects* it; re-predicting from the clicks
 alone would throw the proposal away at the first click. A segmenter that can take any mask as its
-starting point (``prior_logits(embedding, mask)``, the classic one) refines the mask with the
+starting point (a :class:`~labeler.segmenter.RefiningSegmenter`, the classic one) refines the mask with the
 clicks, the way it refines its own predictions. Otherwise (SAM, whose mask input is trained on its
 own logits only) a positive click adds the segmenter's region under the point and a negative click
 cuts it out, the rest of the mask staying. Refining is what converges: on synthetic proposals,
@@ -35,7 +35,7 @@ from labeler.annotate import Conflict, conflict_from, keep_mine, save_edit
 from labeler.domain import ExpressionDecision
 from labeler.errors import StaleRevision
 from labeler.history import EditSession
-from labeler.segmenter import Embedding, Prompts, Segmenter
+from labeler.segmenter import Embedding, Prompts, RefiningSegmenter, Segmenter
 from labeler.store import Store
 
 Point = tuple[float, float]
@@ -171,13 +171,14 @@ class ImageEditor:
         """A point prompt on the active instance (or a new one): positive adds, negative removes."""
         state = self.prompts
         if self.active is not None and (state.corrects or not state.has_model_prompts):
-            prior = getattr(segmenter, "prior_logits", None)
-            if prior is None:
+            if not isinstance(segmenter, RefiningSegmenter):
                 self._correct(segmenter, embedding, (float(x), float(y)), positive)
                 return
             if not state.corrects:  # the first click on this mask: the mask is the start
                 mask = self.instances[self.active]
-                state = replace(state, logits=prior(embedding, mask), corrects=True)
+                state = replace(
+                    state, logits=segmenter.prior_logits(embedding, mask), corrects=True
+                )
         self._predict(
             segmenter,
             embedding,
@@ -325,6 +326,7 @@ class ImageEditor:
         else:
             self.base = decision
         self.session.mark_saved()
+        self._redo.clear()  # Redo is disabled after Confirm (see EditSession.mark_saved)
 
     def keep_mine(self, store: Store, *, author: str) -> ExpressionDecision | None:
         """Resolve the conflict by saving this version on top of theirs."""

@@ -25,8 +25,13 @@ class ProjectSettings:
     name: str = "GRES project"
     #: SQLAlchemy URL; empty means the SQLite file ``project.db`` inside the project folder.
     database_url: str = ""
-    #: Local path of a SAM checkpoint for click-to-mask; empty means the weight-free fallback.
+    #: The click model: ``auto`` (MobileSAM, bundled; the weight-free fallback without it),
+    #: ``mobile_sam``, ``sam_vit_b`` / ``_l`` / ``_h`` (see `grd weights`), ``classic`` (the
+    #: fallback), or a checkpoint path (``pipelines.click_models.segmenters``).
+    segmenter: str = "auto"
+    #: Older setting: a SAM checkpoint path or name, used while ``segmenter`` is ``auto``.
     sam_checkpoint: str = ""
+    #: The SAM variant of a checkpoint given as a path.
     sam_model_type: str = "vit_b"
     #: Images with more pixels than this are refused at ingest (decompression bombs).
     max_image_pixels: int = 80_000_000

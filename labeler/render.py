@@ -126,6 +126,15 @@ def jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
     return buffer.getvalue()
 
 
+def png(rgb: np.ndarray) -> bytes:
+    """Lossless RGB PNG (small images the editor enlarges: every pixel as it is)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8), mode="RGB").save(
+        buffer, format="PNG", compress_level=1
+    )
+    return buffer.getvalue()
+
+
 def data_url(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 

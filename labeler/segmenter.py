@@ -92,3 +92,16 @@ class Segmenter(Protocol):
     def embed(self, image: np.ndarray) -> Embedding: ...
 
     def predict(self, embedding: Embedding, prompts: Prompts) -> SegmentResult: ...
+
+
+@runtime_checkable
+class RefiningSegmenter(Segmenter, Protocol):
+    """A segmenter that can start from *any* mask, not only its own last prediction.
+
+    ``prior_logits(embedding, mask)`` turns an ``H x W`` bool mask (original frame) into logits to
+    pass as ``Prompts.previous_logits``, so clicks refine a proposal or a painted mask the way
+    they refine a prediction (the classic segmenter). SAM is not one: its mask input is trained on
+    its own logits only (see ``labeler.image_editor``).
+    """
+
+    def prior_logits(self, embedding: Embedding, mask: np.ndarray) -> np.ndarray: ...

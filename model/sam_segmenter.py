@@ -118,15 +118,23 @@ def build_sam_segmenter(
     model_id: str | None = None,
     decoder: str = "auto",
     decoder_threads: int = 2,
+    encoder: str = "auto",
+    encoder_cache: str | Path | None = None,
 ) -> SamSegmenter:
     """A :class:`SamSegmenter` for a checkpoint file (or random weights, for tests and benchmarks).
 
     ``decoder``: ``"onnx"`` runs the per-click pass in ONNX Runtime (CPU only), ``"torch"`` in
     PyTorch; ``"auto"`` takes ONNX on the CPU and falls back to PyTorch (with a logged warning)
-    if the export fails. ``decoder_threads`` is ONNX Runtime's thread count.
+    if the export fails. ``decoder_threads`` is ONNX Runtime's thread count (both passes).
+
+    ``encoder``: the same choice for the image encoder, whose exported graph is kept in the folder
+    ``encoder_cache`` (exporting takes tens of seconds); ``"auto"`` takes ONNX on the CPU when
+    there is such a folder.
     """
     if decoder not in DECODERS:
         raise ConfigError(f"unknown SAM decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
+    if encoder not in DECODERS:
+        raise ConfigError(f"unknown SAM encoder {encoder!r}; choose one of {', '.join(DECODERS)}")
     sam = build_sam_module(model_type, checkpoint)
     if model_id is None:
         tag = checkpoint_tag(Path(checkpoint)) if checkpoint is not None else "random0"
@@ -148,7 +156,30 @@ def build_sam_segmenter(
                     f"could not build the ONNX decoder for SAM {model_type}: {exc}"
                 ) from exc
             log.warning("SAM ONNX decoder unavailable (%s); clicks run in PyTorch", exc)
-    return SamSegmenter(sam, model_id, device=device, onnx_decoder=onnx)
+    onnx_encoder = None
+    if encoder != "torch" and device != "cpu":
+        if encoder == "onnx":
+            raise ConfigError(f"the ONNX encoder runs on the CPU; device {device!r} needs 'torch'")
+    elif encoder == "onnx" or (encoder == "auto" and encoder_cache is not None):
+        onnx_encoder = _onnx_encoder(sam, model_id, encoder, encoder_cache, decoder_threads)
+    return SamSegmenter(sam, model_id, device=device, onnx_decoder=onnx, onnx_encoder=onnx_encoder)
+
+
+def _onnx_encoder(sam, model_id: str, encoder: str, cache: str | Path | None, threads: int):
+    """The encoder graph of these weights from ``cache`` (exported once); None after a failure
+    in ``auto`` mode (logged: embeddings then run in PyTorch)."""
+    from model.sam_onnx import OPSET, OnnxSamEncoder
+
+    if cache is None:
+        raise ConfigError("the ONNX encoder needs a folder to keep its graph in (encoder_cache)")
+    name = f"{model_id}-encoder-opset{OPSET}-torch{torch.__version__.split('+')[0]}.onnx"
+    try:
+        return OnnxSamEncoder.cached(sam, Path(cache) / name, threads=threads)
+    except Exception as exc:  # noqa: BLE001 - any exporter or runtime failure: say it, go on
+        if encoder == "onnx":
+            raise ConfigError(f"could not build the ONNX encoder: {exc}") from exc
+        log.warning("SAM ONNX encoder unavailable (%s); embeddings run in PyTorch", exc)
+        return None
 
 
 class SamSegmenter:
@@ -163,6 +194,8 @@ class SamSegmenter:
             forces either mode.
         onnx_decoder: a ``model.sam_onnx.OnnxSamDecoder`` of the same module for the per-click
             pass; None runs it in PyTorch.
+        onnx_encoder: a ``model.sam_onnx.OnnxSamEncoder`` of the same weights for the image
+            encoder; None runs it in PyTorch.
     """
 
     def __init__(
@@ -172,6 +205,7 @@ class SamSegmenter:
         device: str = "cpu",
         multimask: bool | None = None,
         onnx_decoder=None,
+        onnx_encoder=None,
     ):
         from segment_anything.utils.transforms import ResizeLongestSide
 
@@ -180,6 +214,7 @@ class SamSegmenter:
         self.device = torch.device(device)
         self.multimask = multimask
         self.onnx_decoder = onnx_decoder
+        self.onnx_encoder = onnx_encoder
         self.transform = ResizeLongestSide(sam.image_encoder.img_size)
 
     # ---- the expensive pass: once per image ---------------------------------------------------
@@ -194,9 +229,13 @@ class SamSegmenter:
             )
         resized = self.transform.apply_image(image)
         x = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
-        features = self.sam.image_encoder(self.sam.preprocess(x.float()))
+        pixels = self.sam.preprocess(x.float())
+        if self.onnx_encoder is not None:
+            features = self.onnx_encoder(pixels.cpu().numpy())[0]
+        else:
+            features = self.sam.image_encoder(pixels)[0].float().cpu().numpy()
         return {
-            "features": features[0].float().cpu().numpy(),
+            "features": features,
             "original_size": np.array(image.shape[:2], dtype=np.int64),
             "input_size": np.array(resized.shape[:2], dtype=np.int64),
         }

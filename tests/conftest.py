@@ -14,6 +14,9 @@ from labeler.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
+# Tests click with the weight-free segmenter unless they are about the choice of click model
+# (tests/pipelines/test_segmenters.py): MobileSAM, the default, takes seconds per image on 2 cores.
+os.environ.setdefault("GRD_SEGMENTER", "classic")
 POSTGRES_URL = os.environ.get(
     "GRD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

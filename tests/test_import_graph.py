@@ -152,7 +152,7 @@ def test_pipelines_wings_import_downward_only():
 def test_the_loop_reaches_its_jobs_by_direct_import():
     graph = import_graph()
     assert {"pipelines.loop.feedback", "pipelines.loop.prelabel"} <= graph[
-        "pipelines.services.model_jobs"
+        "pipelines.services.job_kinds"
     ]
     assert "pipelines.loop.registry" in graph["pipelines.loop.prelabel"]
     assert "pipelines.loop.feedback" not in graph["pipelines.loop.prelabel"]

@@ -1,4 +1,8 @@
-"""The live list of background jobs: a fragment that polls the runner, so pages never block."""
+"""The live list of background jobs: a fragment that polls the job records, so pages never block.
+
+The records are the project's (every app process and worker writes them), so a job started on
+another replica, or running on a GPU worker, shows here too.
+"""
 
 from __future__ import annotations
 
@@ -18,19 +22,28 @@ _ICONS = {
 }
 
 
+def visible_jobs(jobs: list, name: str | None, role: str | None) -> list:
+    """The jobs ``name`` may see: their own; every job for admins (and in local single-user mode,
+    where everyone is admin)."""
+    if role in PERMISSIONS["see_all_jobs"]:
+        return list(jobs)
+    return [j for j in jobs if name and j.author == name]
+
+
 @st.fragment(run_every="1s")
 def jobs_panel(limit: int = 8) -> None:
     runner = resources.job_runner()
-    # Each user sees the jobs they started; admins (and local single-user mode) see every job.
-    see_all = state.role() in PERMISSIONS["see_all_jobs"]
-    jobs = runner.jobs(owner=None if see_all else state.annotator())[:limit]
+    jobs = visible_jobs(runner.jobs(), state.annotator(), state.role())[:limit]
     if not jobs:
         st.caption("No background jobs yet.")
         return
     for job in jobs:
         with st.container(border=True, key=f"job-{job.id}"):
-            # Job names hold user text (paths, group names): shown as text, never Markdown.
-            st.text(f"{_ICONS[job.state]} {job.name} · {job.state.value} · {job.elapsed_s:.1f} s")
+            # Job names and authors are user text (paths, group names): shown as text, not Markdown.
+            who = f" · {job.author}" if job.author else ""
+            st.text(
+                f"{_ICONS[job.state]} {job.name} · {job.state.value} · {job.elapsed_s:.1f} s{who}"
+            )
             if job.state is JobState.RUNNING or job.state is JobState.QUEUED:
                 st.progress(job.fraction, text=job.message or None)
                 st.button("Cancel", key=f"cancel-{job.id}", on_click=runner.cancel, args=(job.id,))
@@ -39,5 +52,4 @@ def jobs_panel(limit: int = 8) -> None:
                 with st.expander("details"):
                     st.code(job.details or "")
             else:
-                summary = job.result.summary() if hasattr(job.result, "summary") else job.result
-                st.text(str(summary if isinstance(summary, str) else job.message))
+                st.text(job.summary)

@@ -28,6 +28,12 @@ from labeler.geometry import Transform, display_size
 from labeler.images import load_rgb
 from labeler.project import Project
 from labeler.segmenter import Embedding, Segmenter
+from pipelines.click_models.segmenters import (
+    ClickModel,
+    build_segmenter,
+    project_setting,
+    resolve_click_model,
+)
 from pipelines.services.jobs import JobRunner
 
 PROJECT_ENV = "GRD_PROJECT"
@@ -71,24 +77,45 @@ def forget_project() -> None:
 
 
 @st.cache_resource(show_spinner=False)
+def _job_runner(path: str) -> JobRunner:
+    from pipelines.services.queue import project_queue
+
+    store = project().store
+    return JobRunner(store, workers=1, queue=project_queue(project()))
+
+
 def job_runner() -> JobRunner:
-    return JobRunner(workers=1)
+    """The project's jobs: on the Redis queue when one is configured, else on a thread here."""
+    return _job_runner(str(project_dir()))
 
 
 # ---- segmenter and embeddings -------------------------------------------------------------------
 #: Torch threads in the app process once SAM is loaded. One: what is left of a click in PyTorch (the
 #: mask upscaling; the decoder itself runs in ONNX Runtime, which has its own two threads that do
-#: not spin) is small, and on a 2-core machine shared by the browser, Streamlit and other sessions
+#: not spin, as does MobileSAM's image encoder) is small, and on a 2-core machine shared by the browser, Streamlit and other sessions
 #: two OpenMP threads per pass were 5x slower (~1 s against ~190 ms per click, measured under load).
 #: ``GRD_UI_TORCH_THREADS`` overrides.
 UI_TORCH_THREADS = 1
 
 
-@st.cache_resource(show_spinner="Loading the segmenter ...")
-def _segmenter(checkpoint: str, model_type: str, mtime: float, cache_dir: str) -> Segmenter:
-    from pipelines.click_models.segmenters import load_segmenter
+@st.cache_resource(show_spinner=False)
+def _click_model(setting: str, model_type: str) -> ClickModel:
+    # Cached: resolving MobileSAM hashes its 40 MB checkpoint (once per process, not per rerun).
+    return resolve_click_model(setting, sam_model_type=model_type)
 
-    segmenter = load_segmenter(checkpoint or None, model_type=model_type, cache_dir=cache_dir)
+
+def click_model() -> ClickModel:
+    """The click model in force (``grd ui --segmenter`` > ``$GRD_SEGMENTER`` > project setting).
+
+    Raises ``WeightsError`` / ``FileNotFoundError`` with the fix when it cannot be had.
+    """
+    settings = project().settings
+    return _click_model(project_setting(project()), settings.sam_model_type)
+
+
+@st.cache_resource(show_spinner="Loading the click model ...")
+def _segmenter(setting: str, model_type: str, mtime: float) -> Segmenter:
+    segmenter = build_segmenter(_click_model(setting, model_type))
     if "torch" in sys.modules:  # only SAM brings torch in; the fallback never does
         sys.modules["torch"].set_num_threads(
             int(os.environ.get("GRD_UI_TORCH_THREADS", UI_TORCH_THREADS))
@@ -97,14 +124,13 @@ def _segmenter(checkpoint: str, model_type: str, mtime: float, cache_dir: str) -
 
 
 def segmenter() -> Segmenter:
-    """SAM when the project names a checkpoint, else the weight-free fallback (instant start).
+    """The segmenter of :func:`click_model`, loaded once per process and shared.
 
     Keyed by the checkpoint's mtime, so replacing the file loads the new weights once.
     """
-    settings = project().settings
-    path = settings.sam_checkpoint
-    mtime = Path(path).stat().st_mtime if path and Path(path).exists() else 0.0
-    return _segmenter(path, settings.sam_model_type, mtime, str(project().cache_dir))
+    model, settings = click_model(), project().settings
+    mtime = model.checkpoint.stat().st_mtime if model.checkpoint else 0.0
+    return _segmenter(project_setting(project()), settings.sam_model_type, mtime)
 
 
 def embedding(image) -> Embedding:
@@ -217,8 +243,11 @@ def preview_jpeg(image, rles, size: tuple[int, int] = (360, 480)) -> bytes:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def canvas_jpeg(path: str, size: tuple[int, int]) -> bytes:
-    """The editor's background: the image at canvas size, as JPEG bytes."""
+def canvas_picture(path: str, size: tuple[int, int]) -> tuple[bytes, str]:
+    """The editor's background and its MIME type: a photo shrunk to canvas size as JPEG; an image
+    the canvas enlarges, as its own pixels in PNG (the browser scales it nearest-neighbour, so
+    the pixels stay square and sharp)."""
     rgb = original_rgb(path)
-    scaled = Transform.resize(rgb.shape[:2], size).raster(rgb) if rgb.shape[:2] != size else rgb
-    return render.jpeg(scaled, quality=88)
+    if size[0] >= rgb.shape[0] and size[1] >= rgb.shape[1]:
+        return render.png(rgb), "image/png"
+    return render.jpeg(Transform.resize(rgb.shape[:2], size).raster(rgb), quality=88), "image/jpeg"

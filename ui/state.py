@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from labeler.image_editor import ImageEditor
+from labeler.navigation import ImageOrder
 
 _ANNOTATOR = "grd_annotator"
 _TOKEN = "grd_session_token"
@@ -20,6 +21,7 @@ _IMAGE = "grd_image_id"
 _EDITORS = "grd_editors"
 _BATCHES = "grd_batches"
 _FLASH = "grd_flash"
+_ORDERS = "grd_image_orders"
 MAX_OPEN_EDITORS = 8
 
 
@@ -73,6 +75,15 @@ def focus(
     for key, value in ((_GROUP, group), (_EXPRESSION, expression), (_IMAGE, image)):
         if value is not None:
             st.session_state[key] = int(value)
+
+
+# ---- the editor's image order, fixed when a (group, expression) is opened ------------------------
+def image_order(group: int, expression: int) -> ImageOrder | None:
+    return _get(_ORDERS, {}).get((group, expression))
+
+
+def keep_image_order(group: int, expression: int, order: ImageOrder) -> None:
+    st.session_state.setdefault(_ORDERS, {})[(group, expression)] = order
 
 
 # ---- open editors (unsaved work survives page switches) ---------------------------------------

@@ -7,8 +7,10 @@ store.save_decision(expr.id, image.id, "negative", author="ann", expected_revisi
 
 from __future__ import annotations
 
+from labeler.store.bulk import BulkReadMixin
 from labeler.store.decisions import last_batch
 from labeler.store.expression_edits import ExpressionEditsMixin, ExpressionHasDecisions
+from labeler.store.jobs import JobRecord, JobsMixin, JobState
 from labeler.store.models import ModelRecord, ModelsMixin
 from labeler.store.progress import ProgressMixin
 from labeler.store.repository import open_engine
@@ -16,7 +18,15 @@ from labeler.store.teamwork import TeamworkMixin
 from labeler.store.users import User, UsersMixin
 
 
-class Store(ExpressionEditsMixin, ProgressMixin, ModelsMixin, TeamworkMixin, UsersMixin):
+class Store(
+    ExpressionEditsMixin,
+    ProgressMixin,
+    ModelsMixin,
+    JobsMixin,
+    BulkReadMixin,
+    TeamworkMixin,
+    UsersMixin,
+):
     """One project's database. Thread-safe: every call opens its own short transaction."""
 
     def __init__(self, url: str, *, schema: str | None = None, create: bool = True):
@@ -30,4 +40,12 @@ class Store(ExpressionEditsMixin, ProgressMixin, ModelsMixin, TeamworkMixin, Use
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
 
-__all__ = ["ExpressionHasDecisions", "ModelRecord", "Store", "User", "last_batch"]
+__all__ = [
+    "ExpressionHasDecisions",
+    "JobRecord",
+    "JobState",
+    "ModelRecord",
+    "Store",
+    "User",
+    "last_batch",
+]

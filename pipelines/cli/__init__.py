@@ -2,6 +2,7 @@
 
 # Each module registers its commands on ``app`` when imported.
 from pipelines.cli import (
+    assist,  # noqa: E402,F401
     exports,  # noqa: E402,F401
     feedback,  # noqa: E402,F401
     flickr,  # noqa: E402,F401
@@ -10,6 +11,7 @@ from pipelines.cli import (
     train,  # noqa: E402,F401
     ui,  # noqa: E402,F401
     weights,  # noqa: E402,F401
+    worker,  # noqa: E402,F401
 )
 from pipelines.cli._app import app
 

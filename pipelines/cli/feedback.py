@@ -288,6 +288,12 @@ def simulate(
             "'All remaining negative' (default: 1 action each).",
         ),
     ] = False,
+    segmenter: Annotated[
+        str | None,
+        typer.Option(
+            help="Click model to correct with (as `grd ui --segmenter`; default: the project's)."
+        ),
+    ] = None,
 ) -> None:
     """Simulated annotator: accept good proposals, correct the rest with clicks; print the cost."""
     from pipelines.loop.simulate import (
@@ -309,17 +315,21 @@ def simulate(
             return
         truth = load_truth(truth_path(project))
         chosen = next_groups(project, groups) if groups else None
+        from pipelines.click_models.segmenters import project_click_model, project_segmenter
+
+        console.print(f"clicks with: {project_click_model(project, segmenter).label}")
         with _Bar("simulated annotation") as bar:
             report = simulate_annotation(
                 project,
                 truth,
+                project_segmenter(project, override=segmenter),
                 group_ids=chosen,
                 max_clicks=max_clicks,
                 accept_iou=accept_iou,
                 progress=bar,
                 masked_negatives_in_bulk=masked_negatives_in_bulk,
             )
-    except SimulationError as exc:
+    except (SimulationError, FileNotFoundError, ValueError) as exc:  # also an unknown --segmenter
         _fail(str(exc))
     console.print(report.summary())
     console.print(

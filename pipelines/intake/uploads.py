@@ -115,6 +115,19 @@ def ingest_path_job(
     """Job: a folder, manifest or image on the server's disk (as ``grd ingest`` does), for admins
     only and only under the project's ``ingest_roots`` (manifest rows included)."""
     project.store.authorize(actor, "ingest")
+    return ingest_server_path(progress, project, source, group, target, scene)
+
+
+def ingest_server_path(
+    progress: Progress,
+    project: Project,
+    source: str,
+    group: str | None = None,
+    target: str = "",
+    scene: str = "",
+) -> IngestReport:
+    """``ingest_path_job`` once the acting user was authorized (the job runner's ``start`` does):
+    reads only under the project's ``ingest_roots``, manifest rows and symlinks included."""
     roots, allow_private = _settings(project)
     check_server_path(source, roots)
     items = source_items(source, group or None, target, scene, allow_private_urls=allow_private)

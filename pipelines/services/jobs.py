@@ -1,198 +1,168 @@
-"""Background jobs in one process: long work (pre-labeling, a feedback round, ingest) off the UI thread.
+"""Background jobs: long work (pre-labeling, a feedback round, ingest) off the UI thread, recorded.
 
-A job is any callable whose first argument is a ``progress(fraction, message="")`` callback. The
-runner starts it on a worker thread and keeps a :class:`JobStatus` record (state, fraction, message,
-error, result) that a UI polls, e.g. from a Streamlit ``st.fragment(run_every=...)``; the page never
-waits for the job. Cancelling is cooperative: ``progress`` raises :class:`JobCancelled` at the job's
-next report.
+A job is any callable whose first argument is a ``progress(fraction, message="")`` callback. Every
+job has a record in the project's database (:mod:`labeler.store.jobs`): who started it, kind,
+parameters, state, progress, result or error. :func:`execute` is the one way a job runs against its
+record, on a thread of the app (:class:`JobRunner`, the embedded default) or in a queue worker on
+another machine (:mod:`pipelines.services.queue`): it claims the record, beats a heartbeat, turns
+``progress`` calls into record updates and writes the outcome. Cancelling is cooperative and works
+across processes: ``progress`` raises :class:`JobCancelled` once the record's cancel flag is set.
 
-    runner = JobRunner(workers=1)
-    job_id = runner.submit("prelabel dogs", prelabel_group, project, group_id)
-    runner.status(job_id).fraction     # 0.0 .. 1.0, while it runs
+    runner = JobRunner(project.store, workers=1)
+    job_id = runner.submit("ingest 3 uploads", ingest_uploads_job, project, files, "dogs")
+    job_id = runner.start(project, PrelabelParams(group_id=3), author="ann")   # a typed kind
+    runner.status(job_id).fraction     # 0.0 .. 1.0, from any process that opens the project
     runner.wait(job_id, timeout=60)    # tests and scripts only
 
-One worker by default: the machines this runs on have few cores, and two model jobs at once would
-only slow each other down; extra jobs queue in submission order.
+One thread by default: the machines this runs on have few cores, and two model jobs at once would
+only slow each other down; extra jobs queue in submission order. With a Redis URL the typed kinds
+go to the queue instead (:class:`pipelines.services.queue.RedisQueue`).
 """
 
 from __future__ import annotations
 
-import threading
 import time
-import traceback
-import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from enum import Enum
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
+from labeler.errors import NotFound
 from labeler.progress_types import Progress
+from labeler.project import Project
+from labeler.store import JobRecord, JobState, Store
+from pipelines.services import job_kinds
+from pipelines.services.job_exec import (
+    HEARTBEAT_S,
+    STALE_S,
+    JobCancelled,
+    execute,
+    jsonable,
+    worker_name,
+)
 
+if TYPE_CHECKING:
+    from pipelines.services.queue import RedisQueue
 
-class JobState(str, Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+JobNotFound = NotFound  # what ``status`` raises for an unknown id
 
-    @property
-    def finished(self) -> bool:
-        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
-
-
-class JobCancelled(Exception):
-    """Raised inside a job by its ``progress`` callback once someone asked to cancel it."""
-
-
-class JobNotFound(LookupError):
-    """No job with that id was ever submitted to this runner."""
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    """A snapshot of one job. ``error`` is ``"Type: message"``; ``details`` the traceback."""
-
-    id: str
-    name: str
-    state: JobState = JobState.QUEUED
-    fraction: float = 0.0
-    message: str = ""
-    error: str | None = None
-    details: str | None = None
-    result: Any = None
-    submitted_at: float = 0.0
-    #: Who started it (``submit_as``); a UI shows people their own jobs (admins see all).
-    owner: str | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-
-    @property
-    def elapsed_s(self) -> float:
-        if self.started_at is None:
-            return 0.0
-        return (self.finished_at or time.time()) - self.started_at
+__all__ = [
+    "HEARTBEAT_S",
+    "Progress",
+    "STALE_S",
+    "JobCancelled",
+    "JobNotFound",
+    "JobRecord",
+    "JobRunner",
+    "JobState",
+    "execute",
+    "jsonable",
+    "worker_name",
+]
 
 
 class JobRunner:
-    """Thread-pool job runner with pollable progress records (thread-safe; share one per process)."""
+    """Starts jobs and reads their records. Thread-safe; share one per process and project.
 
-    def __init__(self, workers: int = 1, keep_finished: int = 50):
+    ``submit`` runs any callable on this process's threads (e.g. an ingest of uploaded bytes);
+    ``start`` runs a typed kind of :mod:`pipelines.services.job_kinds`: on the queue when one is
+    given, else on the threads. Project-wide pre-labeling and embedding fan out, one job per group.
+    """
+
+    def __init__(self, store: Store, workers: int = 1, queue: RedisQueue | None = None):
+        self.store = store
+        self.queue = queue
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grd-job")
-        self._lock = threading.Lock()
-        self._jobs: dict[str, JobStatus] = {}
-        self._futures: dict[str, Future] = {}
-        self._cancel: dict[str, threading.Event] = {}
-        self._keep_finished = keep_finished
+        self._local: set[str] = set()  # ids this process runs: cancelled on shutdown
+        if queue is None:
+            # Jobs a stopped app process was running stay "running" in the records: close them.
+            store.requeue_stale(STALE_S, max_attempts=0)
 
-    # ---- submitting ------------------------------------------------------------------------------
-    def submit(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
-        """Queue ``fn(progress, *args, **kwargs)``; returns the job id at once."""
-        return self.submit_as(None, name, fn, *args, **kwargs)
-
-    def submit_as(
-        self, owner: str | None, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    # ---- starting --------------------------------------------------------------------------------
+    def submit(
+        self, name: str, fn: Callable[..., Any], *args: Any, author: str = "", **kwargs: Any
     ) -> str:
-        """:meth:`submit`, recording ``owner`` on the job (for ``jobs(owner=...)``)."""
+        """Run ``fn(progress, *args, **kwargs)`` on this process; returns the job id at once."""
         if not callable(fn):
             raise TypeError(f"a job must be callable, got {type(fn).__name__}")
-        job_id = uuid.uuid4().hex[:12]
-        with self._lock:
-            self._jobs[job_id] = JobStatus(job_id, name, submitted_at=time.time(), owner=owner)
-            self._cancel[job_id] = threading.Event()
-            self._forget_old()
-            self._futures[job_id] = self._pool.submit(self._run, job_id, fn, args, kwargs)
-        return job_id
+        record = self.store.create_job("local", name, {}, author=author)
+        self._local.add(record.id)
+        self._pool.submit(execute, self.store, record.id, fn, *args, **kwargs)
+        return record.id
 
-    def _run(self, job_id: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-        if self._cancel[job_id].is_set():
-            self._update(job_id, state=JobState.CANCELLED, finished_at=time.time())
-            return
-        self._update(job_id, state=JobState.RUNNING, started_at=time.time())
-        try:
-            result = fn(self._progress_for(job_id), *args, **kwargs)
-        except JobCancelled:
-            self._update(
-                job_id, state=JobState.CANCELLED, message="cancelled", finished_at=time.time()
-            )
-        except Exception as exc:  # noqa: BLE001 - a job's failure is data for the UI, not a crash
-            self._update(
-                job_id,
-                state=JobState.FAILED,
-                error=f"{type(exc).__name__}: {exc}",
-                details=traceback.format_exc(),
-                finished_at=time.time(),
-            )
-        else:
-            self._update(
-                job_id, state=JobState.DONE, fraction=1.0, result=result, finished_at=time.time()
-            )
+    def start(self, project: Project, params: Any, *, author: str = "", name: str = "") -> str:
+        """Start a typed job (``PrelabelParams(...)``, ...); returns the (parent) job id.
 
-    def _progress_for(self, job_id: str) -> Progress:
-        cancel = self._cancel[job_id]
-
-        def progress(fraction: float | None = None, message: str | None = None) -> None:
-            if cancel.is_set():
-                raise JobCancelled(job_id)
-            changes: dict[str, Any] = {}
-            if fraction is not None:
-                changes["fraction"] = min(max(float(fraction), 0.0), 1.0)
-            if message is not None:
-                changes["message"] = str(message)
-            if changes:
-                self._update(job_id, **changes)
-
-        return progress
-
-    # ---- reading -----------------------------------------------------------------------------------
-    def status(self, job_id: str) -> JobStatus:
-        with self._lock:
+        ``author`` must be allowed to (``PermissionDenied`` before anything is recorded): ingest
+        jobs need the ``ingest`` permission, every other kind ``models`` (admins; anyone while the
+        project has no users). Workers run only recorded jobs, so this is the one check."""
+        kind = job_kinds.kind_of(params)
+        self.store.authorize(author or None, "ingest" if kind.key == "ingest" else "models")
+        if kind.prepare is not None:
+            kind.prepare(project, params)
+        children = job_kinds.fan_out(project, params)
+        record = self.store.create_job(
+            kind.key,
+            name or kind.describe(project, params),
+            job_kinds.encode(params),
+            author=author,
+            children=[(kind.describe(project, p), job_kinds.encode(p)) for p in children],
+        )
+        runnable = (
+            self.store.list_jobs(parent_id=record.id, limit=len(children))[::-1]
+            if children
+            else [record]
+        )
+        for k, job in enumerate(runnable):
+            if self.queue is None:
+                self._local.add(job.id)
+                self._pool.submit(job_kinds.run_recorded, project, job.id)
+                continue
             try:
-                return self._jobs[job_id]
-            except KeyError:
-                raise JobNotFound(f"no job {job_id!r} in this process") from None
+                self.queue.enqueue(job.id, kind.queue)
+            except Exception as exc:  # noqa: BLE001 - Redis down: the records say so, no crash
+                for lost in runnable[k:]:
+                    self.store.claim_job(lost.id, worker_name())
+                    self.store.finish_job(
+                        lost.id, JobState.FAILED, error=f"QueueUnavailable: {exc}"
+                    )
+                break
+        return record.id
 
-    def jobs(self, owner: str | None = None) -> list[JobStatus]:
-        """Every known job (or only ``owner``'s), newest first."""
-        with self._lock:
-            mine = [j for j in self._jobs.values() if owner is None or j.owner == owner]
-        return sorted(mine, key=lambda j: j.submitted_at, reverse=True)
+    # ---- reading ---------------------------------------------------------------------------------
+    def status(self, job_id: str) -> JobRecord:
+        return self.store.get_job(job_id)
 
-    def active(self, name: str | None = None) -> list[JobStatus]:
-        """Queued or running jobs (optionally only those called ``name``)."""
-        return [j for j in self.jobs() if not j.state.finished and (name is None or j.name == name)]
+    def jobs(self, limit: int = 50) -> list[JobRecord]:
+        """The newest top-level jobs of the project (every process's), newest first."""
+        return self.store.list_jobs(limit=limit)
 
-    def wait(self, job_id: str, timeout: float | None = None) -> JobStatus:
+    def active(self, name: str | None = None, kind: str | None = None) -> list[JobRecord]:
+        """Queued or running jobs (optionally only those called ``name`` / of ``kind``)."""
+        return [
+            j
+            for j in self.store.list_jobs(active=True, kind=kind)
+            if name is None or j.name == name
+        ]
+
+    def wait(self, job_id: str, timeout: float | None = None, poll_s: float = 0.05) -> JobRecord:
         """Block until the job finished (for tests and scripts; a UI polls :meth:`status`)."""
-        self.status(job_id)
-        with self._lock:
-            future = self._futures.get(job_id)
-        if future is not None:
-            future.result(timeout=timeout)
-        return self.status(job_id)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            record = self.status(job_id)
+            if record.state.finished:
+                return record
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {record.state.value} after {timeout} s")
+            time.sleep(poll_s)
 
-    # ---- control -----------------------------------------------------------------------------------
-    def cancel(self, job_id: str) -> None:
-        """Ask a job to stop; it stops at its next ``progress`` call (a queued one never starts)."""
-        self.status(job_id)
-        self._cancel[job_id].set()
+    # ---- control ---------------------------------------------------------------------------------
+    def cancel(self, job_id: str) -> JobRecord:
+        """Ask a job to stop (see ``Store.request_cancel``); works for jobs of any process."""
+        return self.store.request_cancel(job_id)
 
     def shutdown(self, wait: bool = True) -> None:
-        for event in self._cancel.values():
-            event.set()
+        """Cancel what this process still runs or holds queued, then stop the threads."""
+        for job_id in self._local:
+            if not self.store.get_job(job_id).state.finished:
+                self.store.request_cancel(job_id)
         self._pool.shutdown(wait=wait, cancel_futures=True)
-
-    # ---- internals ---------------------------------------------------------------------------------
-    def _update(self, job_id: str, **changes: Any) -> None:
-        with self._lock:
-            self._jobs[job_id] = replace(self._jobs[job_id], **changes)
-
-    def _forget_old(self) -> None:
-        """Drop the oldest finished records beyond ``keep_finished`` (a long-lived server)."""
-        finished = sorted(
-            (j for j in self._jobs.values() if j.state.finished), key=lambda j: j.submitted_at
-        )
-        for job in finished[: max(0, len(finished) - self._keep_finished)]:
-            for table in (self._jobs, self._futures, self._cancel):
-                table.pop(job.id, None)

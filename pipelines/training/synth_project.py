@@ -38,8 +38,8 @@ def _write_png(project: Project, pixels: np.ndarray) -> tuple[str, str]:
     return rel.as_posix(), digest
 
 
-def write_group(project: Project, group: SynthGroup, seed: int) -> None:
-    """Add one synthetic group with all its decisions to an open project."""
+def write_group(project: Project, group: SynthGroup, seed: int, truth: bool = True) -> None:
+    """Add one synthetic group with all its decisions (``truth``; else none) to an open project."""
     store = project.store
     theme = group.referents[0]
     record = store.create_group(
@@ -64,7 +64,7 @@ def write_group(project: Project, group: SynthGroup, seed: int) -> None:
             owner="grd synth",
             license="CC0-1.0",
         )
-        for expression in expressions:
+        for expression in expressions if truth else ():
             instances = [rle.encode(m) for m in image.masks[expression.text]]
             status = "positive" if instances else "negative"
             store.save_decision(
@@ -84,11 +84,14 @@ def write_project(
     seed: int,
     name: str | None = None,
     on_group: Callable[[SynthGroup], None] | None = None,
+    truth: bool = True,
+    database_url: str = "",
 ) -> Path:
-    """Create (or extend) the project at ``root`` with the given groups."""
-    with Project.init(root, name=name) as project:
+    """Create (or extend) the project at ``root`` with the given groups (``truth``: with their
+    decisions; else every pair unseen). ``database_url``: a new project's database."""
+    with Project.init(root, name=name, database_url=database_url) as project:
         for group in groups:
-            write_group(project, group, seed)
+            write_group(project, group, seed, truth)
             if on_group is not None:
                 on_group(group)
     return Path(root)

@@ -72,9 +72,6 @@ def test_grid_order_by_score_puts_likely_positives_first_and_unscored_last():
     with pytest.raises(ValueError):
         annotate.grid_order(decisions, "nonsense")
     assert [i for i, x in decisions.items() if annotate.matches(x, "undecided")] == [1, 2, 3, 5]
-    assert annotate.neighbours([3, 4, 5], 4) == (3, 5)
-    assert annotate.neighbours([3, 4, 5], 3) == (None, 4)
-    assert annotate.neighbours([3, 4, 5], 5) == (4, None)
 
 
 def test_save_edit_saves_positive_with_masks_and_negative_without(world):

@@ -74,3 +74,32 @@ def test_a_degenerate_box_does_nothing():
     ed, frames, seg, emb = _setup()
     apply_event(ed, frames, CanvasEvent("box", "1", box=(200.0, 200.0, 300.0, 300.0)), seg, emb)
     assert seg.calls == [] and len(ed.instances) == 0
+
+
+def test_zoomed_input_maps_through_the_view_it_was_made_under():
+    """Zoom 4 on the 2x canvas (8 viewport px per image px), panned: the browser payload's view
+    takes the click, the box and the brush (radius in screen pixels) to the right image pixels."""
+    ed, frames, seg, emb = _setup()
+    # viewport = 4 * canvas + pan; image pixel (col 30, row 20) centre = canvas (61, 41)
+    pan = (-100.0, -60.0)
+    raw = {"kind": "click", "id": "z", "x": 144, "y": 104, "view": [4, *pan]}
+    event = parse_event(raw)
+    assert (event.zoom, event.pan) == (4.0, pan)
+    apply_event(ed, frames, event, seg, emb)
+    x, y = seg.calls[-1].points[0]
+    assert (int(x), int(y)) == (30, 20) and abs(x - 30.5625) < 1e-9
+    box = parse_event({"kind": "box", "id": "b", "box": [60, 100, 140, 180], "view": [4, *pan]})
+    apply_event(ed, frames, box, seg, emb)
+    assert seg.calls[-1].box == (20.0, 20.0, 30.0, 30.0)
+    stroke = parse_event(
+        {"kind": "stroke", "id": "s", "points": [[140, 100]], "radius": 16, "view": [4, *pan]}
+    )
+    ed.new_object()
+    apply_event(ed, frames, stroke, seg, emb)
+    painted = ed.instances[ed.active]
+    assert painted[20, 30] and 10 <= painted.sum() <= 16  # radius 16 screen px = 2 image px
+
+
+def test_a_view_that_is_not_a_view_is_rejected():
+    for view in ([0, 0, 0], [-2, 0, 0], [1, float("nan"), 0], [1, 2]):
+        assert parse_event({"kind": "click", "id": "v", "x": 1, "y": 1, "view": view}) is None

@@ -12,6 +12,8 @@ from labeler.geometry import (
     fit_transform,
     longest_side_shape,
     pixel_index,
+    upscaled_size,
+    view_transform,
 )
 
 SIZES = [
@@ -182,3 +184,40 @@ def test_crop_then_resize_chain():
     out = small.mask(m)
     rows, cols = np.nonzero(out)
     assert (rows.min(), rows.max(), cols.min(), cols.max()) == (5, 9, 5, 14)
+
+
+def test_small_images_are_enlarged_by_a_whole_factor_and_big_ones_shrunk():
+    assert upscaled_size((96, 96), (640, 900)) == (576, 576)  # 6x: square, even pixels
+    assert upscaled_size((96, 200), (640, 900)) == (384, 800)  # 4x: the width decides
+    assert upscaled_size((500, 400), (640, 900)) == (500, 400)  # fits, no whole factor > 1
+    assert upscaled_size((1280, 900), (640, 900)) == (640, 450)  # too big: shrunk to fit
+
+
+def test_a_click_after_zoom_and_pan_lands_on_the_pixel_under_the_pointer():
+    """96-px image on a 6x canvas, zoomed 4x: one original pixel is 24 viewport pixels wide.
+    The view is panned so the centre of original pixel (col 50, row 60) is at viewport
+    (300.5, 200.5): that pixel, and its neighbours 24 px away, are where the clicks land."""
+    frames = Frames.for_image((96, 96), upscaled_size((96, 96), (640, 900)))
+    zoom = 4.0
+    centre_on_canvas = (6 * 50.5, 6 * 60.5)  # original -> canvas is x6
+    pan = (300.5 - zoom * centre_on_canvas[0], 200.5 - zoom * centre_on_canvas[1])
+    np.testing.assert_allclose(frames.canvas_click(300, 200, zoom, pan), (50.5, 60.5))
+    for dx, dy, expected in ((24, 0, (51, 60)), (-24, 0, (49, 60)), (0, 24, (50, 61))):
+        x, y = frames.canvas_click(300 + dx, 200 + dy, zoom, pan)
+        assert (int(x), int(y)) == expected
+    # within the pixel's 24 x 24 viewport square (its edges excepted), every click is that pixel
+    inside = {
+        tuple(int(v) for v in frames.canvas_click(vx, vy, zoom, pan))
+        for vx in range(289, 312)
+        for vy in range(189, 212)
+    }
+    assert inside == {(50, 60)}
+    # zoom 1 without pan is the plain canvas click
+    assert frames.canvas_click(303, 363) == frames.canvas_click(303, 363, 1.0, (0.0, 0.0))
+
+
+def test_view_transform_is_the_inverse_of_the_view():
+    t = view_transform((100, 200), zoom=2.5, pan=(-40.0, 10.0))
+    np.testing.assert_allclose(t.points([[-40.0, 10.0], [210.0, 260.0]]), [[0, 0], [100, 100]])
+    with pytest.raises(ValueError, match="zoom must be positive"):
+        view_transform((100, 200), zoom=0)

@@ -329,6 +329,21 @@ def test_delete_all_is_one_edit_and_undo_restores_every_instance(world):
     assert saved.status is DecisionStatus.NEGATIVE  # nothing left: a certified negative
 
 
+def test_redo_is_disabled_after_confirm(world):
+    """Undo a click, confirm: the undone click must not come back over the saved version."""
+    store, expr, image, seg, emb = world
+    ed = editor_for(store, expr, image)
+    ed.click(seg, emb, 20.5, 20.5, positive=True)
+    ed.click(seg, emb, 40.5, 20.5, positive=True)
+    ed.undo()
+    assert ed.can_redo
+    saved_mask = ed.instances[0].copy()
+    assert ed.confirm(store, author="ann") is not None
+    assert not ed.can_redo and ed.redo() is None
+    assert np.array_equal(ed.instances[0], saved_mask) and not ed.dirty
+    assert ed.can_undo  # undo still works: it makes the editor dirty again
+
+
 def test_paint_sets_the_active_mask_by_hand_in_one_undoable_edit(world):
     store, expr, image, seg, emb = world
     ed = editor_for(store, expr, image)

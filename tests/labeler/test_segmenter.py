@@ -158,3 +158,21 @@ def test_every_click_takes_effect_even_next_to_a_click_of_the_other_kind():
         logits = result.low_res_logits
         for (x, y), want in zip(points, labels):
             assert result.mask[int(y), int(x)] == bool(want), (points, labels, (x, y))
+
+
+def test_the_refining_protocol_tells_a_segmenter_that_starts_from_any_mask(seg):
+    """The editor asks the Protocol, not ``getattr``: the classic segmenter takes a prior mask."""
+    from labeler.segmenter import RefiningSegmenter
+
+    class OwnLogitsOnly:  # like SAM: embed + predict, no prior_logits
+        model_id = "own"
+
+        def embed(self, image):
+            return {}
+
+        def predict(self, embedding, prompts):
+            raise NotImplementedError
+
+    assert isinstance(seg, RefiningSegmenter)
+    assert isinstance(OwnLogitsOnly(), Segmenter)
+    assert not isinstance(OwnLogitsOnly(), RefiningSegmenter)

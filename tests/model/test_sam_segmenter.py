@@ -273,6 +273,28 @@ def test_decoder_choice_and_fallback(monkeypatch, caplog):
         build_sam_segmenter(device="cpu", decoder="onnx")  # asked for explicitly: an error
 
 
+def test_onnx_encoder_gives_the_torch_features_and_is_kept_on_disk(monkeypatch, tmp_path):
+    """The image encoder in ONNX Runtime: the PyTorch features, its graph exported once into the
+    cache folder under a name of the weights, and loaded from there the next time."""
+    import model.sam_onnx as sam_onnx
+
+    monkeypatch.setattr("model.sam_segmenter.build_sam_module", lambda *a, **k: tiny_sam())
+    plain = build_sam_segmenter(device="cpu", encoder="torch", encoder_cache=tmp_path)
+    fast = build_sam_segmenter(device="cpu", encoder_cache=tmp_path)  # auto with a folder: ONNX
+    assert plain.onnx_encoder is None and fast.onnx_encoder is not None
+    (graph,) = tmp_path.glob("sam-vit_b-random0-encoder-opset*.onnx")
+    picture = image(120, 90)
+    np.testing.assert_allclose(
+        fast.embed(picture)["features"], plain.embed(picture)["features"], atol=1e-4
+    )
+    monkeypatch.setattr(sam_onnx, "export_encoder", lambda sam: pytest.fail("exported again"))
+    again = build_sam_segmenter(device="cpu", encoder_cache=tmp_path)
+    assert again.onnx_encoder is not None and list(tmp_path.glob("*.onnx")) == [graph]
+    assert build_sam_segmenter(device="cpu").onnx_encoder is None  # no folder: PyTorch
+    with pytest.raises(ConfigError, match="unknown SAM encoder"):
+        build_sam_segmenter(device="cpu", encoder="tvm")
+
+
 @pytest.mark.slow
 def test_real_vit_b_with_random_weights():
     seg = build_sam_segmenter("vit_b", checkpoint=None, device="cpu")

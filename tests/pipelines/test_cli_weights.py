@@ -13,7 +13,7 @@ from labeler.project import Project
 from pipelines.cli import app
 from pipelines.click_models import weights as W
 from pipelines.click_models.embedding_cache import EmbeddingCache
-from pipelines.click_models.segmenters import load_segmenter
+from pipelines.click_models.segmenters import project_segmenter
 
 runner = CliRunner()
 
@@ -27,6 +27,13 @@ def test_list_shows_the_official_checkpoints(tmp_path):
             and spec.sha256 in result.output
             and spec.url in result.output
         )
+
+
+def test_list_shows_mobile_sam_present_from_the_installed_package(tmp_path):
+    result = runner.invoke(app, ["weights", "list", "--dir", str(tmp_path)], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "mobile_sam " in line)
+    assert W.MOBILE_SAM.sha256 in row and "mobile_sam.pt (checked)" in row
 
 
 def test_add_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
@@ -89,8 +96,8 @@ def test_embed_precomputes_a_group_once(tmp_path):
     result = runner.invoke(app, ["embed", str(proj), "--group", "cats"])
     assert result.exit_code == 0, result.output
     assert "3 images: 3 embedded, 0 already cached" in result.output
-    model_id = load_segmenter(None).model_id
     with Project.open(proj) as project:
+        model_id = project_segmenter(project).model_id
         cache = EmbeddingCache(project.cache_dir / "embeddings")
         by_group = {g.name: g.id for g in project.store.list_groups()}
         cats = project.store.list_images(by_group["cats"])

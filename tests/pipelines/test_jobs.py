@@ -1,4 +1,4 @@
-"""The background job runner: progress records, failures, cancelling, queueing (no Streamlit)."""
+"""The background job runner: progress records in the store, failures, cancelling, queueing."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import time
 
 import pytest
 
+from labeler.store import Store
 from pipelines.services.jobs import JobNotFound, JobRunner, JobState
 
 
 @pytest.fixture
-def runner():
-    r = JobRunner(workers=1)
+def runner(store):
+    r = JobRunner(store, workers=1)
     yield r
     r.shutdown(wait=True)
 
@@ -40,6 +41,27 @@ def test_job_reports_progress_while_running_and_result_when_done(runner):
     assert runner.active() == []
 
 
+def test_records_survive_the_process_and_show_in_another_store(store):
+    """Another process (here: another Store on the same database) sees the job; a job whose
+    process died (no heartbeat) is closed as failed by the next runner, not left running."""
+    runner = JobRunner(store)
+    job_id = runner.submit("count", lambda progress: 7, author="ann")
+    runner.wait(job_id, timeout=5)
+    runner.shutdown()
+    other = Store(store.url, schema=_schema(store))
+    try:
+        seen = other.get_job(job_id)
+        assert (seen.name, seen.author, seen.state, seen.result) == ("count", "ann", "done", 7)
+        orphan = other.create_job("local", "orphan", {})
+        assert other.claim_job(orphan.id, "dead:1").state is JobState.RUNNING
+        assert other.claim_job(orphan.id, "other:2") is None  # taken: nobody else runs it
+        assert other.requeue_stale(0.0, max_attempts=0) == []  # what JobRunner does at start
+        closed = store.get_job(orphan.id)
+        assert closed.state is JobState.FAILED and "WorkerLost" in closed.error
+    finally:
+        other.close()
+
+
 def test_failure_is_recorded_with_type_message_and_traceback(runner):
     def job(progress):
         progress(0.1)
@@ -50,6 +72,14 @@ def test_failure_is_recorded_with_type_message_and_traceback(runner):
     assert status.error == "ValueError: no checkpoint configured"
     assert "raise ValueError" in status.details
     assert status.fraction == 0.1
+
+
+def test_a_report_result_is_stored_as_json_with_its_summary(runner):
+    from pipelines.loop.prelabel import PrelabelReport
+
+    status = runner.wait(runner.submit("p", lambda progress: PrelabelReport("m1", 3)), timeout=5)
+    assert status.result["proposed"] == 3 and status.result["model_version"] == "m1"
+    assert status.summary.startswith("3 proposals by m1")
 
 
 def test_fraction_is_clamped_and_message_optional(runner):
@@ -71,7 +101,7 @@ def test_fraction_is_clamped_and_message_optional(runner):
     assert seen == [0.0, 1.0, (1.0, "only a message")]
 
 
-def test_cancel_stops_a_running_job_at_its_next_progress_call(runner):
+def test_cancel_stops_a_running_job_at_its_next_progress_call(runner, store):
     started = threading.Event()
     steps = []
 
@@ -84,7 +114,11 @@ def test_cancel_stops_a_running_job_at_its_next_progress_call(runner):
 
     job_id = runner.submit("long", job)
     assert started.wait(5)
-    runner.cancel(job_id)
+    other = Store(store.url, schema=_schema(store))  # cancel from another connection / process
+    try:
+        other.request_cancel(job_id)
+    finally:
+        other.close()
     status = runner.wait(job_id, timeout=5)
     assert status.state is JobState.CANCELLED
     assert len(steps) < 1000
@@ -101,23 +135,34 @@ def test_jobs_queue_on_one_worker_and_a_cancelled_queued_job_never_runs(runner):
     runner.wait(first, timeout=5)
     assert runner.wait(second, timeout=5).state is JobState.CANCELLED
     assert ran == []
-    assert [j.name for j in runner.jobs()] == ["second", "first"]
+    assert {j.name for j in runner.jobs()} == {"second", "first"}
 
 
 def test_unknown_job_and_non_callable_are_named_errors(runner):
-    with pytest.raises(JobNotFound):
+    with pytest.raises(JobNotFound, match="no job"):
         runner.status("nope")
     with pytest.raises(TypeError):
         runner.submit("x", 42)
 
 
-def test_old_finished_records_are_forgotten():
-    r = JobRunner(workers=1, keep_finished=2)
-    try:
-        for i in range(4):  # each finishes before the next is submitted (and may forget older ones)
-            r.wait(r.submit(f"j{i}", lambda progress: None), timeout=5)
-        r.submit("last", lambda progress: None)
-        names = {j.name for j in r.jobs()}
-        assert "j0" not in names and "j1" not in names and {"j2", "j3"} <= names
-    finally:
-        r.shutdown()
+def _schema(store: Store) -> str | None:
+    """The PostgreSQL schema a test store lives in (None on SQLite)."""
+    if store.engine.dialect.name != "postgresql":
+        return None
+    with store.engine.connect() as conn:
+        return conn.exec_driver_sql("select current_schema()").scalar()
+
+
+def test_an_unreachable_queue_fails_the_jobs_in_their_records(tmp_path):
+    from labeler.project import Project
+    from pipelines.services.job_kinds import EmbedParams
+    from pipelines.services.queue import RedisQueue
+
+    with Project.init(tmp_path / "p") as project:
+        project.store.create_group("dogs")
+        project.store.create_group("cats")
+        runner = JobRunner(project.store, queue=RedisQueue("redis://127.0.0.1:1/0"))
+        job = runner.status(runner.start(project, EmbedParams(), author="ann"))
+        assert job.state is JobState.FAILED and job.children == 2
+        children = project.store.list_jobs(parent_id=job.id)
+        assert all("QueueUnavailable" in c.error for c in children)

@@ -87,16 +87,17 @@ def test_prelabel_proposes_undecided_pairs_and_never_touches_human_ones(project,
     from pipelines.services.model_jobs import offers
 
     offer = {o.key: o for o in offers(project)}
-    assert offer["prelabel"].fn is not None and offer["feedback"].fn is not None
-    runner = JobRunner()
+    assert offer["prelabel"].available and offer["feedback"].available
+    runner = JobRunner(store)
     try:
-        status = runner.wait(
-            runner.submit("prelabel", offer["prelabel"].fn, project, group_id=None), timeout=300
-        )
+        status = runner.wait(runner.start(project, offer["prelabel"].params(None)), timeout=300)
+        children = store.list_jobs(parent_id=status.id)
     finally:
         runner.shutdown()
     assert status.state.value == "done", status.error
-    assert status.result.proposed == 0 and status.result.skipped_done == 19
+    assert status.children == len(children) == 2  # one job per group
+    assert sum(c.result["proposed"] for c in children) == 0
+    assert sum(c.result["skipped_done"] for c in children) == 19
 
 
 def test_prelabel_resumes_after_a_crash_and_skips_what_is_done(project, checkpoint):
@@ -196,13 +197,14 @@ def test_refined_proposals_follow_the_object_outlines_better(tmp_path):
 
 
 def test_prelabel_refine_with_a_missing_sam_checkpoint_is_a_clear_error_and_writes_nothing(
-    project, checkpoint
+    project, checkpoint, monkeypatch
 ):
     from typer.testing import CliRunner
 
     from pipelines.cli import app
 
-    project.settings.sam_checkpoint = "/nowhere/sam_vit_b.pth"
+    monkeypatch.delenv("GRD_SEGMENTER")  # the project's setting, not the tests' default
+    project.settings.segmenter = "/nowhere/sam_vit_b.pth"
     project.save_settings()
     project.store.engine.dispose()
     out = CliRunner().invoke(

@@ -1,15 +1,18 @@
 """Admin actions refused by the services themselves (not by hidden buttons): exports, model jobs,
-ingest; and each user sees only their own jobs."""
+ingest jobs; and each user sees only their own jobs."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytest
 
 from labeler.accounts import PermissionDenied
 from labeler.project import Project
 from pipelines.intake.downloads import build_downloads
+from pipelines.services.job_kinds import EmbedParams, IngestPathParams
 from pipelines.services.jobs import JobRunner
-from pipelines.services.model_jobs import embed_group_job, offers
+from ui.jobs_panel import visible_jobs
 
 PASSWORD = "correct horse"
 
@@ -23,29 +26,34 @@ def project(tmp_path):
     project.close()
 
 
-def _progress(*_args, **_kwargs) -> None:
-    pass
-
-
-def test_annotators_cannot_export_or_start_model_jobs(project):
+def test_annotators_cannot_export(project):
     with pytest.raises(PermissionDenied, match="export"):
         build_downloads(project, actor="ann")
-    with pytest.raises(PermissionDenied, match="models"):
-        embed_group_job(_progress, project, actor="ann")
-    with pytest.raises(PermissionDenied, match="not a user"):
-        embed_group_job(_progress, project, actor=None)  # a job started by nobody
-    feedback = next(o for o in offers(project) if o.key == "feedback")
-    with pytest.raises(PermissionDenied, match="models"):
-        feedback.fn(_progress, project, actor="ann")
     assert build_downloads(project, actor="root").files
 
 
-def test_jobs_are_listed_per_owner():
-    runner = JobRunner()
-    mine = runner.submit_as("ann", "a", lambda progress: 1)
-    theirs = runner.submit_as("bob", "b", lambda progress: 2)
-    runner.wait(mine, 10)
-    runner.wait(theirs, 10)
-    assert [j.id for j in runner.jobs(owner="ann")] == [mine]
-    assert {j.id for j in runner.jobs()} == {mine, theirs}
-    runner.shutdown()
+def test_annotators_cannot_start_model_or_ingest_jobs(project, tmp_path):
+    runner = JobRunner(project.store)
+    try:
+        with pytest.raises(PermissionDenied, match="models"):
+            runner.start(project, EmbedParams(), author="ann")
+        with pytest.raises(PermissionDenied, match="ingest"):
+            runner.start(project, IngestPathParams(str(tmp_path)), author="ann")
+        with pytest.raises(PermissionDenied, match="not a user"):
+            runner.start(project, EmbedParams(), author="")  # started by nobody
+        assert runner.jobs() == []  # refused before anything was recorded
+    finally:
+        runner.shutdown()
+
+
+@dataclass
+class _Job:
+    author: str
+
+
+def test_each_user_sees_their_own_jobs_admins_all():
+    jobs = [_Job("ann"), _Job("bob"), _Job("")]
+    assert visible_jobs(jobs, "ann", "annotator") == [jobs[0]]
+    assert visible_jobs(jobs, "ann", "reviewer") == [jobs[0]]
+    assert visible_jobs(jobs, "root", "admin") == jobs
+    assert visible_jobs(jobs, None, None) == []

@@ -168,6 +168,47 @@ def test_box_then_brush_and_eraser_make_a_second_object_with_a_hole(served):
     assert not painted[int(image.height * 0.3), int(image.width * 0.3)]  # nothing spilt elsewhere
 
 
+def test_a_click_after_wheel_zoom_lands_under_the_pointer_and_enter_confirms(served):
+    """Zoom in with the wheel about the canvas centre, click off-centre: the mask is made at the
+    image pixel under the pointer (not where the unzoomed click would be). Then Enter, with the
+    focus left on a tool button by the mouse, confirms (it used to re-press the tool)."""
+    from labeler import rle
+
+    app, page, root = served
+    _group, expr, images = first_group(root)
+    with Project.open(root) as project:
+        image = project.store.get_image(images[2])
+    open_page(page, app.url, "sweep")
+    page.locator(f".grd-tile[data-id='{images[2]}'] button[data-act='open']").click()
+    canvas = page.locator(".grd-canvas-root canvas.grd-ui")
+    canvas.wait_for()
+    idle(page)
+    page.locator(".st-key-new_object button").first.click()
+    idle(page)
+    page.locator(".st-key-editor_tool button", has_text="Point").click()  # focus on a tool
+    idle(page)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.wheel(0, -600)
+    page.wait_for_function("() => document.querySelector('.grd-canvas-root').dataset.view")
+    view = page.evaluate("document.querySelector('.grd-canvas-root').dataset.view")
+    zoom = float(view.split(",")[0])
+    assert zoom > 2  # exp(600 * 0.0015) = 2.46
+    page.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.62)
+    page.wait_for_function(
+        "() => { const r = document.querySelector('.grd-canvas-root');"
+        " return r.dataset.last && r.dataset.seq === r.dataset.last; }"
+    )
+    idle(page)
+    page.keyboard.press("Enter")
+    page.get_by_text("Saved as positive").first.wait_for()
+    saved = decisions(root, expr.id)[images[2]]
+    assert saved.status is DecisionStatus.POSITIVE and saved.author == "ann"
+    mask = rle.decode(saved.instances[-1].rle)
+    under = 0.5 + 0.12 / zoom  # the image fraction under the pointer at this zoom
+    assert mask[int(image.height * under), int(image.width * under)]
+
+
 def test_select_tiles_then_n_certifies_them_and_undo_restores(served):
     app, page, root = served
     _group, expr, images = first_group(root)

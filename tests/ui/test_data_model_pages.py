@@ -60,7 +60,8 @@ def test_uploaded_images_are_ingested_by_a_background_job(page_app, demo_project
     jobs = _wait_all_jobs()
     job = next(j for j in jobs if j.name.startswith("ingest 4 upload"))
     assert job.state is JobState.DONE, job.error
-    assert len(job.result.added) == 3 and len(job.result.skipped) == 1
+    assert len(job.result["added"]) == 3 and len(job.result["skipped"]) == 1
+    assert job.author == "ann"  # who started it, in the record
     group = demo_project.store.group_by_name("mugs x kitchen")
     assert group.target_keyword == "mug"
     assert len(demo_project.store.list_images(group.id)) == 3
@@ -114,7 +115,7 @@ def test_model_page_says_why_prelabel_cannot_run_and_runs_it_once_configured(
     assert not at.button(key="start-prelabel").disabled
     at.button(key="start-prelabel").click().run()
     jobs = _wait_all_jobs()
-    job = next(j for j in jobs if j.name == "Pre-label with GRSer")
+    job = next(j for j in jobs if j.kind == "prelabel")
     assert job.state is JobState.DONE, job.error
     group = demo_project.store.list_groups()[0]
     proposed = [
@@ -151,13 +152,12 @@ def test_model_page_prelabels_with_masks_snapped_to_edges_when_asked(page_app, d
         checkbox = at.checkbox(key="model_refine")
         (checkbox.check() if refine else checkbox.uncheck()).run()
         at.button(key="start-prelabel").click().run()
-        (job,) = [
-            j for j in _wait_all_jobs() if j.name == "Pre-label with GRSer" and j.id not in seen
-        ]
+        (job,) = [j for j in _wait_all_jobs() if j.kind == "prelabel" and j.id not in seen]
         seen.add(job.id)
         assert job.state is JobState.DONE, job.error
         reports.append(job.result)
     plain, snapped = reports
-    assert plain.present > 0 and snapped.present > 0  # the demo model finds shapes in these scenes
-    assert plain.refined == plain.refine_kept == 0 and plain.refine_seconds == 0
-    assert snapped.refined + snapped.refine_kept >= snapped.present and snapped.refine_seconds > 0
+    assert plain["present"] > 0 and snapped["present"] > 0  # the demo model finds these shapes
+    assert plain["refined"] == plain["refine_kept"] == 0 and plain["refine_seconds"] == 0
+    assert snapped["refined"] + snapped["refine_kept"] >= snapped["present"]
+    assert snapped["refine_seconds"] > 0

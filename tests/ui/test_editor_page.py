@@ -124,6 +124,34 @@ def test_next_and_previous_walk_the_group_in_score_order(app, demo_project):
     assert app.session_state["grd_image_id"] == images[0]
 
 
+def test_a_decision_never_moves_the_image_and_next_undecided_skips_decided_ones(app, demo_project):
+    """The reported bugs: Confirm on 2 of N then Next jumped far ahead; X on 1 of N showed the same
+    image as N of N. The order is fixed when the group is opened."""
+    from tests.ui.conftest import add_proposals
+
+    expr, images = _first(demo_project)
+    scores = {image_id: 0.9 - 0.1 * k for k, image_id in enumerate(images)}
+    add_proposals(demo_project, expr.id, present=scores, absent={})
+    expr, images, editor = _open_editor(app, demo_project)
+    position = lambda: next(m.value for m in app.markdown if m.value.startswith("Image **"))  # noqa: E731
+    assert position().startswith(f"Image **1 / {len(images)}**")
+    app.button(key="mark_negative").click().run()  # X on image 1: still image 1, 1 of N
+    assert app.session_state["grd_image_id"] == images[0]
+    assert position().startswith(f"Image **1 / {len(images)}**")
+    assert not app.button(key="next_image").disabled
+    app.button(key="next_image").click().run()
+    _paint(app.session_state["grd_editors"][(expr.id, images[1])])
+    app.button(key="confirm").click().run()  # confirm image 2: it stays 2 of N ...
+    assert position().startswith(f"Image **2 / {len(images)}**")
+    app.button(key="next_image").click().run()  # ... and Next is image 3
+    assert app.session_state["grd_image_id"] == images[2]
+    app.button(key="prev_image").click().run()
+    app.button(key="prev_image").click().run()
+    assert app.session_state["grd_image_id"] == images[0]
+    app.button(key="next_undecided").click().run()  # 1 and 2 are decided: the jump skips them
+    assert app.session_state["grd_image_id"] == images[2]
+
+
 def test_unsaved_work_survives_navigation_and_is_listed(app, demo_project):
     expr, images, editor = _painted(app, demo_project)
     app.button(key="next_image").click().run()
@@ -146,3 +174,14 @@ def test_delete_all_removes_every_object_in_one_undoable_step(app, demo_project)
     assert "delete_all" not in {b.key for b in app.button}  # nothing left to delete
     app.button(key="undo_edit").click().run()
     assert len(editor.instances) == 2
+
+
+def test_the_editor_names_its_click_model_and_plainly_the_fallback(app, demo_project, monkeypatch):
+    _open_editor(app, demo_project)  # the tests' click model: the fallback ($GRD_SEGMENTER)
+    assert any("Clicks: **weight-free fallback segmenter" in c.value for c in app.caption)
+    monkeypatch.setenv("GRD_SEGMENTER", "sam_vit_q")
+    app.run()
+    assert not app.exception
+    assert any(
+        "click model cannot be loaded" in e.value and "classic" in e.value for e in app.error
+    )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from labeler.errors import LabelerError
 from pipelines.intake import uploads
+from pipelines.services.job_kinds import IngestPathParams
 from ui import common, data_export, data_expressions, resources, state
 from ui.jobs_panel import jobs_panel
+from ui.plain import md
 
 #: The tabs keep their place across reruns (an added expression, an error, a prepared export).
 TABS = ("Ingest", "Expressions", "Export")
@@ -40,8 +43,7 @@ def _ingest(project) -> None:
     scene = c[2].text_input("Scene keyword", key="upload_scene")
     if st.button("Ingest uploads", key="ingest_uploads", disabled=not files, type="primary"):
         payload = [(f.name, f.getvalue()) for f in files]
-        resources.job_runner().submit_as(
-            state.annotator(),
+        resources.job_runner().submit(
             f"ingest {len(payload)} upload(s)",
             uploads.ingest_uploads_job,
             project,
@@ -49,21 +51,19 @@ def _ingest(project) -> None:
             group,
             target,
             scene,
+            author=state.annotator(),
             actor=state.annotator(),  # checked by the job: admins only when the project has users
         )
     st.subheader("From the server's disk")
     path = st.text_input("Folder, manifest or image path", key="ingest_path")
     if st.button("Ingest path", key="ingest_path_go", disabled=not path.strip()):
-        resources.job_runner().submit_as(
-            state.annotator(),
-            f"ingest {path}",
-            uploads.ingest_path_job,
-            project,
-            path.strip(),
-            group or None,
-            target,
-            scene,
-            actor=state.annotator(),  # admins only, and only under the project's ingest_roots
-        )
+        try:  # the runner checks the role (admins) before anything starts
+            resources.job_runner().start(
+                project,
+                IngestPathParams(path.strip(), group or None, target, scene),
+                author=state.annotator(),
+            )
+        except LabelerError as exc:
+            st.error(md(exc))
     st.subheader("Jobs")
     jobs_panel()

@@ -12,29 +12,26 @@ import streamlit as st
 from labeler import annotate
 from labeler import render as draw
 from labeler.canvas_input import apply_event
-from labeler.geometry import Frames, display_size
+from labeler.geometry import Frames, upscaled_size
 from labeler.image_editor import ImageEditor
+from labeler.navigation import ImageOrder
 from labeler.store import Store
-from ui import common, resources, state
+from ui import assist, common, prefetch, resources, state
 from ui.components import mask_canvas
 from ui.components.media import media_url
 from ui.plain import md
 
 CANVAS_KEY = "editor_canvas"
 CANVAS_MAX = (640, 900)  # (height, width) in screen pixels
-MAX_UPSCALE = 2.0
 _SEQ = "grd_canvas_seq"
 _OVERLAY = "grd_canvas_overlay"
 TOOL_LABELS = {"point": "Point", "box": "Box", "brush": "Brush", "erase": "Eraser"}
 
 
 def canvas_size(height: int, width: int) -> tuple[int, int]:
-    """Canvas ``(H, W)``: the image fitted into :data:`CANVAS_MAX`, small ones enlarged up to 2x
-    (bigger targets for clicks); the frame maps themselves come from ``labeler.geometry``."""
-    scale = min(CANVAS_MAX[0] / height, CANVAS_MAX[1] / width, MAX_UPSCALE)
-    if scale <= 1:
-        return display_size((height, width), CANVAS_MAX[1], CANVAS_MAX[0])
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    """Canvas ``(H, W)``: the image fitted into :data:`CANVAS_MAX`; small ones enlarged by a whole
+    factor, drawn with nearest-neighbour pixels (``labeler.geometry.upscaled_size``)."""
+    return upscaled_size((height, width), CANVAS_MAX)
 
 
 def frames_for(image) -> Frames:
@@ -67,31 +64,75 @@ def render() -> None:
     if not images:
         st.info("This group has no images.")
         return
-    order = annotate.grid_order(store.decisions_for_expression(expr.id, list(images)), "score")
-    image_id = state.image_id() if state.image_id() in images else order[0]
+    decisions = store.decisions_for_expression(expr.id, list(images))
+    order = _image_order(group.id, expr.id, decisions)
+    image_id = state.image_id() if state.image_id() in order else order.ids[0]
     state.focus(image=image_id)
     with cols[2]:
-        _navigation(order, image_id)
+        undecided = {i for i, d in decisions.items() if not d.is_human}
+        _navigation(order, image_id, undecided)
     common.show_flashes()
     image = images[image_id]
+    if not _click_model_line():
+        return
     open_editor(store, expr.id, image)
     _unsaved_elsewhere(expr.id, image_id)
+    with cols[2]:
+        job = prefetch.prefetch_group(group, [images[i] for i in order.ids], image_id)
+        prefetch.progress_line(job)
     resources.embedding(image)  # computed once per image (spinner), cached in memory and on disk
     _workspace(expr.id, image)
 
 
-def _navigation(order: list[int], image_id: int) -> None:
-    prev_id, next_id = annotate.neighbours(order, image_id)
-    st.markdown(f"Image **{order.index(image_id) + 1} / {len(order)}** (id {image_id})")
+def _image_order(group_id: int, expression_id: int, decisions) -> ImageOrder:
+    """The order taken when this (group, expression) was first opened in the session (best
+    proposals first), kept after: a decision never moves an image (``labeler.navigation``)."""
+    order = ImageOrder.held(state.image_order(group_id, expression_id), decisions)
+    state.keep_image_order(group_id, expression_id, order)
+    return order
+
+
+def _navigation(order: ImageOrder, image_id: int, undecided: set[int]) -> None:
+    left = len(undecided - {image_id})
+    st.markdown(
+        f"Image **{order.position(image_id)} / {len(order)}** (id {image_id}) · {left} other(s) undecided"
+    )
     buttons = [
-        ("Previous", ":material/arrow_back:", "prev_image", "left", prev_id),
-        ("Next", ":material/arrow_forward:", "next_image", "right", next_id),
+        ("Previous", ":material/arrow_back:", "prev_image", "left", order.previous(image_id)),
+        ("Next", ":material/arrow_forward:", "next_image", "right", order.next(image_id)),
+        (
+            "Next undecided",
+            ":material/skip_next:",
+            "next_undecided",
+            "n",
+            order.next_undecided(image_id, undecided),
+        ),
     ]
     with st.container(horizontal=True):
         for label, icon, key, shortcut, target in buttons:
             if st.button(label, icon=icon, key=key, shortcut=shortcut, disabled=target is None):
                 state.focus(image=target)
                 st.rerun()
+
+
+def _click_model_line() -> bool:
+    """Say which model the clicks run on (plainly when it is the fallback); False when the
+    configured one cannot be had (the message says how to fix it)."""
+    from pipelines.click_models.weights import WeightsError
+
+    try:
+        model = resources.click_model()
+    except (WeightsError, FileNotFoundError) as exc:
+        st.error(
+            f"The click model cannot be loaded: {exc}. To click without it, set `segmenter` to "
+            "`classic` in project.json or start the app with `grd ui DIR --segmenter classic`."
+        )
+        return False
+    if model.is_fallback:
+        st.caption(f":orange[Clicks: **{model.label}**. Masks follow image edges only.]")
+    else:
+        st.caption(f"Clicks: **{model.label}**")
+    return True
 
 
 def _unsaved_elsewhere(expression_id: int, image_id: int) -> None:
@@ -166,10 +207,9 @@ def _workspace(expression_id: int, image) -> None:
         mask_canvas.mask_canvas(
             key=CANVAS_KEY,
             image_url=media_url(
-                resources.canvas_jpeg(
+                *resources.canvas_picture(
                     str(resources.project().image_path(image)), frames.canvas_size
                 ),
-                "image/jpeg",
                 f"{CANVAS_KEY}.image",
             ),
             image_key=f"{image.id}-{frames.canvas_size}",
@@ -184,8 +224,9 @@ def _workspace(expression_id: int, image) -> None:
             on_event=lambda: _on_canvas_event(expression_id, image),
         )
         st.caption(
-            "Left click: add · right click / Shift+click: remove · drag: box · "
-            "**O** new object · **Z** undo · **Y** redo · **Enter** confirm · **X** not in image · ←/→ image"
+            "Left click: add · right click / Shift+click: remove · drag: box · wheel: zoom · "
+            "Space+drag / middle drag: pan · **0** whole image · **O** new object · **Z** undo · "
+            "**Y** redo · **Enter** confirm · **X** not in image · ←/→ image · **N** next undecided"
         )
     if ed.conflict is not None:
         _conflict(ed, image)
@@ -235,6 +276,7 @@ def _confirm(ed: ImageEditor, negative: bool) -> None:
     saved = ed.mark_negative(store, author=author) if negative else ed.confirm(store, author=author)
     if saved is not None:
         state.flash(f"Saved as {saved.status.value} (revision {saved.revision}).")
+        assist.after_confirmation(saved.expression_id)  # propagated proposals, in the background
 
 
 def _actions(ed: ImageEditor) -> None:
@@ -251,9 +293,8 @@ def _actions(ed: ImageEditor) -> None:
     with st.container(horizontal=True):
         st.button(
             "Confirm",
-            key="confirm",
+            key="confirm",  # Enter: the canvas's key handler presses it, wherever the focus is
             type="primary",
-            shortcut="enter",
             on_click=_confirm,
             args=(ed, False),
             help="Save these objects (none: a certified negative).",

@@ -16,7 +16,7 @@ from labeler.domain import DecisionStatus
 from labeler.errors import NotFound
 from labeler.store import Store
 from labeler.sweep_order import held_order
-from ui import common, resources, state, teamwork
+from ui import assist, common, resources, state, teamwork
 from ui.components import tile_grid
 from ui.plain import md
 
@@ -91,6 +91,8 @@ def _on_grid_event(expression_id: int, author: str) -> None:
         _open_in_editor(expression_id, event.image_ids[0])
         return
     outcome = apply_grid_event(resources.project().store, expression_id, event, author=author)
+    if outcome is not None and outcome.count:
+        assist.after_confirmation(expression_id)  # propagated proposals, in the background
     _report(
         expression_id,
         outcome,

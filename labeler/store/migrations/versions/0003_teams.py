@@ -1,14 +1,14 @@
 """Teams: user accounts (argon2 password hashes, sign-in throttling), assignments, reviews, gold.
 
 Revision ID: 0003_teams
-Revises: 0002
+Revises: 0004_jobs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_teams"
-down_revision = "0002"
+down_revision = "0004_jobs"  # chained after main's jobs table at the merge
 branch_labels = None
 depends_on = None
 
