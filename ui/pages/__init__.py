@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import navigation
-from ui.pages import agreement, data, editor, login, model, overview, review, sweep
+from ui.pages import agreement, data, editor, login, model, overview, review, settings, sweep
 
 _SPECS = {
     "overview": (overview.render, "Overview", ":material/dashboard:"),
@@ -15,6 +15,7 @@ _SPECS = {
     "model": (model.render, "Model", ":material/model_training:"),
     "review": (review.render, "Review", ":material/fact_check:"),
     "agreement": (agreement.render, "Agreement", ":material/groups:"),
+    "settings": (settings.render, "Settings", ":material/settings:"),
 }
 
 
