@@ -1,5 +1,6 @@
 """Real-browser review round trip: strangers get the sign-in form on the team pages; a reviewer
-rejects a pair with a reason on the Review page; the annotator then sees it, with the reason.
+rejects a pair with a reason on the Review page and accepts the next with the A key; the annotator
+then sees the rejected one, with the reason.
 
 Run with ``pytest -m browser tests/ui/test_browser_review.py`` (Debian's Chromium).
 """
@@ -39,14 +40,17 @@ def served(tmp_path_factory):
         store.add_user("rita", "reviewer", PASSWORD)
         group = store.list_groups()[0]
         expr = store.list_expressions(group.id)[0]
-        image = store.list_images(group.id)[0]
-        store.save_decision(expr.id, image.id, "negative", author="bob", expected_revision=0)
+        image, second = store.list_images(group.id)[:2]
+        for pair_image in (image, second):
+            store.save_decision(
+                expr.id, pair_image.id, "negative", author="bob", expected_revision=0
+            )
     with running_app(root, log_dir=root.parent) as app, sync_playwright() as p:
         browser = launch_chromium(p)
         context = browser.new_context(viewport={"width": 1300, "height": 900})
         page = context.new_page()
         page.set_default_timeout(60_000)
-        yield app, page, (expr.id, image.id)
+        yield app, page, root, (expr.id, image.id, second.id)
         browser.close()
 
 
@@ -61,7 +65,7 @@ def _sign_in(page, url: str, name: str) -> None:
 
 
 def test_strangers_get_the_form_on_the_team_pages(served):
-    app, page, _ = served
+    app, page, *_ = served
     for path in ("/review", "/agreement", "/settings"):
         page.goto(f"{app.url}{path}")
         page.get_by_role("textbox", name="Password").wait_for()
@@ -71,22 +75,28 @@ def test_strangers_get_the_form_on_the_team_pages(served):
 
 
 def test_a_rejection_reaches_the_annotator_with_its_reason(served):
-    app, page, (eid, iid) = served
+    app, page, root, (eid, iid, second) = served
     _sign_in(page, app.url, "rita")
     page.get_by_role("link", name="Review").click()
     page.get_by_text("wait for a verdict").wait_for()
     idle(page)
-    page.get_by_label("Reason (needed to reject)").fill(REASON)
-    page.get_by_label("Reason (needed to reject)").press("Enter")
+    page.get_by_label("Reason (needed to reject)").first.fill(REASON)  # the large, first pair
+    page.get_by_label("Reason (needed to reject)").first.press("Enter")
     idle(page)
-    page.get_by_role("button", name="Reject").click()
+    page.get_by_role("button", name="Reject").first.click()
     page.get_by_text(f"Image {iid}: rejected").wait_for()
     idle(page)
+    page.get_by_text(f"image {second}: negative, by bob").first.click()  # leave the reason field
+    page.keyboard.press("a")  # keyboard first: A accepts the pair now shown first
+    page.get_by_text(f"Image {second}: accepted").wait_for()
+    idle(page)
+    with Project.open(root) as project:
+        assert project.store.reviewed_pairs() == {(eid, second)}
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("textbox", name="Password").wait_for()
 
     _sign_in(page, app.url, "bob")
-    page.get_by_text("Sent back by reviewers (1)").wait_for()
+    page.get_by_text("Sent back by reviewers (1)").wait_for()  # the accepted one is not
     assert page.get_by_text(f"{REASON} (by rita)").count() == 1
     assert page.get_by_role("link", name="Review").count() == 1  # listed, but not theirs:
     page.get_by_role("link", name="Review").click()

@@ -33,10 +33,10 @@ def waiting(store, expression_id: int) -> list:
     ]
 
 
-def _verdict(expression_id: int, image_id: int, verdict: str) -> None:
+def _verdict(expression_id: int, image_id: int, verdict: str, reason_key: str) -> None:
     """Button callback: record the verdict; a refusal (role, empty reason) is flashed as one line."""
     store = resources.project().store
-    reason = st.session_state.get(f"review_reason_{expression_id}_{image_id}", "")
+    reason = st.session_state.get(reason_key, "")
     try:
         store.review(expression_id, image_id, verdict, reviewer=state.annotator(), reason=reason)
     except LabelerError as e:
@@ -51,14 +51,49 @@ def _pair(store, decision) -> None:
     path = str(resources.project().image_path(image))
     st.image(resources.large_preview_jpeg(path, decision, _THUMB), width="stretch")
     st.text(f"image {iid}: {decision.status.value}, by {decision.author or 'unknown'}")
-    st.text_input("Reason (needed to reject)", key=f"review_reason_{eid}_{iid}", max_chars=500)
+    reason_key = f"review_reason_{eid}_{iid}"
+    st.text_input("Reason (needed to reject)", key=reason_key, max_chars=500)
     accept, reject = st.columns(2)
     accept.button(
-        "Accept", key=f"accept_{eid}_{iid}", on_click=_verdict, args=(eid, iid, "accepted")
+        "Accept",
+        key=f"accept_{eid}_{iid}",
+        on_click=_verdict,
+        args=(eid, iid, "accepted", reason_key),
     )
     reject.button(
-        "Reject", key=f"reject_{eid}_{iid}", on_click=_verdict, args=(eid, iid, "rejected")
+        "Reject",
+        key=f"reject_{eid}_{iid}",
+        on_click=_verdict,
+        args=(eid, iid, "rejected", reason_key),
     )
+
+
+def _first(store, decision) -> None:
+    """The first waiting pair, large, keyboard first: A accepts, X rejects (R is Streamlit's
+    rerun). Type the reason, then leave the field (shortcuts do not fire while typing); the next
+    pair then takes its place."""
+    eid, iid = decision.expression_id, decision.image_id
+    path = str(resources.project().image_path(store.get_image(iid)))
+    picture, controls = st.columns([3, 2])
+    picture.image(resources.large_preview_jpeg(path, decision), width="content")
+    with controls:
+        st.text(f"image {iid}: {decision.status.value}, by {decision.author or 'unknown'}")
+        st.text_input("Reason (needed to reject)", key="review_reason_first", max_chars=500)
+        st.button(
+            "Accept",
+            key="accept_first",
+            shortcut="a",
+            type="primary",
+            on_click=_verdict,
+            args=(eid, iid, "accepted", "review_reason_first"),
+        )
+        st.button(
+            "Reject",
+            key="reject_first",
+            shortcut="x",
+            on_click=_verdict,
+            args=(eid, iid, "rejected", "review_reason_first"),
+        )
 
 
 def render() -> None:
@@ -82,7 +117,11 @@ def render() -> None:
     )
     pairs = pending[expression_id]
     st.text(f"{len(pairs)} decided pairs of “{texts[expression_id]}” wait for a verdict.")
-    for start in range(0, len(pairs), _COLUMNS):
-        for column, decision in zip(st.columns(_COLUMNS), pairs[start : start + _COLUMNS]):
+    _first(store, pairs[0])
+    rest = pairs[1:]
+    if rest:
+        st.subheader("The others")
+    for start in range(0, len(rest), _COLUMNS):
+        for column, decision in zip(st.columns(_COLUMNS), rest[start : start + _COLUMNS]):
             with column, st.container(border=True):
                 _pair(store, decision)
