@@ -178,7 +178,7 @@ def test_a_click_after_wheel_zoom_lands_under_the_pointer_and_enter_confirms(ser
     _group, expr, images = first_group(root)
     with Project.open(root) as project:
         image = project.store.get_image(images[2])
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     page.locator(f".grd-tile[data-id='{images[2]}'] button[data-act='open']").click()
     canvas = page.locator(".grd-canvas-root canvas.grd-ui")
     canvas.wait_for()
