@@ -112,3 +112,19 @@ def gold_accuracy(
             counts[0] += 1
             counts[1] += status == gold_status
     return [GoldScore(name, n, ok) for name, (n, ok) in sorted(tally.items())]
+
+
+def agreement_by_expression(
+    judgements: Mapping[PairKey, Mapping[str, Judgement]],
+) -> dict[int, list[PairAgreement]]:
+    """:func:`annotator_agreement` within each expression (keyed by expression id, ascending);
+    expressions no two annotators both judged are left out."""
+    by_expression: dict[int, dict[PairKey, Mapping[str, Judgement]]] = {}
+    for key, by in judgements.items():
+        by_expression.setdefault(key[0], {})[key] = by
+    out = {}
+    for expression_id in sorted(by_expression):
+        pairs = annotator_agreement(by_expression[expression_id])
+        if pairs:
+            out[expression_id] = pairs
+    return out

@@ -28,6 +28,7 @@ TEXT_LIMITS: dict[str, int] = {
     "source URL": 2000,
     "model version": 200,
     "reason": 2000,
+    "server folder": 1000,
 }
 
 #: Deepest nesting of brackets an imported JSON file (COCO instances, expression file, refs,

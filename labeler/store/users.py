@@ -181,6 +181,27 @@ class UsersMixin(CatalogMixin):
             )
         return accounts.issue_token(self.session_secret(), row.name, epoch=row.session_epoch)
 
+    def sso_token(self, identity: str) -> str:
+        """A session token for the user an identity provider vouched for (OIDC, ``st.login``):
+        the user whose name is ``identity`` (an e-mail address; compared case-insensitively).
+        No password is checked and no failure is counted: the provider did the authentication.
+        An identity that names no user is refused; SSO never creates users (admins do)."""
+        wanted = " ".join((identity or "").split()).casefold()
+        user = (
+            next((u for u in self.list_users() if u.name.casefold() == wanted), None)
+            if wanted
+            else None
+        )
+        if user is None:
+            raise SignInRefused(
+                f"{identity!r} is not a user of this project; ask an admin to add it (grd users add)"
+            )
+        with self._read() as conn:
+            epoch = conn.execute(
+                select(t.users.c.session_epoch).where(t.users.c.name == user.name)
+            ).scalar_one()
+        return accounts.issue_token(self.session_secret(), user.name, epoch=epoch)
+
     def local_token(self, name: str) -> str:
         """A session token in local single-user mode (no users): any name, no password."""
         if self.has_users():

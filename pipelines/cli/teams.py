@@ -1,4 +1,5 @@
-"""Team commands: `grd users add/list/role/remove`, `grd assign`, `grd review`, `grd agreement`.
+"""Team commands: `grd users add/list/role/remove`, `grd assign`, `grd review`, `grd agreement`,
+`grd settings`.
 
 The command line runs as whoever can open the project's database; it acts as ``--as`` (default: the
 only admin, or local mode while the project has no users) and the store checks that user's role.
@@ -208,3 +209,46 @@ def gold(
     except LabelerError as exc:
         _fail(exc)
     console.print(f"gold: expression {eid}, image {iid}")
+
+
+@app.command("settings")
+def settings(
+    directory: ProjectDir,
+    ingest_root: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ingest-root",
+            metavar="FOLDER",
+            help="A server folder the app's Data page may read (repeat; replaces the list).",
+        ),
+    ] = None,
+    no_ingest_roots: Annotated[
+        bool, typer.Option("--no-ingest-roots", help="Turn reading the server's disk off.")
+    ] = False,
+    allow_private_urls: Annotated[
+        bool | None,
+        typer.Option(
+            "--allow-private-urls/--public-urls-only",
+            help="Whether URL ingest may reach loopback, link-local and private addresses.",
+        ),
+    ] = None,
+    acting: ActingAs = None,
+) -> None:
+    """Show, or change, what the server may read and fetch for ingest (see docs/teams.md)."""
+    from pipelines.services import team_admin
+
+    store = open_project(directory).store
+    roots, private = team_admin.intake_settings(store)
+    if ingest_root or no_ingest_roots or allow_private_urls is not None:
+        try:
+            roots, private = team_admin.set_intake_settings(
+                store,
+                actor=_acting(store, acting),
+                ingest_roots=[] if no_ingest_roots else (ingest_root or roots),
+                allow_private_urls=private if allow_private_urls is None else allow_private_urls,
+            )
+        except LabelerError as exc:
+            _fail(exc)
+    # Plain lines (no Rich wrapping): paths are long, and scripts read this.
+    typer.echo(f"ingest_roots\t{', '.join(roots) or '(none: the server disk is off)'}")
+    typer.echo(f"allow_private_urls\t{str(private).lower()}")

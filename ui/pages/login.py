@@ -11,7 +11,7 @@ import streamlit as st
 
 from labeler.accounts import InvalidSession, SignInRefused
 from labeler.errors import LabelerError, ProjectError
-from ui import resources, state
+from ui import resources, sso, state
 from ui.plain import md
 
 TOKEN_PARAM = "session"
@@ -30,6 +30,8 @@ def render() -> None:
     accounts = store is not None and store.has_users()
     if accounts:
         st.write("Sign in with the name and password your project admin gave you.")
+        if sso.configured() and _sign_in_with_provider(store):
+            return
     else:
         st.write("Local single-user mode: your name is saved with every decision you make.")
     with st.form("login"):
@@ -60,6 +62,26 @@ def render() -> None:
             st.rerun()
 
 
+def _sign_in_with_provider(store) -> bool:
+    """Single sign-on: back from the provider, map its identity onto a user (ui/sso.py); else offer
+    the provider's button. True when the run was handed on (signed in, or refused with a reason)."""
+    identity = sso.identity()
+    if identity is None:
+        st.button("Sign in with your organisation", key="sso_login", on_click=sso.login)
+        return False
+    try:
+        token = store.sso_token(identity)
+    except LabelerError as exc:
+        st.error(md(exc))
+        st.button("Use another account", key="sso_logout", on_click=sso.logout)
+        return True
+    state.set_annotator(store.user_for_token(token))
+    state.set_session_token(token)
+    st.query_params[TOKEN_PARAM] = token
+    st.rerun()
+    return True
+
+
 def sidebar() -> None:
     """Who is signed in, and a way out; on every page. The name is shown as text, never Markdown."""
     with st.sidebar:
@@ -71,6 +93,8 @@ def sidebar() -> None:
             state.set_annotator(None)
             state.set_session_token(None)
             st.query_params.pop(TOKEN_PARAM, None)
+            if sso.identity() is not None:
+                sso.logout()  # else the provider's session signs them straight back in
             st.rerun()
 
 
