@@ -7,6 +7,7 @@ Decisions, their optimistic locking and the audit log live in ``decisions.py``; 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -48,18 +49,63 @@ def _expression(row) -> Expression:
     return Expression(row.id, row.group_id, row.text, row.created_by)
 
 
+_UNITS_LOCK = threading.Lock()
+
+
+def _units(store) -> threading.local:
+    """The store's per-thread open unit (see ``CatalogMixin.unit``)."""
+    units = store.__dict__.get("_grd_units")
+    if units is None:
+        with _UNITS_LOCK:
+            units = store.__dict__.setdefault("_grd_units", threading.local())
+    return units
+
+
 class CatalogMixin:
     """Groups, images, expressions and settings."""
 
     engine: Engine
 
     @contextlib.contextmanager
+    def unit(self) -> Iterator[None]:
+        """Every store call this thread makes inside the block runs in ONE transaction: committed
+        when the block ends, rolled back entirely when it raises (imports and ingests are all or
+        nothing this way, on SQLite and PostgreSQL alike). A nested ``unit`` joins the outer one.
+
+        Keep the block short and free of slow I/O: on SQLite it holds the write lock throughout.
+        """
+        if self._unit_connection() is not None:
+            yield
+            return
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+            with conn.begin():
+                _units(self).connection = conn
+                try:
+                    yield
+                finally:
+                    _units(self).connection = None
+
+    def _unit_connection(self) -> Connection | None:
+        return getattr(_units(self), "connection", None)
+
+    @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
+        shared = self._unit_connection()
+        if shared is not None:  # inside a unit: read what it has written so far
+            yield shared
+            return
         with self.engine.connect() as conn:
             yield conn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
+        shared = self._unit_connection()
+        if shared is not None:
+            # A savepoint per call: a call that fails (e.g. a duplicate name caught by its caller)
+            # undoes only its own statements, and the unit goes on.
+            with shared.begin_nested():
+                yield shared
+            return
         with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
             with conn.begin():
                 yield conn

@@ -303,6 +303,17 @@ def check_items(items: Iterable[IngestItem]) -> None:
                 raise ImportFormatError(f"{item.source}: {exc}") from None
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """An image file written by phase 1 of :func:`ingest_items`, its row still to write."""
+
+    rel: str
+    width: int
+    height: int
+    content_hash: str
+    original_mode: str
+
+
 def ingest_items(
     project: Project,
     items: Iterable[IngestItem],
@@ -319,41 +330,70 @@ def ingest_items(
     """
     report = IngestReport()
     store = project.store
-    groups: dict[str, int] = {}
     items = list(items)
     check_items(items)
-    for item in progress(items) if progress else items:
-        try:
-            data = item.read() if item.read else Path(item.source).read_bytes()
-            image = normalize_image(
-                data, max_pixels=project.settings.max_image_pixels, name=item.source
+    # Phase 1 (slow: reading, downloading, decoding) outside any transaction; image files are
+    # written content-addressed. Phase 2 writes every row in ONE transaction (``Store.unit``), so
+    # an ingest is all or nothing on SQLite and PostgreSQL; on failure the new files go again.
+    pending: list[tuple[IngestItem, _Stored]] = []  # no pixels kept: a big folder stays small
+    seen: set[tuple[str, str]] = set()
+    created: list[Path] = []
+    try:
+        for item in progress(items) if progress else items:
+            try:
+                data = item.read() if item.read else Path(item.source).read_bytes()
+                image = normalize_image(
+                    data, max_pixels=project.settings.max_image_pixels, name=item.source
+                )
+            except (InvalidImage, OSError) as exc:
+                reason = str(exc)
+                report.skipped.append((item.source, reason))
+                if on_skip:
+                    on_skip(item.source, reason)
+                continue
+            group = store.group_by_name(item.group)
+            existing = group is not None and store.image_by_hash(group.id, image.content_hash)
+            key = (item.group, image.content_hash)
+            if existing or key in seen or (screen is not None and screen(item, image)):
+                report.duplicates.append(item.source)
+                continue
+            seen.add(key)
+            target = project.root / "images" / image.content_hash[:2]
+            target = target / f"{image.content_hash}{image.extension}"
+            existed = target.exists()
+            rel = store_image_file(project, image.data, image.content_hash, image.extension)
+            if not existed:
+                created.append(target)
+            pending.append(
+                (
+                    item,
+                    _Stored(
+                        rel, image.width, image.height, image.content_hash, image.original_mode
+                    ),
+                )
             )
-        except (InvalidImage, OSError) as exc:
-            reason = str(exc)
-            report.skipped.append((item.source, reason))
-            if on_skip:
-                on_skip(item.source, reason)
-            continue
-        if item.group not in groups:
-            groups[item.group] = store.ensure_group(item.group, item.target, item.scene).id
-        existing = store.image_by_hash(groups[item.group], image.content_hash)
-        if existing is not None or (screen is not None and screen(item, image)):
-            report.duplicates.append(item.source)
-            continue
-        rel = store_image_file(project, image.data, image.content_hash, image.extension)
-        meta = {**item.meta, "original_mode": image.original_mode}
-        record, created = store.add_image(
-            groups[item.group],
-            rel,
-            image.width,
-            image.height,
-            image.content_hash,
-            source_url=item.source_url,
-            owner=item.owner,
-            license=item.license,
-            meta=meta,
-        )
-        (report.added if created else report.duplicates).append(
-            record.id if created else item.source
-        )
+        groups: dict[str, int] = {}
+        with store.unit():
+            for item, image in pending:
+                if item.group not in groups:
+                    groups[item.group] = store.ensure_group(item.group, item.target, item.scene).id
+                meta = {**item.meta, "original_mode": image.original_mode}
+                record, added = store.add_image(
+                    groups[item.group],
+                    image.rel,
+                    image.width,
+                    image.height,
+                    image.content_hash,
+                    source_url=item.source_url,
+                    owner=item.owner,
+                    license=item.license,
+                    meta=meta,
+                )
+                (report.added if added else report.duplicates).append(
+                    record.id if added else item.source
+                )
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
     return report
