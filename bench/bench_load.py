@@ -40,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import bench_ui
 from bench.bench_ui import _pct, _watch, _watched, build_group_project, idle, time_clicks
 from pipelines.services.ui_server import free_port, launch_chromium, running_app
 
@@ -131,7 +132,7 @@ def _session(index: int, url: str, args, barrier: threading.Barrier, out: dict) 
             browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.set_default_timeout(300_000)
-            page.goto(f"{url}/sweep?annotator=load{index}")
+            page.goto(f"{url}/sweep?session={args.tokens[index]}")
             page.wait_for_selector(".grd-tile img")
             page.locator(".st-key-remaining button").first.wait_for()
             idle(page)
@@ -210,6 +211,10 @@ def main() -> None:
                 with Project.open(root) as project:
                     project.settings.segmenter = args.segmenter
                     project.save_settings()
+                    # signed local-mode sessions: one name per session on the sweep page; the
+                    # editor visit (bench_ui.time_clicks) signs in through bench_ui.SIGN_IN
+                    args.tokens = [project.store.local_token(f"load{i}") for i in range(k)]
+                    bench_ui.SIGN_IN = f"session={project.store.local_token('bench')}"
                 with served(setup, root, Path(tmp)) as urls:
                     load_before = _load()
                     start = time.perf_counter()
