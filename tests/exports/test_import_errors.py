@@ -6,22 +6,12 @@ import pickle
 
 import pytest
 
-from exports.coco import write_coco
 from exports.d3 import write_d3
 from exports.grefcoco import write_grefcoco
 from exports.snapshot import snapshot_from_store
 from labeler.errors import ImportFormatError
 from labeler.project import Project
 from pipelines.intake.imports import import_snapshot, read_source
-
-
-@pytest.fixture(scope="module")
-def coco_dir(small_project, tmp_path_factory):
-    with Project.open(small_project.root) as project:
-        snapshot = snapshot_from_store(project.store)
-    out = tmp_path_factory.mktemp("coco")
-    write_coco(out, snapshot, incomplete="mark")
-    return out
 
 
 def _import(fmt, source, image_root, project_root):
