@@ -97,6 +97,23 @@ CASES = {
         ),
         r"instances\.json, annotation 1: RLE counts do not decode: run lengths must be integers",
     ),
+    "Infinity in a bbox": (
+        lambda i, e: _first_ann(i, e).update(bbox=[0, 0, float("inf"), 3]),
+        r"instances\.json, annotation 1: bbox must be 4 finite numbers",
+    ),
+    "NaN area": (
+        lambda i, e: _first_ann(i, e).update(area=float("nan")),
+        r"instances\.json, annotation 1: area must be a finite number",
+    ),
+    # the name reached the file system first: a 52-line OSError (ENAMETOOLONG) traceback
+    "image file name over its limit, in the last image": (
+        lambda i, e: i["images"][-1].update(file_name="a" * 5000 + ".png"),
+        r"image \d+: image file is 5,004 characters long; the limit is 500",
+    ),
+    "NUL in an image file name": (
+        lambda i, e: i["images"][-1].update(file_name="a\x00b.png"),
+        r"image \d+: .*(NUL|U\+0000|control character)",
+    ),
     "deeply nested expression file": (
         lambda i, e: e["expressions"][0].update(ann_ids=_nested(100_000)),
         r"expressions\.json: JSON nested 10000\d levels deep; the limit is 64",
