@@ -3,13 +3,19 @@ per-expression reads; group progress in one statement equals the sum of its expr
 
 from __future__ import annotations
 
+import numpy as np
+
+from labeler import rle
 from labeler.domain import DecisionStatus
 
 
 def test_all_decisions_is_every_non_unseen_pair_with_its_masks_in_order(populated, ring_rle):
     store, _group, images, (dog, ball) = populated
+    box = np.zeros((40, 60), dtype=bool)
+    box[2:8, 3:9] = True
+    box_rle = rle.encode(box)  # a second, different instance: identical ones would be merged
     store.save_decision(
-        dog.id, images[2].id, "positive", [ring_rle, ring_rle], author="a", expected_revision=0
+        dog.id, images[2].id, "positive", [ring_rle, box_rle], author="a", expected_revision=0
     )
     store.save_decision(dog.id, images[0].id, "negative", author="b", expected_revision=0)
     store.propose(ball.id, images[1].id, [ring_rle], score=0.7, model_version="m1")
@@ -29,8 +35,9 @@ def test_all_decisions_is_every_non_unseen_pair_with_its_masks_in_order(populate
     assert everything == expected
     assert list(everything[dog.id]) == [images[0].id, images[2].id]  # image order
     assert [i.rle["counts"] for i in everything[dog.id][images[2].id].instances] == [
-        ring_rle["counts"]
-    ] * 2
+        ring_rle["counts"],
+        box_rle["counts"],
+    ]
     assert everything[ball.id][images[1].id].model_version == "m1"
 
 
