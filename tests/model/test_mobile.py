@@ -131,3 +131,18 @@ def test_feature_cache_reuses_frozen_features_without_changing_outputs(mobile):
             encoder.cache_size = 0
             encoder._cache.clear()
     torch.testing.assert_close(cached, plain)
+
+
+def test_mobile_checkpoint_runs_through_the_one_inference_path(mobile, tmp_path):
+    """What evaluate, prelabel and the feedback round call: GroupPredictor on a loaded checkpoint."""
+    import numpy as np
+
+    from model import GroupPredictor, load_checkpoint, save_checkpoint
+
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "mobile.pt", mobile))
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for h, w in [(90, 120), (200, 150)]]
+    images.append(images[0])
+    predictions = GroupPredictor(loaded, presence_threshold=-1e9).predict(images, "a red square")
+    assert [p.probability.shape for p in predictions] == [(90, 120), (200, 150), (90, 120)]
+    assert all(p.is_present for p in predictions)  # threshold -inf: the decision follows it
