@@ -71,6 +71,10 @@ def _variant(photo: Image.Image, k: int, rng: np.random.Generator) -> bytes:
     return buffer.getvalue()
 
 
+#: The sign-in query of the served project (set once it exists): ``session=<signed token>``.
+SIGN_IN = ""
+
+
 def build_group_project(root: Path, n: int = 100, seed: int = 0) -> Project:
     """One group of ``n`` photos with one expression; proposals (with scores) on every image."""
     rng = np.random.default_rng(seed)
@@ -189,7 +193,7 @@ def time_group_page(browser, url: str, tiles: int) -> float:
     context = browser.new_context(viewport={"width": 1500, "height": 1000})
     page = context.new_page()
     start = time.perf_counter()
-    page.goto(f"{url}/sweep?annotator=bench")
+    page.goto(f"{url}/sweep?{SIGN_IN}")
     page.wait_for_function(
         """n => { const imgs = [...document.querySelectorAll('.grd-tile img')];
                   return imgs.length >= n && imgs.every(i => i.complete && i.naturalWidth > 0); }""",
@@ -239,7 +243,7 @@ def time_bulk_remaining(page) -> float:
 def time_clicks(page, url: str, n: int, mark=lambda: None) -> list[float]:
     """Clicks on the editor canvas (every 5th starts a new object, every 5th+3 is a right click);
     ``mark()`` is called before the first and after the last timed click."""
-    page.goto(f"{url}/editor?annotator=bench")
+    page.goto(f"{url}/editor?{SIGN_IN}")
     canvas = page.locator(".grd-canvas-root canvas.grd-ui")
     canvas.wait_for(timeout=600_000)  # the first visit computes the embedding (SAM: ~20 s+)
     page.wait_for_timeout(500)
@@ -290,10 +294,12 @@ def main() -> None:
             setting = str(args.sam_checkpoint)
         elif setting == "sam-random":
             setting = str(random_sam_checkpoint(template.parent / "sam_vit_b_random.pth"))
+        global SIGN_IN
         with Project.open(root) as project:
             project.settings.segmenter = setting
             project.settings.sam_model_type = "vit_b"
             project.save_settings()
+            SIGN_IN = f"session={project.store.local_token('bench')}"  # a signed local-mode session
             from pipelines.click_models.segmenters import project_click_model
 
             print(f"editor click model: {project_click_model(project).label} ({setting})")
@@ -309,7 +315,7 @@ def main() -> None:
                 f" (first load after server start {warm:.2f} s)"
             )
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(f"{app.url}/sweep?annotator=bench")
+            page.goto(f"{app.url}/sweep?{SIGN_IN}")
             page.locator(".st-key-remaining button").first.wait_for()
             cpu = cpu_seconds(pid)
             shown, saved = time_grid_decisions(page, args.decisions)

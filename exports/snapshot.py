@@ -110,11 +110,16 @@ def selected_expressions(
     return chosen
 
 
-def snapshot_from_store(store: Store, *, name: str = "", progress: Track | None = None) -> Snapshot:
+def snapshot_from_store(
+    store: Store, *, name: str = "", progress: Track | None = None, reviewed_only: bool = False
+) -> Snapshot:
     """Read a whole project once: every group, image, expression and non-unseen decision.
 
     ``store`` is a ``labeler.store.Store``; ``progress`` wraps the per-expression loop (a bar).
+    ``reviewed_only`` keeps only the human decisions a reviewer accepted (as they stand now); the
+    others read as undecided, so their expressions count as incomplete.
     """
+    reviewed = store.reviewed_pairs() if reviewed_only else None
     groups = tuple(store.list_groups())
     images = tuple(store.list_images())
     expressions = tuple(store.list_expressions())
@@ -122,5 +127,9 @@ def snapshot_from_store(store: Store, *, name: str = "", progress: Track | None 
     found = store.all_decisions()
     decisions: dict[int, dict[int, ExpressionDecision]] = {}
     for expression in progress(expressions) if progress else expressions:
-        decisions[expression.id] = found.get(expression.id, {})
+        decisions[expression.id] = {
+            iid: d
+            for iid, d in found.get(expression.id, {}).items()
+            if reviewed is None or not d.is_human or (expression.id, iid) in reviewed
+        }
     return Snapshot(groups, images, expressions, decisions, name=name)

@@ -5,12 +5,12 @@ the image (48 x 64): out of bounds``.
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from labeler import rle
+from labeler import bounded_json, rle
 from labeler.domain import RLE
 from labeler.errors import ImportFormatError, InvalidMask
 
@@ -29,15 +29,12 @@ def load_json(path: str | Path) -> Any:
     if not path.is_file():
         raise ImportFormatError(f"{path}: no such file")
     try:
-        return json.loads(path.read_bytes().decode("utf-8-sig"))
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFormatError(
             f"{path}: not a UTF-8 text file, so not JSON ({exc.reason})"
         ) from None
-    except json.JSONDecodeError as exc:
-        raise ImportFormatError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+    return bounded_json.loads(text, str(path))
 
 
 def require(record: Any, keys: Iterable[str], file: str | Path, where: str) -> dict:
@@ -112,6 +109,8 @@ def _polygons_to_rle(polygons: list, height: int, width: int, file, where) -> RL
             raise error(file, where, "a polygon needs an even number (>= 6) of coordinates")
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in poly):
             raise error(file, where, "polygon coordinates must be numbers")
+        if not all(math.isfinite(v) for v in poly):
+            raise error(file, where, "polygon coordinates must be finite (no NaN or Infinity)")
         xs, ys = poly[0::2], poly[1::2]
         if (
             min(xs) < -POLYGON_TOLERANCE

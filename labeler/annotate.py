@@ -15,9 +15,10 @@ Every write names the revision it was based on, so a concurrent edit surfaces as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from labeler import propagate
 from labeler.domain import (
     RLE,
     BatchResult,
@@ -77,6 +78,15 @@ def decision_badge(decision: ExpressionDecision, margin: float = DEFAULT_PRESENC
     if status is DecisionStatus.NEGATIVE:
         return Badge("negative", "negative (certified)", "blue")
     if status is DecisionStatus.PROPOSED:
+        if propagate.parse_source(decision.model_version) is not None:  # its own threshold
+            words = propagate.describe(decision.score, decision.model_version, bool(n))
+            return Badge(
+                "proposed-present" if n else "proposed-absent",
+                f"proposed: {words}",
+                "orange" if n else "violet",
+                "Proposed from the group's confirmed images (propagation): present when the "
+                "score is above the threshold calibrated on the group's human decisions.",
+            )
         score = (
             ""
             if decision.score is None
@@ -251,10 +261,23 @@ def undo_action(store: Store, expression_id: int, batch_id: str, *, author: str)
 
 
 # ---- what to do next ----------------------------------------------------------------------------
-def next_task(progress: Sequence[ExpressionProgress]) -> ExpressionProgress | None:
-    """The expression to work on next: unfinished ones already started first (finish what is
-    begun), then those with model proposals waiting, then the rest, in group order."""
+def next_task(
+    progress: Sequence[ExpressionProgress], assigned: Collection[int] = ()
+) -> ExpressionProgress | None:
+    """The expression to work on next: expressions ``assigned`` to the annotator first, then
+    unfinished ones already started (finish what is begun), then those with model proposals
+    waiting, then the rest, in group order."""
     todo = [p for p in progress if p.total > 0 and not p.complete]
     if not todo:
         return None
-    return min(todo, key=lambda p: (p.decided == 0, p.proposed == 0, p.group_id, p.expression_id))
+    assigned = set(assigned)
+    return min(
+        todo,
+        key=lambda p: (
+            p.expression_id not in assigned,
+            p.decided == 0,
+            p.proposed == 0,
+            p.group_id,
+            p.expression_id,
+        ),
+    )

@@ -17,8 +17,32 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from labeler.errors import InvalidImage
+from labeler.limits import MAX_DECODED_BYTES_ENV, max_decoded_bytes
 
 DEFAULT_MAX_PIXELS = 80_000_000
+#: Bytes per pixel of a decoded image in each Pillow mode (channels x bytes per sample).
+_BYTES_PER_PIXEL = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "La": 2,
+    "PA": 2,
+    "I;16": 2,
+    "I;16L": 2,
+    "I;16B": 2,
+    "I;16N": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "LAB": 3,
+    "HSV": 3,
+    "RGBA": 4,
+    "RGBa": 4,
+    "RGBX": 4,
+    "CMYK": 4,
+    "I": 4,
+    "F": 4,
+}
 #: EXIF orientation tag; values other than 1 mean the pixels must be rotated/flipped to stand upright.
 _ORIENTATION = 0x0112
 
@@ -84,6 +108,14 @@ def normalize_image(
                 raise InvalidImage(
                     f"{name}: {width} x {height} = {width * height:,} pixels is over the limit of "
                     f"{max_pixels:,} (a possible decompression bomb); raise max_image_pixels to allow it"
+                )
+            decoded = width * height * _BYTES_PER_PIXEL.get(img.mode, 8)
+            limit = max_decoded_bytes()
+            if decoded > limit:
+                raise InvalidImage(
+                    f"{name}: {width} x {height} {img.mode} pixels would decode into "
+                    f"{decoded:,} bytes, over the limit of {limit:,} "
+                    f"(labeler.limits.MAX_DECODED_BYTES; raise it with ${MAX_DECODED_BYTES_ENV})"
                 )
             img.load()
     except InvalidImage:

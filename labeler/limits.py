@@ -28,7 +28,31 @@ TEXT_LIMITS: dict[str, int] = {
     "source URL": 2000,
     "model version": 200,
     "reason": 2000,
+    "server folder": 1000,
 }
+
+#: Deepest nesting of brackets an imported JSON file (COCO instances, expression file, refs,
+#: manifest) may hold. Real files nest 4-6 levels; polygons and RLE lists add one or two.
+MAX_JSON_DEPTH = 64
+
+#: Most instance masks one (expression, image) decision may carry. A referring expression names a
+#: few objects; a file with thousands is broken or hostile and is refused before any is decoded.
+MAX_INSTANCES_PER_DECISION = 200
+
+#: Most bytes one image may take once decoded (width x height x channels x bytes per sample, in
+#: the file's own mode, before conversion to 8-bit RGB). 256 MiB admits an 80-megapixel 8-bit RGB
+#: photo (240 MB) and refuses an 80-megapixel float or 16-bit RGB TIFF before a pixel is decoded.
+#: A server may raise it with the environment variable below.
+MAX_DECODED_BYTES = 256 * 1024 * 1024
+MAX_DECODED_BYTES_ENV = "GRD_MAX_DECODED_BYTES"
+
+
+def max_decoded_bytes() -> int:
+    """``MAX_DECODED_BYTES``, or the value of ``$GRD_MAX_DECODED_BYTES`` when that is set."""
+    import os
+
+    value = os.environ.get(MAX_DECODED_BYTES_ENV, "").strip()
+    return int(value) if value.isdigit() else MAX_DECODED_BYTES
 
 
 class InvalidText(LabelerError, ValueError):

@@ -127,6 +127,8 @@ def validate_rle(rle: Any, height: int, width: int) -> RLE:
         )
     try:
         if isinstance(rle["counts"], list):
+            if not all(isinstance(c, int) and not isinstance(c, bool) for c in rle["counts"]):
+                raise ValueError("run lengths must be integers (no NaN, Infinity or fractions)")
             if sum(int(c) for c in rle["counts"]) != height * width or any(
                 int(c) < 0 for c in rle["counts"]
             ):

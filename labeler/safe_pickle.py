@@ -87,20 +87,64 @@ def _safe_reconstructor(name: str):
     return reconstruct
 
 
-def _check_numpy_dtypes(obj, name: str):
-    """Object arrays could hide anything behind numpy; refuse them after loading."""
-    import numpy as np
+#: Budget for walking a loaded object: at most this many distinct containers and items. An
+#: annotation file holds far fewer; a hostile graph (a list containing itself, a chain of shared
+#: references) stops here with a one-line error instead of looping or exploding.
+MAX_PICKLE_NODES = 20_000_000
+#: Deepest nesting of containers a pickle may hold (D³ files nest 4-5 levels).
+MAX_PICKLE_DEPTH = 100
 
-    stack = [obj]
+
+def _check_graph(obj, name: str, allow_numpy: bool):
+    """Check ``obj`` in bounded time and memory. Each container is visited once (by id), so shared
+    references cost nothing extra here; but its *expanded* size (what a reader walking the data as
+    a tree would visit) is summed per container and must stay under ``MAX_PICKLE_NODES``, so a
+    chain of shared references cannot make a later reader run away. A container that contains
+    itself, nesting deeper than ``MAX_PICKLE_DEPTH`` and (with numpy) object arrays are refused."""
+    if allow_numpy:
+        import numpy as np
+    containers = (dict, list, tuple, set, frozenset)
+    expanded: dict[int, int] = {}  # id -> size of the container as a tree (itself included)
+    on_path: set[int] = set()
+    keep_alive = []  # ids stay unique only while their objects live
+
+    def too_big():
+        return UnsafePickle(
+            f"{name}: refused, it expands to more than {MAX_PICKLE_NODES:,} objects "
+            "(limit labeler.safe_pickle.MAX_PICKLE_NODES)"
+        )
+
+    # Iterative post-order walk: (item, depth, leaving).
+    stack: list[tuple[object, int, bool]] = [(obj, 0, False)]
     while stack:
-        item = stack.pop()
-        if isinstance(item, np.ndarray) and item.dtype.hasobject:
+        item, depth, leaving = stack.pop()
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        if leaving:
+            on_path.discard(id(item))
+            total = 1 + sum(expanded.get(id(c), 1) for c in children)
+            if total > MAX_PICKLE_NODES:
+                raise too_big()
+            expanded[id(item)] = total
+            continue
+        if allow_numpy and isinstance(item, np.ndarray) and item.dtype.hasobject:
             raise UnsafePickle(f"{name}: refused, it holds a numpy array of Python objects")
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            stack.extend(item)
+        if not isinstance(item, containers):
+            continue
+        key = id(item)
+        if key in on_path:
+            raise UnsafePickle(f"{name}: refused, a {type(item).__name__} contains itself")
+        if key in expanded:
+            continue  # shared reference: already checked
+        if depth >= MAX_PICKLE_DEPTH:
+            raise UnsafePickle(
+                f"{name}: refused, containers nested deeper than {MAX_PICKLE_DEPTH} levels"
+            )
+        if len(on_path) + len(expanded) > MAX_PICKLE_NODES:
+            raise too_big()
+        on_path.add(key)
+        keep_alive.append(item)
+        stack.append((item, depth, True))
+        stack.extend((child, depth + 1, False) for child in children)
     return obj
 
 
@@ -110,9 +154,13 @@ def loads(data: bytes, name: str = "<bytes>", allow_numpy: bool = True):
         obj = _RestrictedUnpickler(io.BytesIO(data), name, allow_numpy).load()
     except UnsafePickle:
         raise
+    except RecursionError:
+        raise UnsafePickle(f"{name}: refused, it nests containers too deeply") from None
+    except MemoryError:
+        raise UnsafePickle(f"{name}: refused, it does not fit in memory") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
         raise ImportFormatError(f"{name}: not a readable pickle ({exc})") from exc
-    return _check_numpy_dtypes(obj, name) if allow_numpy else obj
+    return _check_graph(obj, name, allow_numpy)
 
 
 def load(path: str | Path, allow_numpy: bool = True):

@@ -20,6 +20,7 @@ from model.build import build_grser
 from model.config import GRSerConfig
 from model.errors import CheckpointError, ConfigError, WeightsNotFound
 from model.grser import GRSer
+from model.safe_load import load_weights
 
 FORMAT = "grser"
 FORMAT_VERSION = 1
@@ -71,10 +72,7 @@ def read_checkpoint(
     path = Path(path)
     if not path.is_file():
         raise WeightsNotFound(f"checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # unpickling errors, truncated files: say which file and why
-        raise CheckpointError(f"{path} is not a loadable checkpoint: {exc}") from exc
+    payload = load_weights(path, "checkpoint", map_location)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a GRSer checkpoint")
     if payload.get("format_version", 0) > FORMAT_VERSION:

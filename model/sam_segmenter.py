@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.errors import CheckpointError, ConfigError, InputError, WeightsMismatch, WeightsNotFound
+from model.errors import ConfigError, InputError, WeightsMismatch, WeightsNotFound
 
 SAM_TYPES = ("vit_t", "vit_b", "vit_l", "vit_h")  # vit_t: MobileSAM (TinyViT encoder)
 DECODERS = ("auto", "onnx", "torch")
@@ -83,10 +83,9 @@ def build_sam_module(
     torch.manual_seed(seed)
     sam = sam_model_registry[model_type](checkpoint=None)
     if checkpoint is not None:
-        try:
-            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        except Exception as exc:  # a damaged or non-torch file: say which one
-            raise CheckpointError(f"{checkpoint} is not a readable SAM checkpoint: {exc}") from exc
+        from model.safe_load import load_weights
+
+        state = load_weights(checkpoint, "SAM checkpoint")
         try:
             sam.load_state_dict(state, strict=True)
         except RuntimeError as exc:

@@ -165,7 +165,9 @@ def _read_state_dict(weights: str) -> dict[str, torch.Tensor]:
 
         state = load_file(str(path))
     else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        from model.safe_load import load_weights
+
+        state = load_weights(path, "backbone weights file")
     for key in ("model", "state_dict", "model_state"):  # common wrappers of training checkpoints
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

@@ -91,3 +91,16 @@ def populated(store):
 @pytest.fixture
 def ring_rle():
     return rle.encode(ring_mask())
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's script runner (AppTest) installs the page script as ``sys.modules["__main__"]``
+    and leaves it there; a later ``torch.multiprocessing.spawn`` in the same worker would then
+    re-run that script in its children. Put the real ``__main__`` back after every test."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main

@@ -8,6 +8,7 @@ from labeler.domain import Expression, Group
 from labeler.errors import ProjectError
 from labeler.project import Project
 from ui import resources, state
+from ui.plain import md
 
 
 def require_project() -> Project:
@@ -15,7 +16,7 @@ def require_project() -> Project:
     try:
         return resources.project()
     except ProjectError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         folder = resources.project_dir()
         st.write(
             f"Start the app with `-- --project DIR` or `GRD_PROJECT=DIR`, or create the demo "
@@ -32,6 +33,7 @@ def require_project() -> Project:
 
 
 def show_flashes() -> None:
+    # Callers escape the user text in their messages (ui.plain.md): these bodies are Markdown.
     for kind, message in state.pop_flashes():
         {"success": st.success, "warning": st.warning, "error": st.error}.get(kind, st.info)(
             message

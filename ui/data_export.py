@@ -10,7 +10,10 @@ from __future__ import annotations
 import streamlit as st
 
 from exports.registry import FORMATS
+from labeler.accounts import PermissionDenied
 from pipelines.intake import downloads
+from ui import state
+from ui.plain import md
 
 _PREPARED = "export_prepared"
 
@@ -47,10 +50,14 @@ def render(project, *, active: bool) -> None:
     if prepared is None and active:
         _summary(downloads.export_preview(project, fmt, incomplete=incomplete))
     if st.button("Prepare export", key="prepare_export", type="primary"):
-        with st.spinner("Building the export ..."):
-            built = downloads.build_downloads(
-                project, fmt=fmt, incomplete=incomplete, images=images
-            )
+        try:
+            with st.spinner("Building the export ..."):
+                built = downloads.build_downloads(
+                    project, fmt=fmt, incomplete=incomplete, images=images, actor=state.annotator()
+                )
+        except PermissionDenied as exc:  # the store refused: exports are for admins
+            st.error(md(exc))
+            return
         prepared = st.session_state[_PREPARED] = (current, built)
         st.session_state["export_files"] = built.files
     if prepared is not None:

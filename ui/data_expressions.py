@@ -13,6 +13,7 @@ from labeler.errors import LabelerError
 from labeler.limits import TEXT_LIMITS
 from labeler.store import ExpressionHasDecisions
 from ui import common, resources, state
+from ui.plain import md
 
 _CONFIRM = "expr-confirm-delete"
 
@@ -22,10 +23,10 @@ def _add_expression(group_id: int) -> None:
     try:
         resources.project().store.add_expression(group_id, text, created_by=state.annotator())
     except (LabelerError, ValueError) as exc:
-        state.flash(str(exc), "error")
+        state.flash(md(exc), "error")
         return
     st.session_state["new_expression"] = ""
-    state.flash(f"Added “{' '.join(text.split())}”.")
+    state.flash(f"Added “{md(text)}”.")
 
 
 def _edit_expression(expression_id: int) -> None:
@@ -33,7 +34,7 @@ def _edit_expression(expression_id: int) -> None:
     try:
         resources.project().store.edit_expression(expression_id, text, state.annotator())
     except (LabelerError, ValueError) as exc:
-        state.flash(str(exc), "error")
+        state.flash(md(exc), "error")
         return
     state.flash("Expression saved (the old wording stays in the audit log).")
 
@@ -45,14 +46,14 @@ def _delete_expression(expression_id: int, force: bool) -> None:
         human = store.delete_expression(expression_id, author=state.annotator(), force=force)
     except ExpressionHasDecisions as exc:
         st.session_state[_CONFIRM] = expression_id
-        state.flash(str(exc), "warning")
+        state.flash(md(exc), "warning")
         return
     except LabelerError as exc:
-        state.flash(str(exc), "error")
+        state.flash(md(exc), "error")
         return
     st.session_state.pop(_CONFIRM, None)
     kept = f"; its {human} human decisions are kept in the audit log" if human else ""
-    state.flash(f"Deleted “{text}”{kept}.")
+    state.flash(f"Deleted “{md(text)}”{kept}.")
 
 
 def render(project) -> None:

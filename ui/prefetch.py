@@ -17,8 +17,14 @@ _STARTED = "grd_prefetch_jobs"  # (group id, model id) -> job id, per session
 
 
 @st.cache_resource(show_spinner=False)
+def _runner_for(path: str) -> JobRunner:
+    # Always on this process's threads, never the Redis queue: the job shares the app's loaded
+    # segmenter and its in-memory embedding cache.
+    return JobRunner(resources.project().store, workers=1)
+
+
 def _runner() -> JobRunner:
-    return JobRunner(workers=1)
+    return _runner_for(str(resources.project_dir()))
 
 
 def job_name(group_name: str, model_id: str) -> str:

@@ -14,6 +14,7 @@ from labeler.image_editor import ImageEditor
 from labeler.navigation import ImageOrder
 
 _ANNOTATOR = "grd_annotator"
+_TOKEN = "grd_session_token"
 _GROUP = "grd_group_id"
 _EXPRESSION = "grd_expression_id"
 _IMAGE = "grd_image_id"
@@ -35,6 +36,23 @@ def annotator() -> str | None:
 
 def set_annotator(name: str | None) -> None:
     st.session_state[_ANNOTATOR] = " ".join(name.split()) if name else None
+
+
+def session_token() -> str | None:
+    """The signed session token (see ``labeler/accounts.py``); None in a project-less session."""
+    return _get(_TOKEN)
+
+
+def set_session_token(token: str | None) -> None:
+    st.session_state[_TOKEN] = token
+
+
+def role() -> str | None:
+    """The signed-in user's role, read from the store each time (a role change applies at once)."""
+    from ui import resources
+
+    name = annotator()
+    return resources.project().store.role_of(name) if name else None
 
 
 # ---- what they look at ------------------------------------------------------------------------

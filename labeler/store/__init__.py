@@ -14,9 +14,19 @@ from labeler.store.jobs import JobRecord, JobsMixin, JobState
 from labeler.store.models import ModelRecord, ModelsMixin
 from labeler.store.progress import ProgressMixin
 from labeler.store.repository import open_engine
+from labeler.store.teamwork import TeamworkMixin
+from labeler.store.users import User, UsersMixin
 
 
-class Store(ExpressionEditsMixin, ProgressMixin, ModelsMixin, JobsMixin, BulkReadMixin):
+class Store(
+    ExpressionEditsMixin,
+    ProgressMixin,
+    ModelsMixin,
+    JobsMixin,
+    BulkReadMixin,
+    TeamworkMixin,
+    UsersMixin,
+):
     """One project's database. Thread-safe: every call opens its own short transaction."""
 
     def __init__(self, url: str, *, schema: str | None = None, create: bool = True):
@@ -36,5 +46,6 @@ __all__ = [
     "JobState",
     "ModelRecord",
     "Store",
+    "User",
     "last_batch",
 ]

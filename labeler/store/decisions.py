@@ -26,6 +26,7 @@ from labeler.domain import (
     Instance,
 )
 from labeler.errors import InvalidMask, NotFound, StaleRevision
+from labeler.limits import MAX_INSTANCES_PER_DECISION, check_text
 from labeler.store import schema as t
 from labeler.store.repository import CatalogMixin, chunked, utcnow
 
@@ -114,12 +115,23 @@ def checked_masks(
     status: DecisionStatus, instances: Sequence[RLE], height: int, width: int
 ) -> list[RLE]:
     """The rule every write obeys: ``positive`` carries masks, ``negative`` / ``unseen`` none, and
-    each mask is a valid, non-empty RLE of the image's size (returned normalised)."""
+    each mask is a valid, non-empty RLE of the image's size (returned normalised). At most
+    ``MAX_INSTANCES_PER_DECISION`` masks (counted before any is decoded); identical masks are
+    merged: each is kept once, in first-seen order."""
+    if len(instances) > MAX_INSTANCES_PER_DECISION:
+        raise InvalidMask(
+            f"a decision carries {len(instances):,} instance masks; the limit is "
+            f"{MAX_INSTANCES_PER_DECISION} (labeler.limits.MAX_INSTANCES_PER_DECISION)"
+        )
     if status is DecisionStatus.POSITIVE and not instances:
         raise InvalidMask("a positive decision needs at least one instance mask")
     if status in (DecisionStatus.NEGATIVE, DecisionStatus.UNSEEN) and instances:
         raise InvalidMask(f"a {status.value} decision cannot carry masks")
-    return [rle.validate_rle(encoded, height, width) for encoded in instances]
+    unique: dict[bytes | str, RLE] = {}
+    for encoded in instances:
+        checked = rle.validate_rle(encoded, height, width)
+        unique.setdefault(checked["counts"], checked)
+    return list(unique.values())
 
 
 class DecisionsMixin(CatalogMixin):
@@ -190,8 +202,41 @@ class DecisionsMixin(CatalogMixin):
 
         ``positive`` needs at least one instance mask; ``negative`` and ``unseen`` none. Masks are
         validated against the image size (``InvalidMask`` on empty or out-of-bounds masks).
-        Raises ``StaleRevision`` (with ``.current``) when the pair moved on meanwhile.
+        Raises ``StaleRevision`` (with ``.current``) when the pair moved on meanwhile, and
+        ``PermissionDenied`` when ``author`` is not a user allowed to annotate (projects with users).
         """
+        check_text("user name", author)
+        if model_version is not None:
+            check_text("model version", model_version)
+        self.authorize(author, "annotate")
+        return self._save_decision(
+            expression_id,
+            image_id,
+            status,
+            instances,
+            author=author,
+            expected_revision=expected_revision,
+            score=score,
+            model_version=model_version,
+            action=action,
+            batch_id=batch_id,
+        )
+
+    def _save_decision(
+        self,
+        expression_id: int,
+        image_id: int,
+        status: Status,
+        instances: Sequence[RLE] = (),
+        *,
+        author: str,
+        expected_revision: int,
+        score: float | None = None,
+        model_version: str | None = None,
+        action: str = "save",
+        batch_id: str | None = None,
+    ) -> ExpressionDecision:
+        """``save_decision`` once the author was authorized (or for the store's own authors)."""
         status = DecisionStatus(status)
         rles = self._validated(expression_id, image_id, status, instances)
         try:
@@ -413,7 +458,7 @@ class DecisionsMixin(CatalogMixin):
         if current.is_human:
             return None
         try:
-            return self.save_decision(
+            return self._save_decision(
                 expression_id,
                 image_id,
                 DecisionStatus.PROPOSED,
@@ -510,6 +555,7 @@ class DecisionsMixin(CatalogMixin):
         Images without a pending proposal are left alone. ``expected_revisions`` (image id -> the
         revision the annotator saw) makes a proposal that a newer one replaced since a conflict.
         """
+        self.authorize(author, "annotate")
         current = self.decisions_for_expression(expression_id)
         writes = []
         for image_id in image_ids:
@@ -545,6 +591,7 @@ class DecisionsMixin(CatalogMixin):
         remaining undecided as negative"). Pairs a person already decided are left alone unless they
         are named explicitly; ``expected_revisions`` guards those against concurrent edits.
         """
+        self.authorize(author, "annotate")
         current = self.decisions_for_expression(expression_id)
         if image_ids is None:
             targets = [iid for iid, d in current.items() if not d.is_human]
@@ -569,6 +616,7 @@ class DecisionsMixin(CatalogMixin):
         A pair someone changed after the batch is left as it is and reported as a conflict;
         nothing is lost either way (all states stay in the audit log).
         """
+        self.authorize(author, "annotate")
         entries = [e for e in self.audit(batch_id=batch_id) if e.action != "rejected_stale"]
         if not entries:
             raise NotFound(f"no batch {batch_id!r} in the audit log")

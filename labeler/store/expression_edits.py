@@ -30,6 +30,8 @@ class ExpressionEditsMixin(DecisionsMixin):
     def delete_expression(self, expression_id: int, *, author: str, force: bool = False) -> int:
         """Delete an expression and its decisions (see the module docstring); returns how many
         human decisions went with it. Raises ``NotFound`` or ``ExpressionHasDecisions``."""
+        # Deleting people's decisions (force) is an admin's call; an unused expression anyone's.
+        self.authorize(author, "settings" if force else "annotate")
         expression = self.get_expression(expression_id)
         with self._write() as conn:
             decisions = self._load_decisions(conn, expression_id, None)

@@ -7,6 +7,7 @@ Decisions, their optimistic locking and the audit log live in ``decisions.py``; 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -48,18 +49,63 @@ def _expression(row) -> Expression:
     return Expression(row.id, row.group_id, row.text, row.created_by)
 
 
+_UNITS_LOCK = threading.Lock()
+
+
+def _units(store) -> threading.local:
+    """The store's per-thread open unit (see ``CatalogMixin.unit``)."""
+    units = store.__dict__.get("_grd_units")
+    if units is None:
+        with _UNITS_LOCK:
+            units = store.__dict__.setdefault("_grd_units", threading.local())
+    return units
+
+
 class CatalogMixin:
     """Groups, images, expressions and settings."""
 
     engine: Engine
 
     @contextlib.contextmanager
+    def unit(self) -> Iterator[None]:
+        """Every store call this thread makes inside the block runs in ONE transaction: committed
+        when the block ends, rolled back entirely when it raises (imports and ingests are all or
+        nothing this way, on SQLite and PostgreSQL alike). A nested ``unit`` joins the outer one.
+
+        Keep the block short and free of slow I/O: on SQLite it holds the write lock throughout.
+        """
+        if self._unit_connection() is not None:
+            yield
+            return
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+            with conn.begin():
+                _units(self).connection = conn
+                try:
+                    yield
+                finally:
+                    _units(self).connection = None
+
+    def _unit_connection(self) -> Connection | None:
+        return getattr(_units(self), "connection", None)
+
+    @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
+        shared = self._unit_connection()
+        if shared is not None:  # inside a unit: read what it has written so far
+            yield shared
+            return
         with self.engine.connect() as conn:
             yield conn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
+        shared = self._unit_connection()
+        if shared is not None:
+            # A savepoint per call: a call that fails (e.g. a duplicate name caught by its caller)
+            # undoes only its own statements, and the unit goes on.
+            with shared.begin_nested():
+                yield shared
+            return
         with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
             with conn.begin():
                 yield conn
@@ -68,9 +114,9 @@ class CatalogMixin:
     def create_group(
         self, name: str, target_keyword: str = "", scene_keyword: str = "", meta: dict | None = None
     ) -> Group:
-        name = name.strip()
-        if not name:
-            raise ValueError("a group needs a non-empty name")
+        name = check_text("group name", name.strip())
+        check_text("target keyword", target_keyword, allow_empty=True)
+        check_text("scene keyword", scene_keyword, allow_empty=True)
         try:
             with self._write() as conn:
                 gid = conn.execute(
@@ -137,6 +183,10 @@ class CatalogMixin:
         meta: dict[str, Any] | None = None,
     ) -> tuple[ImageRecord, bool]:
         """Add an image to a group; returns ``(record, created)``. Same content twice -> the first one."""
+        check_text("image file", file)
+        check_text("source URL", source_url or "", allow_empty=True)
+        check_text("owner", owner or "", allow_empty=True)
+        check_text("license", license or "", allow_empty=True)
         existing = self.image_by_hash(group_id, content_hash)
         if existing is not None:
             return existing, False
@@ -192,6 +242,8 @@ class CatalogMixin:
         if not text:
             raise ValueError("an expression needs some text")
         check_text("expression", text)
+        check_text("user name", created_by, allow_empty=True)
+        self.authorize(created_by, "annotate")
         self.get_group(group_id)
         try:
             with self._write() as conn:
@@ -213,11 +265,9 @@ class CatalogMixin:
 
     def edit_expression(self, expression_id: int, text: str, author: str) -> Expression:
         """Fix an expression's wording; the old text is kept in the audit log (image_id 0)."""
+        text = check_text("expression", " ".join(text.split()))
+        self.authorize(author, "annotate")
         old = self.get_expression(expression_id)
-        text = " ".join(text.split())
-        if not text:
-            raise ValueError("an expression needs some text")
-        check_text("expression", text)
         try:
             with self._write() as conn:
                 conn.execute(
@@ -268,6 +318,9 @@ class CatalogMixin:
                     ("instances", t.instances),
                 )
             }
+
+    def authorize(self, actor: str | None, action: str) -> None:  # pragma: no cover - see users.py
+        """Overridden by ``UsersMixin``: a catalogue alone has no users, so everything is allowed."""
 
     # -- settings -----------------------------------------------------------------------------
     def get_setting(self, key: str, default: Any = None) -> Any:

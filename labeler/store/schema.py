@@ -119,3 +119,61 @@ settings = Table(
     Column("key", String(100), primary_key=True),
     Column("value", JSON, nullable=True),
 )
+
+# -- teams (migration 0003_teams): accounts and assignments ----------------------------------
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("failed_signins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    # Bumped by sign-out-everywhere, a password or a role change: older session tokens stop working.
+    Column("session_epoch", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "expression_id", Integer, ForeignKey("expressions.id", ondelete="CASCADE"), nullable=True
+    ),
+    Column("user_name", String(200), nullable=False),
+    Column("assigned_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("group_id", "expression_id", "user_name", name="uq_assignment"),
+    Index("ix_assignments_user", "user_name"),
+)
+
+#: Reviewer verdicts on a pair's decision at a given revision; the newest row per pair counts.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("expression_id", Integer, nullable=False),
+    Column("image_id", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("annotator", String(200), nullable=False),
+    Column("reviewer", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_reviews_pair", "expression_id", "image_id"),
+)
+
+#: Pairs an admin marked as gold: a frozen copy of the decision annotators are scored against.
+gold_pairs = Table(
+    "gold_pairs",
+    metadata,
+    Column("expression_id", Integer, primary_key=True),
+    Column("image_id", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("instances", JSON, nullable=False),
+    Column("marked_by", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)

@@ -72,6 +72,13 @@ def export(
     copy_images: Annotated[
         bool, typer.Option(help="Copy the images into OUT so it is self-contained.")
     ] = False,
+    reviewed_only: Annotated[
+        bool,
+        typer.Option(
+            "--reviewed-only",
+            help="Only pairs a reviewer accepted; the rest count as undecided.",
+        ),
+    ] = False,
 ) -> None:
     """Export the project's human decisions; every file is written atomically and images are
     named as they came (see docs/exports.md, "File names")."""
@@ -83,7 +90,10 @@ def export(
     project = open_project(directory)
     started = time.perf_counter()
     snapshot = snapshot_from_store(
-        project.store, name=project.settings.name, progress=_bar("reading decisions")
+        project.store,
+        name=project.settings.name,
+        progress=_bar("reading decisions"),
+        reviewed_only=reviewed_only,
     )
     summary = export_summary(snapshot, fmt, incomplete=incomplete.value)
     try:

@@ -34,7 +34,11 @@ def ui(
     ],
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     address: Annotated[
-        str, typer.Option(help="Address to listen on (0.0.0.0 for a team).")
+        str,
+        typer.Option(
+            help="Address to listen on. A team server stays on 127.0.0.1 behind an HTTPS "
+            "reverse proxy (docs/teams.md)."
+        ),
     ] = "127.0.0.1",
     segmenter: Annotated[
         str | None,
@@ -61,6 +65,19 @@ def ui(
             err=True,
         )
         raise typer.Exit(code=2)
+    if address not in ("127.0.0.1", "localhost", "::1"):
+        from labeler.project import Project
+
+        with Project.open(directory) as project:
+            has_users = project.store.has_users()
+        if not has_users:
+            typer.echo(
+                f"error: {directory} has no users, so anyone reaching {address}:{port} could "
+                "annotate under any name; add an admin first (`grd users add DIR NAME --role "
+                "admin`), see docs/teams.md",
+                err=True,
+            )
+            raise typer.Exit(code=2)
     env = {**os.environ, "GRD_PROJECT": str(directory.resolve())}
     if segmenter:
         from pipelines.click_models.segmenters import ENV, resolve_click_model

@@ -73,9 +73,16 @@ def export_preview(project: Project, fmt: str, *, incomplete: str = "omit") -> E
 
 
 def build_downloads(
-    project: Project, *, fmt: str = "coco", incomplete: str = "omit", images: bool = False
+    project: Project,
+    *,
+    fmt: str = "coco",
+    incomplete: str = "omit",
+    images: bool = False,
+    actor: str | None = None,
 ) -> PreparedExport:
-    """The export of ``fmt`` as downloadable files, and its summary (see the module docstring)."""
+    """The export of ``fmt`` as downloadable files, and its summary (see the module docstring).
+    ``actor`` must be allowed to export (admins; anyone in local single-user mode)."""
+    project.store.authorize(actor, "export")
     from exports.coco import build_coco_dict
     from exports.files import copy_images
     from exports.names import for_export

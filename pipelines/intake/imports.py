@@ -6,9 +6,10 @@
 Everything is checked before anything is written: the readers (``exports.*``) check structure,
 ids, RLE and mask bounds; ``import_snapshot`` then decodes every image file (it must exist, decode,
 and have the size the file declares), checks the project for conflicting decisions, and only then
-writes groups, images, expressions and, in one transaction, every decision (one undoable batch).
-Any problem raises ``ImportFormatError`` naming the file, the record and the problem; image files
-copied before the problem was found are removed again.
+writes groups, images, expressions and every decision (one undoable batch) in ONE transaction
+(``Store.unit``). Any problem raises ``ImportFormatError`` naming the file, the record and the
+problem; image files copied before it are removed again. Image files are content-addressed, so a
+process killed mid-import can leave only unreferenced copies behind, which a re-run reuses.
 
 An import may extend a project: groups are matched by name, images by content within a group,
 expressions by text. A pair a person already decided differently is a conflict (an error); a pair
@@ -26,6 +27,7 @@ from exports.snapshot import Snapshot
 from labeler.domain import DecisionStatus
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import normalize_image
+from labeler.limits import InvalidText, check_text
 from labeler.progress_types import Track
 from labeler.project import Project
 from pipelines.intake.ingest import store_image_file
@@ -179,6 +181,34 @@ def _match_existing(project: Project, snapshot: Snapshot, stored: dict[int, _Sto
     return groups, images, expressions
 
 
+def _check_texts(snapshot: Snapshot) -> None:
+    """Every text the import would write fits ``labeler.limits`` (checked before anything is
+    written, so PostgreSQL never refuses a row half-way through and SQLite stores the same)."""
+
+    def check(where: str, field: str, value, allow_empty: bool = True) -> None:
+        try:
+            check_text(field, value if value is not None else "", allow_empty=allow_empty)
+        except InvalidText as exc:
+            raise ImportFormatError(f"{snapshot.name or 'import'}, {where}: {exc}") from None
+
+    for group in snapshot.groups:
+        where = f"group {group.id}"
+        check(where, "group name", group.name.strip(), allow_empty=False)
+        check(where, "target keyword", group.target_keyword)
+        check(where, "scene keyword", group.scene_keyword)
+    for image in snapshot.images:
+        where = f"image {image.id}"
+        check(where, "source URL", image.source_url)
+        check(where, "owner", image.owner)
+        check(where, "license", image.license)
+    for expression in snapshot.expressions:
+        where = f"expression {expression.id}"
+        check(where, "expression", " ".join(str(expression.text).split()), allow_empty=False)
+        check(where, "user name", expression.created_by)
+        for image_id, decision in snapshot.decisions.get(expression.id, {}).items():
+            check(f"{where}, image {image_id}", "user name", decision.author)
+
+
 def import_snapshot(
     project: Project,
     snapshot: Snapshot,
@@ -196,62 +226,65 @@ def import_snapshot(
     report = ImportReport()
     created: list[Path] = []
     try:
+        _check_texts(snapshot)
         stored = _store_images(project, snapshot, Path(image_root), progress, created)
         groups, images, expressions = _match_existing(project, snapshot, stored)
         new, overwrite, report.decisions_unchanged = _plan_decisions(
             project, snapshot, expressions, images, author
         )
+        # One transaction for every row: a failure anywhere (a database error, a crash) leaves
+        # the rows as they were, and the image files stored above are removed again.
+        with store.unit():
+            for group in snapshot.groups:
+                if groups[group.id] is None:
+                    groups[group.id] = store.create_group(
+                        group.name, group.target_keyword, group.scene_keyword, dict(group.meta)
+                    ).id
+                    report.groups_created += 1
+            for image in sorted(snapshot.images, key=lambda i: i.id):
+                if images[image.id] is None:
+                    record, added = store.add_image(
+                        groups[image.group_id],
+                        stored[image.id].rel,
+                        image.width,
+                        image.height,
+                        stored[image.id].content_hash,
+                        source_url=image.source_url,
+                        owner=image.owner,
+                        license=image.license,
+                        meta={**image.meta, "original_name": image.file},
+                    )
+                    images[image.id] = record.id
+                    report.images_added += int(added)
+                else:
+                    report.images_present += 1
+            for expression in snapshot.expressions:
+                if expressions[expression.id] is None:
+                    expressions[expression.id] = store.add_expression(
+                        groups[expression.group_id], expression.text, expression.created_by
+                    ).id
+                    report.expressions_added += 1
+
+            def resolve(row):
+                return (expressions[row[0]], images[row[1]], *row[2:])
+
+            report.batch_id = store.import_decisions([resolve(r) for r in new], action="import")
+            for row, revision in overwrite:
+                eid, iid, status, rles, who = resolve(row)
+                store.save_decision(
+                    eid,
+                    iid,
+                    status,
+                    rles,
+                    author=who,
+                    expected_revision=revision,
+                    action="import",
+                    batch_id=report.batch_id,
+                )
     except BaseException:
         for path in created:
             path.unlink(missing_ok=True)
         raise
-
-    for group in snapshot.groups:
-        if groups[group.id] is None:
-            groups[group.id] = store.create_group(
-                group.name, group.target_keyword, group.scene_keyword, dict(group.meta)
-            ).id
-            report.groups_created += 1
-    for image in sorted(snapshot.images, key=lambda i: i.id):
-        if images[image.id] is None:
-            record, added = store.add_image(
-                groups[image.group_id],
-                stored[image.id].rel,
-                image.width,
-                image.height,
-                stored[image.id].content_hash,
-                source_url=image.source_url,
-                owner=image.owner,
-                license=image.license,
-                meta={**image.meta, "original_name": image.file},
-            )
-            images[image.id] = record.id
-            report.images_added += int(added)
-        else:
-            report.images_present += 1
-    for expression in snapshot.expressions:
-        if expressions[expression.id] is None:
-            expressions[expression.id] = store.add_expression(
-                groups[expression.group_id], expression.text, expression.created_by
-            ).id
-            report.expressions_added += 1
-
-    def resolve(row):
-        return (expressions[row[0]], images[row[1]], *row[2:])
-
-    report.batch_id = store.import_decisions([resolve(r) for r in new], action="import")
-    for row, revision in overwrite:
-        eid, iid, status, rles, who = resolve(row)
-        store.save_decision(
-            eid,
-            iid,
-            status,
-            rles,
-            author=who,
-            expected_revision=revision,
-            action="import",
-            batch_id=report.batch_id,
-        )
     report.decisions_written = len(new) + len(overwrite)
     report.image_ids = {k: v for k, v in images.items() if v is not None}
     return report

@@ -12,16 +12,18 @@ Manifest columns (CSV header or JSON object keys): ``file`` or ``url`` (required
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labeler import bounded_json
 from labeler.errors import ImportFormatError, InvalidImage
 from labeler.images import NormalizedImage, normalize_image
+from labeler.limits import InvalidText, check_text
 from labeler.progress_types import Track
 from labeler.project import Project
+from pipelines.intake.guards import NEUTRAL_REASON, RefusedAddress, check_public_url
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 MANIFEST_SUFFIXES = {".csv", ".json"}
@@ -85,14 +87,39 @@ def _read_file(path: Path) -> Callable[[], bytes]:
     return read
 
 
-def _read_url(url: str) -> Callable[[], bytes]:
+def _dangling(path: Path) -> Callable[[], bytes]:
+    def read() -> bytes:
+        raise InvalidImage(f"{path}: a symbolic link to {path.readlink()}, which does not exist")
+
+    return read
+
+
+MAX_REDIRECTS = 5
+
+
+def _read_url(url: str, allow_private: bool = False) -> Callable[[], bytes]:
+    """Bytes of ``url``. Unless ``allow_private``, every hop (redirects included) must resolve to a
+    public address; any refusal or failure reads ``<url>: could not download`` (one neutral reason)."""
+
     def read() -> bytes:
         import requests
 
+        refused = InvalidImage(f"{url}: {NEUTRAL_REASON}")
         try:
-            with requests.get(url, timeout=DOWNLOAD_TIMEOUT_S, stream=True) as response:
+            response, hop = None, url
+            for _ in range(MAX_REDIRECTS + 1):
+                if not allow_private:
+                    check_public_url(hop)
+                response = requests.get(
+                    hop, timeout=DOWNLOAD_TIMEOUT_S, stream=True, allow_redirects=False
+                )
+                if not response.is_redirect:
+                    break
+                hop = requests.compat.urljoin(hop, response.headers.get("location", ""))
+                response.close()
+            with response:
                 if response.status_code != 200:
-                    raise InvalidImage(f"{url}: download failed (HTTP {response.status_code})")
+                    raise refused
                 chunks, size = [], 0
                 for chunk in response.iter_content(1 << 16):
                     size += len(chunk)
@@ -100,8 +127,8 @@ def _read_url(url: str) -> Callable[[], bytes]:
                         raise InvalidImage(f"{url}: larger than {MAX_DOWNLOAD_BYTES >> 20} MiB")
                     chunks.append(chunk)
                 return b"".join(chunks)
-        except requests.RequestException as exc:
-            raise InvalidImage(f"{url}: download failed ({exc.__class__.__name__})") from exc
+        except (requests.RequestException, RefusedAddress) as exc:
+            raise refused from exc
 
     return read
 
@@ -116,6 +143,11 @@ def folder_items(
         raise FileNotFoundError(f"{folder}: no such folder")
     items = []
     for path in sorted(folder.rglob("*")):
+        if path.is_symlink() and not path.exists():  # dangling: report it, do not skip silently
+            items.append(
+                IngestItem(str(path), group or folder.resolve().name, read=_dangling(path))
+            )
+            continue
         if (
             not path.is_file()
             or path.suffix.lower() not in IMAGE_SUFFIXES
@@ -143,10 +175,7 @@ def _manifest_rows(path: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportFormatError(f"{path}: cannot read manifest ({exc})") from exc
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ImportFormatError(f"{path}: not valid JSON ({exc})") from exc
+        data = bounded_json.loads(text, str(path))
         rows = data.get("images") if isinstance(data, dict) else data
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise ImportFormatError(f"{path}: expected a list of objects (or {{'images': [...]}})")
@@ -169,7 +198,12 @@ def _manifest_name(location: str) -> str:
 
 
 def manifest_items(
-    manifest: Path, group: str | None = None, target: str = "", scene: str = ""
+    manifest: Path,
+    group: str | None = None,
+    target: str = "",
+    scene: str = "",
+    *,
+    allow_private_urls: bool = False,
 ) -> list[IngestItem]:
     """Items of a CSV / JSON manifest. A malformed row stops everything (nothing partial)."""
     manifest = Path(manifest)
@@ -183,7 +217,8 @@ def manifest_items(
         if not name:
             raise ImportFormatError(f"{where}: no 'group' (give one per row or --group)")
         if location.startswith(("http://", "https://")):
-            read, source_url = _read_url(location), row.get("source_url") or location
+            read = _read_url(location, allow_private_urls)
+            source_url = row.get("source_url") or location
         else:
             path = Path(location) if Path(location).is_absolute() else manifest.parent / location
             read, source_url = _read_file(path), row.get("source_url") or ""
@@ -208,7 +243,12 @@ def manifest_items(
 
 
 def source_items(
-    source: str | Path, group: str | None = None, target: str = "", scene: str = ""
+    source: str | Path,
+    group: str | None = None,
+    target: str = "",
+    scene: str = "",
+    *,
+    allow_private_urls: bool = False,
 ) -> list[IngestItem]:
     """Items of a folder, a manifest file, or a single image file."""
     path = Path(source)
@@ -217,7 +257,7 @@ def source_items(
     if path.suffix.lower() in MANIFEST_SUFFIXES:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such manifest")
-        return manifest_items(path, group, target, scene)
+        return manifest_items(path, group, target, scene, allow_private_urls=allow_private_urls)
     if path.is_file():
         return [
             IngestItem(
@@ -244,6 +284,36 @@ def store_image_file(project: Project, data: bytes, content_hash: str, extension
     return rel.as_posix()
 
 
+def check_items(items: Iterable[IngestItem]) -> None:
+    """Every text an ingest would store fits ``labeler.limits``; checked for all items before any
+    is written, so a bad last row changes nothing (same on SQLite and PostgreSQL)."""
+    fields = (
+        ("group name", "group", False),
+        ("target keyword", "target", True),
+        ("scene keyword", "scene", True),
+        ("source URL", "source_url", True),
+        ("owner", "owner", True),
+        ("license", "license", True),
+    )
+    for item in items:
+        for field_name, attribute, allow_empty in fields:
+            try:
+                check_text(field_name, getattr(item, attribute) or "", allow_empty=allow_empty)
+            except InvalidText as exc:
+                raise ImportFormatError(f"{item.source}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """An image file written by phase 1 of :func:`ingest_items`, its row still to write."""
+
+    rel: str
+    width: int
+    height: int
+    content_hash: str
+    original_mode: str
+
+
 def ingest_items(
     project: Project,
     items: Iterable[IngestItem],
@@ -260,40 +330,70 @@ def ingest_items(
     """
     report = IngestReport()
     store = project.store
-    groups: dict[str, int] = {}
     items = list(items)
-    for item in progress(items) if progress else items:
-        try:
-            data = item.read() if item.read else Path(item.source).read_bytes()
-            image = normalize_image(
-                data, max_pixels=project.settings.max_image_pixels, name=item.source
+    check_items(items)
+    # Phase 1 (slow: reading, downloading, decoding) outside any transaction; image files are
+    # written content-addressed. Phase 2 writes every row in ONE transaction (``Store.unit``), so
+    # an ingest is all or nothing on SQLite and PostgreSQL; on failure the new files go again.
+    pending: list[tuple[IngestItem, _Stored]] = []  # no pixels kept: a big folder stays small
+    seen: set[tuple[str, str]] = set()
+    created: list[Path] = []
+    try:
+        for item in progress(items) if progress else items:
+            try:
+                data = item.read() if item.read else Path(item.source).read_bytes()
+                image = normalize_image(
+                    data, max_pixels=project.settings.max_image_pixels, name=item.source
+                )
+            except (InvalidImage, OSError) as exc:
+                reason = str(exc)
+                report.skipped.append((item.source, reason))
+                if on_skip:
+                    on_skip(item.source, reason)
+                continue
+            group = store.group_by_name(item.group)
+            existing = group is not None and store.image_by_hash(group.id, image.content_hash)
+            key = (item.group, image.content_hash)
+            if existing or key in seen or (screen is not None and screen(item, image)):
+                report.duplicates.append(item.source)
+                continue
+            seen.add(key)
+            target = project.root / "images" / image.content_hash[:2]
+            target = target / f"{image.content_hash}{image.extension}"
+            existed = target.exists()
+            rel = store_image_file(project, image.data, image.content_hash, image.extension)
+            if not existed:
+                created.append(target)
+            pending.append(
+                (
+                    item,
+                    _Stored(
+                        rel, image.width, image.height, image.content_hash, image.original_mode
+                    ),
+                )
             )
-        except (InvalidImage, OSError) as exc:
-            reason = str(exc)
-            report.skipped.append((item.source, reason))
-            if on_skip:
-                on_skip(item.source, reason)
-            continue
-        if item.group not in groups:
-            groups[item.group] = store.ensure_group(item.group, item.target, item.scene).id
-        existing = store.image_by_hash(groups[item.group], image.content_hash)
-        if existing is not None or (screen is not None and screen(item, image)):
-            report.duplicates.append(item.source)
-            continue
-        rel = store_image_file(project, image.data, image.content_hash, image.extension)
-        meta = {**item.meta, "original_mode": image.original_mode}
-        record, created = store.add_image(
-            groups[item.group],
-            rel,
-            image.width,
-            image.height,
-            image.content_hash,
-            source_url=item.source_url,
-            owner=item.owner,
-            license=item.license,
-            meta=meta,
-        )
-        (report.added if created else report.duplicates).append(
-            record.id if created else item.source
-        )
+        groups: dict[str, int] = {}
+        with store.unit():
+            for item, image in pending:
+                if item.group not in groups:
+                    groups[item.group] = store.ensure_group(item.group, item.target, item.scene).id
+                meta = {**item.meta, "original_mode": image.original_mode}
+                record, added = store.add_image(
+                    groups[item.group],
+                    image.rel,
+                    image.width,
+                    image.height,
+                    image.content_hash,
+                    source_url=item.source_url,
+                    owner=item.owner,
+                    license=item.license,
+                    meta=meta,
+                )
+                (report.added if added else report.duplicates).append(
+                    record.id if added else item.source
+                )
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
     return report

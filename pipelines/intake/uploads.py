@@ -12,6 +12,11 @@ from pathlib import Path
 from labeler.errors import ImportFormatError
 from labeler.progress_types import Progress, tracking
 from labeler.project import Project
+from pipelines.intake.guards import (
+    ALLOW_PRIVATE_URLS,
+    INGEST_ROOTS,
+    check_server_path,
+)
 from pipelines.intake.ingest import (
     IMAGE_SUFFIXES,
     MANIFEST_SUFFIXES,
@@ -29,11 +34,19 @@ def _safe_name(name: str) -> str:
     return Path(name).name or "upload"
 
 
+def _settings(project: Project) -> tuple[list[str], bool]:
+    store = project.store
+    return store.get_setting(INGEST_ROOTS, []) or [], bool(store.get_setting(ALLOW_PRIVATE_URLS))
+
+
 def upload_items(
     project: Project, files: Sequence[Upload], group: str, target: str = "", scene: str = ""
 ) -> list[IngestItem]:
     """Items of uploaded files: images join ``group``; a CSV / JSON manifest is read as one
-    (its rows name URLs or absolute paths; ``group`` is the default for rows without one)."""
+    (its rows name URLs or absolute paths; ``group`` is the default for rows without one).
+    Rows naming server files must lie under the project's ``ingest_roots`` (``PermissionDenied``);
+    URLs must be public unless ``allow_private_urls`` (see ``guards.py``)."""
+    roots, allow_private = _settings(project)
     items: list[IngestItem] = []
     for name, data in files:
         suffix = Path(name).suffix.lower()
@@ -42,7 +55,13 @@ def upload_items(
             folder.mkdir(exist_ok=True)
             path = folder / _safe_name(name)
             path.write_bytes(data)
-            items += manifest_items(path, group or None, target, scene)
+            rows = manifest_items(
+                path, group or None, target, scene, allow_private_urls=allow_private
+            )
+            for row in rows:
+                if not row.source.startswith(("http://", "https://")):
+                    check_server_path(path.parent / row.source, roots)
+            items += rows
         elif suffix in IMAGE_SUFFIXES:
             if not group.strip():
                 raise ImportFormatError(f"{name}: uploaded images need a group name")
@@ -75,7 +94,11 @@ def ingest_uploads_job(
     group: str,
     target: str = "",
     scene: str = "",
+    *,
+    actor: str | None = None,
 ) -> IngestReport:
+    """Job: uploaded files. ``actor`` must be allowed to ingest (admins; anyone in local mode)."""
+    project.store.authorize(actor, "ingest")
     return run_ingest(progress, project, upload_items(project, files, group, target, scene))
 
 
@@ -86,6 +109,30 @@ def ingest_path_job(
     group: str | None = None,
     target: str = "",
     scene: str = "",
+    *,
+    actor: str | None = None,
 ) -> IngestReport:
-    """Job: a folder, manifest or image on the server's disk (as ``grd ingest`` does)."""
-    return run_ingest(progress, project, source_items(source, group or None, target, scene))
+    """Job: a folder, manifest or image on the server's disk (as ``grd ingest`` does), for admins
+    only and only under the project's ``ingest_roots`` (manifest rows included)."""
+    project.store.authorize(actor, "ingest")
+    return ingest_server_path(progress, project, source, group, target, scene)
+
+
+def ingest_server_path(
+    progress: Progress,
+    project: Project,
+    source: str,
+    group: str | None = None,
+    target: str = "",
+    scene: str = "",
+) -> IngestReport:
+    """``ingest_path_job`` once the acting user was authorized (the job runner's ``start`` does):
+    reads only under the project's ``ingest_roots``, manifest rows and symlinks included."""
+    roots, allow_private = _settings(project)
+    check_server_path(source, roots)
+    items = source_items(source, group or None, target, scene, allow_private_urls=allow_private)
+    base = Path(source).resolve().parent
+    for item in items:
+        if not item.source.startswith(("http://", "https://")):
+            check_server_path(base / item.source, roots)
+    return run_ingest(progress, project, items)

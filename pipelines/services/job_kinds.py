@@ -104,9 +104,10 @@ def _feedback(progress: Progress, project: Project, p: FeedbackParams, device: s
 
 
 def _ingest_path(progress: Progress, project: Project, p: IngestPathParams, device: str) -> Any:
-    from pipelines.intake.uploads import ingest_path_job
+    from pipelines.intake.uploads import ingest_server_path
 
-    return ingest_path_job(progress, project, p.source, p.group, p.target, p.scene)
+    # The author was authorized when the job was started (JobRunner.start); the roots apply here.
+    return ingest_server_path(progress, project, p.source, p.group, p.target, p.scene)
 
 
 @dataclass(frozen=True)

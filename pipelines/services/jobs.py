@@ -90,8 +90,13 @@ class JobRunner:
         return record.id
 
     def start(self, project: Project, params: Any, *, author: str = "", name: str = "") -> str:
-        """Start a typed job (``PrelabelParams(...)``, ...); returns the (parent) job id."""
+        """Start a typed job (``PrelabelParams(...)``, ...); returns the (parent) job id.
+
+        ``author`` must be allowed to (``PermissionDenied`` before anything is recorded): ingest
+        jobs need the ``ingest`` permission, every other kind ``models`` (admins; anyone while the
+        project has no users). Workers run only recorded jobs, so this is the one check."""
         kind = job_kinds.kind_of(params)
+        self.store.authorize(author or None, "ingest" if kind.key == "ingest" else "models")
         if kind.prepare is not None:
             kind.prepare(project, params)
         children = job_kinds.fan_out(project, params)

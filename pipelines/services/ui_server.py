@@ -70,6 +70,7 @@ class RunningApp:
     url: str
     process: subprocess.Popen
     log_path: Path
+    project_dir: Path | None = None  # the project it serves (tests sign in with its secret)
 
 
 def wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> float:
@@ -111,7 +112,7 @@ def running_app(
         url = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(url, process, timeout)
-            yield RunningApp(url, process, log_path)
+            yield RunningApp(url, process, log_path, Path(project_dir).resolve())
         finally:
             process.terminate()
             try:

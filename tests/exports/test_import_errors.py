@@ -46,8 +46,8 @@ def _mutated(coco_dir, tmp_path, change):
     change(instances, expressions)
     out = tmp_path / "bad"
     out.mkdir()
-    (out / "instances.json").write_text(json.dumps(instances))
-    (out / "expressions.json").write_text(json.dumps(expressions))
+    (out / "instances.json").write_text(_dumps(instances))
+    (out / "expressions.json").write_text(_dumps(expressions))
     return out
 
 
@@ -92,7 +92,57 @@ CASES = {
         lambda i, e: i["images"][0].update(grd_group_id=77),
         r"instances\.json, image \d+: grd_group_id 77 is not in grd_groups",
     ),
+    # issue 20: non-finite numbers once passed the bounds check and made pycocotools run away
+    "NaN in a polygon": (
+        lambda i, e: _first_ann(i, e).update(segmentation=[[1, 1, float("nan"), 5, 9, 9]]),
+        r"instances\.json, annotation 1: polygon coordinates must be finite",
+    ),
+    "Infinity in a polygon": (
+        lambda i, e: _first_ann(i, e).update(segmentation=[[1, 1, 5, float("inf"), 9, 9]]),
+        r"instances\.json, annotation 1: polygon coordinates must be finite",
+    ),
+    "NaN in RLE counts": (
+        lambda i, e: _first_ann(i, e).update(
+            segmentation={"size": [48, 64], "counts": [float("nan"), 48 * 64]}
+        ),
+        r"instances\.json, annotation 1: RLE counts do not decode: run lengths must be integers",
+    ),
+    "deeply nested expression file": (
+        lambda i, e: e["expressions"][0].update(ann_ids=_nested(100_000)),
+        r"expressions\.json: JSON nested 10000\d levels deep; the limit is 64",
+    ),
 }
+
+
+def _nested(levels):
+    """A JSON-able list nested ``levels`` deep, without recursion (json.dumps cannot write it)."""
+    return _Raw("[" * levels + "]" * levels)
+
+
+class _Raw(str):
+    """Marks text spliced verbatim into the dumped JSON (see ``_dumps``)."""
+
+
+def _dumps(data):
+    raws: list[str] = []
+
+    def default(obj):
+        raise TypeError(obj)
+
+    def walk(obj):
+        if isinstance(obj, _Raw):
+            raws.append(obj)
+            return f"@@RAW{len(raws) - 1}@@"
+        if isinstance(obj, dict):
+            return {k: walk(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [walk(v) for v in obj]
+        return obj
+
+    text = json.dumps(walk(data), default=default)
+    for number, raw in enumerate(raws):
+        text = text.replace(f'"@@RAW{number}@@"', raw)
+    return text
 
 
 @pytest.mark.parametrize("case", list(CASES))

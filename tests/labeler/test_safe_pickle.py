@@ -50,3 +50,45 @@ def test_other_classes_and_object_arrays_are_refused():
 def test_garbage_is_a_format_error():
     with pytest.raises(ImportFormatError, match="x.pkl"):
         safe_pickle.loads(b"not a pickle", name="x.pkl")
+
+
+# --- hostile object graphs (issue 20): bounded time, one-line error ---------------------------
+
+
+def test_a_list_containing_itself_is_refused_in_one_line():
+    cyclic = []
+    cyclic.append(cyclic)
+    with pytest.raises(safe_pickle.UnsafePickle, match="contains itself") as info:
+        safe_pickle.loads(pickle.dumps(cyclic), name="cyclic.pkl")
+    assert "\n" not in str(info.value) and "cyclic.pkl" in str(info.value)
+
+
+def test_a_dict_containing_itself_is_refused():
+    cyclic = {}
+    cyclic["me"] = cyclic
+    with pytest.raises(safe_pickle.UnsafePickle, match="contains itself"):
+        safe_pickle.loads(pickle.dumps(cyclic))
+
+
+def test_a_chain_of_shared_references_is_refused_by_its_expanded_size():
+    node: list = [0]
+    for _ in range(60):  # expands to ~2**60 objects as a tree, 60 lists as a graph
+        node = [node, node]
+    with pytest.raises(safe_pickle.UnsafePickle, match="expands to more than"):
+        safe_pickle.loads(pickle.dumps(node))
+
+
+def test_modest_sharing_is_accepted():
+    leaf = [1, 2, 3]
+    data = {"a": leaf, "b": leaf, "c": [leaf] * 10}
+    assert safe_pickle.loads(pickle.dumps(data)) == data
+
+
+def test_deep_nesting_inside_a_pickle_is_refused_in_one_line():
+    deep: list = []
+    for _ in range(300):  # beyond MAX_PICKLE_DEPTH, within what pickle.dumps can write
+        deep = [deep]
+    data = pickle.dumps(deep)
+    with pytest.raises(safe_pickle.UnsafePickle, match="nested deeper|too deeply") as info:
+        safe_pickle.loads(data)
+    assert "\n" not in str(info.value)

@@ -31,7 +31,7 @@ def test_inserts_all_rows_with_audit_and_undo(store):
     )
     got = store.decisions_for_expression(e.id)
     assert got[images[0].id].status.value == "positive" and got[images[0].id].revision == 1
-    assert [i.rle for i in got[images[0].id].instances] == [rle, rle]
+    assert [i.rle for i in got[images[0].id].instances] == [rle]  # identical masks merged
     assert got[images[1].id].author == "bob" and got[images[2].id].status.value == "unseen"
     assert len(store.audit(batch_id=batch)) == 2
     store.undo_batch(batch, author="ann")

@@ -64,14 +64,15 @@ def demo_project(demo_template, tmp_path, monkeypatch) -> Project:
 
 @pytest.fixture
 def app(demo_project):
-    """An AppTest of the whole app, signed in as ``ann`` (the name rides in the URL)."""
+    """An AppTest of the whole app, signed in as ``ann`` (a signed local-mode session token rides
+    in the URL, as after a sign-in)."""
     from streamlit.testing.v1 import AppTest
 
     from ui import resources
 
     resources.forget_project()
     at = AppTest.from_file(APP_FILE, default_timeout=60)
-    at.query_params["annotator"] = "ann"
+    at.query_params["session"] = demo_project.store.local_token("ann")
     return at
 
 

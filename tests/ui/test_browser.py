@@ -47,8 +47,15 @@ def idle(page) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
-def open_page(page, url: str, name: str) -> None:
-    page.goto(f"{url}/{name}?annotator=ann")
+def session_token(root, name: str = "ann") -> str:
+    """A local-mode session token, as the sign-in form would put in the URL."""
+    with Project.open(root) as project:
+        return project.store.local_token(name)
+
+
+def open_page(page, app, name: str) -> None:
+    """Open page ``name`` of the served ``app``, signed in as ``ann`` (a local-mode token)."""
+    page.goto(f"{app.url}/{name}?session={session_token(app.project_dir)}")
     page.get_by_text("Signed in as").wait_for()
     idle(page)
 
@@ -78,7 +85,7 @@ def decisions(root, expression_id):
 def test_click_on_an_image_shows_a_mask_and_confirm_saves_it(served):
     app, page, root = served
     _group, expr, images = first_group(root)
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     tile = page.locator(f".grd-tile[data-id='{images[0]}']")
     tile.locator("img").wait_for()
     page.screenshot(path=str(ARTIFACTS / "browser_sweep_start.png"), full_page=True)
@@ -111,7 +118,7 @@ def test_box_then_brush_and_eraser_make_a_second_object_with_a_hole(served):
     _group, expr, images = first_group(root)
     with Project.open(root) as project:
         image = project.store.get_image(images[1])
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     page.locator(f".grd-tile[data-id='{images[1]}'] button[data-act='open']").click()
     canvas = page.locator(".grd-canvas-root canvas.grd-ui")
     canvas.wait_for()
@@ -171,7 +178,7 @@ def test_a_click_after_wheel_zoom_lands_under_the_pointer_and_enter_confirms(ser
     _group, expr, images = first_group(root)
     with Project.open(root) as project:
         image = project.store.get_image(images[2])
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     page.locator(f".grd-tile[data-id='{images[2]}'] button[data-act='open']").click()
     canvas = page.locator(".grd-canvas-root canvas.grd-ui")
     canvas.wait_for()
@@ -207,7 +214,7 @@ def test_select_tiles_then_n_certifies_them_and_undo_restores(served):
     _group, expr, images = first_group(root)
     before = decisions(root, expr.id)
     targets = [i for i in images if not before[i].is_human][:2]
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     for image_id in targets:
         page.locator(f".grd-tile[data-id='{image_id}'] img").click()
     assert page.locator(".grd-tile.grd-selected").count() == 2
@@ -232,7 +239,7 @@ def test_confirm_remaining_negatives_from_the_grid(served):
     app, page, root = served
     _group, expr, _images = first_group(root)
     before = decisions(root, expr.id)
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     undecided = sum(not d.is_human for d in before.values())
     button = page.locator(".st-key-remaining button").first
     assert f"All remaining negative ({undecided})" in button.inner_text()
@@ -261,7 +268,7 @@ def test_download_the_coco_export_and_load_it_with_pycocotools(served, tmp_path)
 
     app, page, root = served
     _group, expr, images = first_group(root)
-    open_page(page, app.url, "data")
+    open_page(page, app, "data")
     page.get_by_role("tab", name="Export").click()
     page.locator(".st-key-prepare_export button").first.click()
     link = page.locator("[class*='st-key-dl-'][class*='_instances'] button").first
@@ -298,11 +305,12 @@ def test_every_page_has_its_own_url_and_the_root_opens_the_overview(served):
         ("data", "text=Upload"),
         ("model", "h1:has-text('Model')"),
     ]:
-        open_page(page, app.url, name)
+        open_page(page, app, name)
         page.locator(marker).first.wait_for()
         assert page.get_by_text("Page not found").count() == 0, name
-    page.goto(f"{app.url}/?annotator=ann")
-    page.wait_for_url("**/overview?annotator=ann")
+    token = session_token(root)
+    page.goto(f"{app.url}/?session={token}")
+    page.wait_for_url(f"**/overview?session={token}")
     page.get_by_role("heading", name=title).wait_for()
     page.get_by_text("Signed in as").wait_for()
     idle(page)

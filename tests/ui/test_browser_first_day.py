@@ -98,7 +98,7 @@ def _pick(page, key: str, option: str) -> None:
 def test_a_decision_does_not_move_tiles_until_re_sort(served):
     app, page, root = served
     _group, expr, _images = first_group(root)
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     page.locator(".grd-tile img").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "browser_sweep_large_images.png"), full_page=True)
     before = _order(page)
@@ -121,7 +121,7 @@ def test_a_decision_does_not_move_tiles_until_re_sort(served):
 
 def test_small_images_fill_their_tiles_and_space_previews_with_the_outline(served):
     app, page, root = served
-    open_page(page, app.url, "sweep")
+    open_page(page, app, "sweep")
     _pick(page, "sweep_group", SMALL)
     page.locator(".grd-tile img").first.wait_for()
     # the tile picture (letterboxed to the tile) is mostly image, not background
@@ -158,7 +158,7 @@ def _selected_tab(page) -> str:
 
 def test_the_data_page_keeps_its_tab_and_the_export_says_what_it_writes(served):
     app, page, root = served
-    open_page(page, app.url, "data")
+    open_page(page, app, "data")
     page.get_by_role("tab", name="Expressions").click()
     idle(page)
     page.locator(".st-key-new_expression input").fill("the striped mug on the left")

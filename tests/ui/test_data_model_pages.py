@@ -66,7 +66,7 @@ def test_uploaded_images_are_ingested_by_a_background_job(page_app, demo_project
     assert group.target_keyword == "mug"
     assert len(demo_project.store.list_images(group.id)) == 3
     at.run()
-    assert any("3 added" in c.value for c in at.caption)
+    assert any("3 added" in c.value for c in at.text)  # job summaries are plain text
 
 
 def test_export_tab_builds_a_coco_file_pycocotools_reads(page_app, demo_project, tmp_path):

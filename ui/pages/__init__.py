@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import navigation
-from ui.pages import data, editor, login, model, overview, sweep
+from ui.pages import agreement, data, editor, login, model, overview, review, settings, sweep
 
 _SPECS = {
     "overview": (overview.render, "Overview", ":material/dashboard:"),
@@ -13,6 +13,9 @@ _SPECS = {
     "editor": (editor.render, "Image editor", ":material/brush:"),
     "data": (data.render, "Data", ":material/database:"),
     "model": (model.render, "Model", ":material/model_training:"),
+    "review": (review.render, "Review", ":material/fact_check:"),
+    "agreement": (agreement.render, "Agreement", ":material/groups:"),
+    "settings": (settings.render, "Settings", ":material/settings:"),
 }
 
 

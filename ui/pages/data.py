@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from labeler.errors import LabelerError
 from pipelines.intake import uploads
 from pipelines.services.job_kinds import IngestPathParams
 from ui import common, data_export, data_expressions, resources, state
 from ui.jobs_panel import jobs_panel
+from ui.plain import md
 
 #: The tabs keep their place across reruns (an added expression, an error, a prepared export).
 TABS = ("Ingest", "Expressions", "Export")
@@ -50,14 +52,18 @@ def _ingest(project) -> None:
             target,
             scene,
             author=state.annotator(),
+            actor=state.annotator(),  # checked by the job: admins only when the project has users
         )
     st.subheader("From the server's disk")
     path = st.text_input("Folder, manifest or image path", key="ingest_path")
     if st.button("Ingest path", key="ingest_path_go", disabled=not path.strip()):
-        resources.job_runner().start(
-            project,
-            IngestPathParams(path.strip(), group or None, target, scene),
-            author=state.annotator(),
-        )
+        try:  # the runner checks the role (admins) before anything starts
+            resources.job_runner().start(
+                project,
+                IngestPathParams(path.strip(), group or None, target, scene),
+                author=state.annotator(),
+            )
+        except LabelerError as exc:
+            st.error(md(exc))
     st.subheader("Jobs")
     jobs_panel()

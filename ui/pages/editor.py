@@ -16,9 +16,10 @@ from labeler.geometry import Frames, upscaled_size
 from labeler.image_editor import ImageEditor
 from labeler.navigation import ImageOrder
 from labeler.store import Store
-from ui import common, prefetch, resources, state
+from ui import assist, common, prefetch, resources, state
 from ui.components import mask_canvas
 from ui.components.media import media_url
+from ui.plain import md
 
 CANVAS_KEY = "editor_canvas"
 CANVAS_MAX = (640, 900)  # (height, width) in screen pixels
@@ -275,6 +276,7 @@ def _confirm(ed: ImageEditor, negative: bool) -> None:
     saved = ed.mark_negative(store, author=author) if negative else ed.confirm(store, author=author)
     if saved is not None:
         state.flash(f"Saved as {saved.status.value} (revision {saved.revision}).")
+        assist.after_confirmation(saved.expression_id)  # propagated proposals, in the background
 
 
 def _actions(ed: ImageEditor) -> None:
@@ -313,20 +315,20 @@ def _conflict(ed: ImageEditor, image) -> None:
     theirs = c.theirs
     with st.container(border=True, key="conflict"):
         st.error(
-            f"{theirs.author or 'Someone'} saved this image (revision {theirs.revision}) after you "
+            f"{md(theirs.author or 'Someone')} saved this image (revision {theirs.revision}) after you "
             f"opened revision {c.based_on}. Nothing was overwritten: choose which version to keep."
         )
         a, b = st.columns(2)
         with a:
             badge = annotate.decision_badge(theirs)
-            st.markdown(f"**Theirs** ({theirs.author}): :{badge.color}-badge[{badge.label}]")
+            st.markdown(f"**Theirs** ({md(theirs.author)}): :{badge.color}-badge[{badge.label}]")
             st.image(
                 resources.preview_jpeg(image, [i.rle for i in theirs.instances]), width="stretch"
             )
             st.button("Take theirs", key="take_theirs", on_click=ed.take_theirs)
         with b:
             st.markdown(
-                f"**Yours** ({state.annotator()}): {c.mine_status.value}, {len(c.mine)} object(s)"
+                f"**Yours** ({md(state.annotator())}): {c.mine_status.value}, {len(c.mine)} object(s)"
             )
             st.image(resources.preview_jpeg(image, list(c.mine)), width="stretch")
             st.button("Keep mine", key="keep_mine", type="primary", on_click=_keep_mine, args=(ed,))

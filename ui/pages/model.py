@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from labeler.errors import LabelerError
 from pipelines.loop.prelabel import refine_default
 from pipelines.services.model_jobs import offers
 from ui import common, resources, state
 from ui.jobs_panel import jobs_panel
+from ui.plain import md
 
 
 def render() -> None:
@@ -38,6 +40,9 @@ def render() -> None:
                 st.caption(f"Unavailable: {offer.unavailable}.")
             busy = bool(runner.active(kind=offer.key))
             if st.button("Start", key=f"start-{offer.key}", disabled=not offer.available or busy):
-                runner.start(project, offer.params(group_id, refine), author=state.annotator())
+                try:  # the runner checks the role (admins) before anything starts
+                    runner.start(project, offer.params(group_id, refine), author=state.annotator())
+                except LabelerError as exc:
+                    st.error(md(exc))
     st.subheader("Jobs")
     jobs_panel()

@@ -6,22 +6,24 @@ import pandas as pd
 import streamlit as st
 
 from labeler.annotate import next_task
-from ui import common, state
+from ui import common, state, teamwork
 from ui.overview_chart import progress_chart, table_height
+from ui.plain import md
 
 
 def render() -> None:
     project = common.require_project()
     common.show_flashes()
     store = project.store
-    st.title(project.settings.name)
+    st.title(md(project.settings.name))
     groups = store.group_progress()
     expressions = store.expression_progress()
     if not groups:
         st.info("The project is empty: add images on the **Data** page.")
         return
     _totals(groups)
-    _next_up(expressions, {g.group_id: g.name for g in groups})
+    _next_up(expressions, {g.group_id: g.name for g in groups}, teamwork.assigned(project))
+    teamwork.sent_back(project)
     st.subheader("Groups")
     st.dataframe(
         _group_table(groups),
@@ -75,14 +77,14 @@ def _totals(groups) -> None:
     )
 
 
-def _next_up(expressions, group_names) -> None:
-    task = next_task(expressions)
+def _next_up(expressions, group_names, assigned=()) -> None:
+    task = next_task(expressions, assigned)
     with st.container(border=True):
         if task is None:
             st.success("Every expression is complete.")
             return
         st.markdown(
-            f"**Next up:** “{task.text}” in *{group_names.get(task.group_id, task.group_id)}* — "
+            f"**Next up:** “{md(task.text)}” in *{md(group_names.get(task.group_id, task.group_id))}* — "
             f"{task.total - task.decided} of {task.total} images still need a decision "
             f"({task.proposed} with model proposals)."
         )

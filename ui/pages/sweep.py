@@ -16,8 +16,9 @@ from labeler.domain import DecisionStatus
 from labeler.errors import NotFound
 from labeler.store import Store
 from labeler.sweep_order import held_order
-from ui import common, resources, state
+from ui import assist, common, resources, state, teamwork
 from ui.components import tile_grid
+from ui.plain import md
 
 COLUMNS = 5
 ORDER_LABELS = {"score": "presence score", "undecided": "undecided first", "image": "image id"}
@@ -33,6 +34,7 @@ def grid_key(expression_id: int) -> str:
 
 def render() -> None:
     project = common.require_project()
+    teamwork.focus_assigned_work(project)
     cols = st.columns([3, 4, 2, 2, 2])
     picked = common.pick_group_and_expression(project, cols, "sweep")
     if picked is None:
@@ -67,7 +69,7 @@ def _report(expression_id: int, outcome: annotate.BatchOutcome, what: str) -> No
     if outcome.count:
         state.flash(f"{what}: {outcome.count} image{'s' * (outcome.count != 1)}.")
     if outcome.conflicts:
-        who = ", ".join(sorted({c.author or "someone" for c in outcome.conflicts}))
+        who = md(", ".join(sorted({c.author or "someone" for c in outcome.conflicts})))
         state.flash(
             f"{len(outcome.conflicts)} image(s) were changed meanwhile by {who} and were left "
             "as they are; the grid now shows their version.",
@@ -89,6 +91,8 @@ def _on_grid_event(expression_id: int, author: str) -> None:
         _open_in_editor(expression_id, event.image_ids[0])
         return
     outcome = apply_grid_event(resources.project().store, expression_id, event, author=author)
+    if outcome is not None and outcome.count:
+        assist.after_confirmation(expression_id)  # propagated proposals, in the background
     _report(
         expression_id,
         outcome,
