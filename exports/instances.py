@@ -25,6 +25,7 @@ from exports.snapshot import SelectedExpression, Snapshot
 from exports.validate import (
     as_int,
     as_str,
+    check_box_fields,
     error,
     image_size,
     relative_file,
@@ -301,6 +302,7 @@ def parse_instances(
         image_id = as_int(ann["image_id"], file, where, "image_id")
         if image_id not in images:
             raise error(file, where, f"image_id {image_id} does not exist")
+        check_box_fields(ann, file, where)
     categories = {}
     for cid, entry in unique_ids(data.get("categories") or [], "id", file, "category").items():
         categories[cid] = str(entry.get("name") or "")

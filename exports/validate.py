@@ -100,6 +100,21 @@ def relative_file(name: Any, file: str | Path, where: str) -> str:
     return path.as_posix()
 
 
+def check_box_fields(ann: dict, file: str | Path, where: str) -> None:
+    """``bbox`` and ``area`` are recomputed from the mask on import, but a file that holds them
+    must hold finite numbers there (NaN / Infinity mean the file is broken or hostile)."""
+    if "bbox" in ann:
+        box = ann["bbox"]
+        if not (isinstance(box, list) and len(box) == 4 and all(_finite(v) for v in box)):
+            raise error(file, where, "bbox must be 4 finite numbers [x, y, width, height]")
+    if "area" in ann and not (_finite(ann["area"]) and ann["area"] >= 0):
+        raise error(file, where, "area must be a finite number >= 0")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _polygons_to_rle(polygons: list, height: int, width: int, file, where) -> RLE:
     from pycocotools import mask as cocomask
 

@@ -120,7 +120,7 @@ settings = Table(
     Column("value", JSON, nullable=True),
 )
 
-# -- teams (migration 0003_teams): accounts and assignments ----------------------------------
+# -- teams (migration 0004_teams): accounts and assignments ----------------------------------
 users = Table(
     "users",
     metadata,

@@ -84,9 +84,13 @@ def _store_images(
     seen: dict[tuple[int, str], int] = {}
     images = sorted(snapshot.images, key=lambda i: i.id)
     for image in progress(images) if progress else images:
+        try:  # checked before the name reaches the file system (ENAMETOOLONG, NUL: tracebacks)
+            check_text("image file", image.file)
+        except InvalidText as exc:
+            raise ImportFormatError(f"{root}, image {image.id}: {exc}") from None
         where = f"{root / image.file}: image {image.id}"
-        path = _image_file(root, image)
         try:
+            path = _image_file(root, image)
             image_data = normalize_image(
                 path.read_bytes(), max_pixels=project.settings.max_image_pixels, name=str(path)
             )

@@ -123,6 +123,27 @@ def small_project(tmp_path_factory) -> SmallProject:
 
 
 @pytest.fixture(scope="module")
+def coco_dir(small_project, tmp_path_factory):
+    """The small project exported as COCO + expression file (incomplete expressions marked)."""
+    from exports.coco import write_coco
+
+    with Project.open(small_project.root) as project:
+        snapshot = snapshot_from_store(project.store)
+    out = tmp_path_factory.mktemp("coco")
+    write_coco(out, snapshot, incomplete="mark")
+    return out
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request):
+    """A new project's database URL: "" (the folder's SQLite file) or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return ""
+    schema = request.getfixturevalue("pg_schema")
+    return f"{request.getfixturevalue('postgres_url')}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="module")
 def snapshot(small_project):
     """The small project's snapshot, read once per test module."""
     with Project.open(small_project.root) as project:

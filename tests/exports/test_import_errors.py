@@ -6,22 +6,12 @@ import pickle
 
 import pytest
 
-from exports.coco import write_coco
 from exports.d3 import write_d3
 from exports.grefcoco import write_grefcoco
 from exports.snapshot import snapshot_from_store
 from labeler.errors import ImportFormatError
 from labeler.project import Project
 from pipelines.intake.imports import import_snapshot, read_source
-
-
-@pytest.fixture(scope="module")
-def coco_dir(small_project, tmp_path_factory):
-    with Project.open(small_project.root) as project:
-        snapshot = snapshot_from_store(project.store)
-    out = tmp_path_factory.mktemp("coco")
-    write_coco(out, snapshot, incomplete="mark")
-    return out
 
 
 def _import(fmt, source, image_root, project_root):
@@ -106,6 +96,23 @@ CASES = {
             segmentation={"size": [48, 64], "counts": [float("nan"), 48 * 64]}
         ),
         r"instances\.json, annotation 1: RLE counts do not decode: run lengths must be integers",
+    ),
+    "Infinity in a bbox": (
+        lambda i, e: _first_ann(i, e).update(bbox=[0, 0, float("inf"), 3]),
+        r"instances\.json, annotation 1: bbox must be 4 finite numbers",
+    ),
+    "NaN area": (
+        lambda i, e: _first_ann(i, e).update(area=float("nan")),
+        r"instances\.json, annotation 1: area must be a finite number",
+    ),
+    # the name reached the file system first: a 52-line OSError (ENAMETOOLONG) traceback
+    "image file name over its limit, in the last image": (
+        lambda i, e: i["images"][-1].update(file_name="a" * 5000 + ".png"),
+        r"image \d+: image file is 5,004 characters long; the limit is 500",
+    ),
+    "NUL in an image file name": (
+        lambda i, e: i["images"][-1].update(file_name="a\x00b.png"),
+        r"image \d+: .*(NUL|U\+0000|control character)",
     ),
     "deeply nested expression file": (
         lambda i, e: e["expressions"][0].update(ann_ids=_nested(100_000)),

@@ -13,31 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from exports.coco import write_coco
-from exports.snapshot import snapshot_from_store
 from labeler.project import Project
 from labeler.store import Store
 from pipelines.intake.imports import import_snapshot, read_source
 from pipelines.intake.ingest import folder_items, ingest_items
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request):
-    if request.param == "sqlite":
-        return ""
-    schema = request.getfixturevalue("pg_schema")
-    return f"{request.getfixturevalue('postgres_url')}?options=-csearch_path%3D{schema}"
-
-
-@pytest.fixture(scope="module")
-def coco_dir(small_project, tmp_path_factory):
-    with Project.open(small_project.root) as project:
-        snapshot = snapshot_from_store(project.store)
-    out = tmp_path_factory.mktemp("coco")
-    write_coco(out, snapshot, incomplete="mark")
-    return out
 
 
 def _files(root: Path) -> list[Path]:

@@ -1,14 +1,14 @@
 """Teams: user accounts (argon2 password hashes, sign-in throttling), assignments, reviews, gold.
 
-Revision ID: 0003_teams
-Revises: 0004_jobs
+Revision ID: 0004_teams
+Revises: 0003_jobs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_teams"
-down_revision = "0004_jobs"  # chained after main's jobs table at the merge
+revision = "0004_teams"
+down_revision = "0003_jobs"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """Job records: every background job (kind, typed parameters, state, progress, result) in the DB.
 
-Revision ID: 0004_jobs
+Revision ID: 0003_jobs
 Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_jobs"
+revision = "0003_jobs"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
