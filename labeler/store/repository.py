@@ -222,6 +222,19 @@ class CatalogMixin:
             ).first()
         return _image(row) if row else None
 
+    def referenced_files(self, files: Sequence[str]) -> set[str]:
+        """Those of ``files`` (project-relative paths) that an image row names."""
+        found: set[str] = set()
+        with self._read() as conn:
+            for start in range(0, len(files), 500):
+                chunk = list(files[start : start + 500])
+                found.update(
+                    conn.execute(
+                        select(t.images.c.file).where(t.images.c.file.in_(chunk))
+                    ).scalars()
+                )
+        return found
+
     def get_image(self, image_id: int) -> ImageRecord:
         with self._read() as conn:
             row = conn.execute(select(t.images).where(t.images.c.id == image_id)).first()

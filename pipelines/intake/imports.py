@@ -8,8 +8,8 @@ ids, RLE and mask bounds; ``import_snapshot`` then decodes every image file (it 
 and have the size the file declares), checks the project for conflicting decisions, and only then
 writes groups, images, expressions and every decision (one undoable batch) in ONE transaction
 (``Store.unit``). Any problem raises ``ImportFormatError`` naming the file, the record and the
-problem; image files copied before it are removed again. Image files are content-addressed, so a
-process killed mid-import can leave only unreferenced copies behind, which a re-run reuses.
+problem. Image files are staged (``pipelines.intake.staging``) and move into the project only once
+the rows committed; a process killed mid-way is settled by the next import or ingest.
 
 An import may extend a project: groups are matched by name, images by content within a group,
 expressions by text. A pair a person already decided differently is a conflict (an error); a pair
@@ -30,7 +30,7 @@ from labeler.images import normalize_image
 from labeler.limits import InvalidText, check_text
 from labeler.progress_types import Track
 from labeler.project import Project
-from pipelines.intake.ingest import store_image_file
+from pipelines.intake.staging import StagedFiles, recover
 
 FORMATS = tuple(_REGISTRY)
 
@@ -77,9 +77,9 @@ def _image_file(root: Path, image) -> Path:
 
 
 def _store_images(
-    project: Project, snapshot: Snapshot, root: Path, progress: Track | None, created: list[Path]
+    project: Project, snapshot: Snapshot, root: Path, progress: Track | None, staged: StagedFiles
 ) -> dict[int, _StoredImage]:
-    """Decode and store every image file; ``created`` collects files that did not exist before."""
+    """Decode every image file and stage the ones the project does not hold yet."""
     stored: dict[int, _StoredImage] = {}
     seen: dict[tuple[int, str], int] = {}
     images = sorted(snapshot.images, key=lambda i: i.id)
@@ -111,14 +111,7 @@ def _store_images(
         if key in seen:
             raise ImportFormatError(f"{where}: same picture as image {seen[key]} of the same group")
         seen[key] = image.id
-        target = project.root / "images" / image_data.content_hash[:2]
-        target = target / f"{image_data.content_hash}{image_data.extension}"
-        existed = target.exists()
-        rel = store_image_file(
-            project, image_data.data, image_data.content_hash, image_data.extension
-        )
-        if not existed:
-            created.append(target)
+        rel = staged.put(image_data.data, image_data.content_hash, image_data.extension)
         stored[image.id] = _StoredImage(rel, image_data.content_hash)
     return stored
 
@@ -228,16 +221,17 @@ def import_snapshot(
     """
     store = project.store
     report = ImportReport()
-    created: list[Path] = []
+    recover(project)
+    staged = StagedFiles(project)
     try:
         _check_texts(snapshot)
-        stored = _store_images(project, snapshot, Path(image_root), progress, created)
+        stored = _store_images(project, snapshot, Path(image_root), progress, staged)
         groups, images, expressions = _match_existing(project, snapshot, stored)
         new, overwrite, report.decisions_unchanged = _plan_decisions(
             project, snapshot, expressions, images, author
         )
         # One transaction for every row: a failure anywhere (a database error, a crash) leaves
-        # the rows as they were, and the image files stored above are removed again.
+        # the rows as they were; the staged image files move into place only after it commits.
         with store.unit():
             for group in snapshot.groups:
                 if groups[group.id] is None:
@@ -286,9 +280,9 @@ def import_snapshot(
                     batch_id=report.batch_id,
                 )
     except BaseException:
-        for path in created:
-            path.unlink(missing_ok=True)
+        staged.discard()
         raise
+    staged.publish()
     report.decisions_written = len(new) + len(overwrite)
     report.image_ids = {k: v for k, v in images.items() if v is not None}
     return report

@@ -24,6 +24,7 @@ from labeler.limits import InvalidText, check_text
 from labeler.progress_types import Track
 from labeler.project import Project
 from pipelines.intake.guards import NEUTRAL_REASON, RefusedAddress, check_public_url
+from pipelines.intake.staging import StagedFiles, recover
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 MANIFEST_SUFFIXES = {".csv", ".json"}
@@ -332,12 +333,13 @@ def ingest_items(
     store = project.store
     items = list(items)
     check_items(items)
-    # Phase 1 (slow: reading, downloading, decoding) outside any transaction; image files are
-    # written content-addressed. Phase 2 writes every row in ONE transaction (``Store.unit``), so
-    # an ingest is all or nothing on SQLite and PostgreSQL; on failure the new files go again.
+    # Phase 1 (slow: reading, downloading, decoding) outside any transaction, image files staged.
+    # Phase 2 writes every row in ONE transaction (``Store.unit``), so an ingest is all or nothing
+    # on SQLite and PostgreSQL; the staged files move into place only after it commits.
     pending: list[tuple[IngestItem, _Stored]] = []  # no pixels kept: a big folder stays small
     seen: set[tuple[str, str]] = set()
-    created: list[Path] = []
+    recover(project)
+    staged = StagedFiles(project)
     try:
         for item in progress(items) if progress else items:
             try:
@@ -358,12 +360,7 @@ def ingest_items(
                 report.duplicates.append(item.source)
                 continue
             seen.add(key)
-            target = project.root / "images" / image.content_hash[:2]
-            target = target / f"{image.content_hash}{image.extension}"
-            existed = target.exists()
-            rel = store_image_file(project, image.data, image.content_hash, image.extension)
-            if not existed:
-                created.append(target)
+            rel = staged.put(image.data, image.content_hash, image.extension)
             pending.append(
                 (
                     item,
@@ -393,7 +390,7 @@ def ingest_items(
                     record.id if added else item.source
                 )
     except BaseException:
-        for path in created:
-            path.unlink(missing_ok=True)
+        staged.discard()
         raise
+    staged.publish()
     return report

@@ -1,6 +1,7 @@
 """Imports and ingests write every row in ONE transaction (``Store.unit``): a database error after
-some rows were written, or ``kill -9`` in the middle of the writing, leaves the project's rows as
-they were and (for errors) no new image files; on SQLite and PostgreSQL alike."""
+some rows were written, or ``kill -9`` in the middle of the writing, leaves the project's rows and
+image files as they were (image files are staged until the rows commit; the next run settles a
+killed one's staging folder); on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from labeler.project import Project
 from labeler.store import Store
 from pipelines.intake.imports import import_snapshot, read_source
 from pipelines.intake.ingest import folder_items, ingest_items
+from pipelines.intake.staging import STAGING, recover
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -133,9 +135,14 @@ def test_kill_9_in_the_middle_of_an_import_leaves_the_rows_as_they_were(
     finally:
         if child.poll() is None:
             child.kill()
+    assert _files(root) == []  # its image files were still staged
+    assert (root / STAGING).is_dir()
     with Project.open(root) as project:
         assert project.store.counts() == before  # groups and images it had written: gone
+        recover(project)  # what the next import or ingest does first
+    assert not (root / STAGING).exists() and _files(root) == []  # the project as it was
+    with Project.open(root) as project:
         report = import_snapshot(
             project, read_source("coco", coco_dir / "instances.json"), small_project.root
-        )  # a re-run completes it, reusing the image files the killed run left behind
+        )  # a re-run completes it
         assert report.groups_created > 0 and report.decisions_written > 0

@@ -1,0 +1,107 @@
+"""Image files of an import or ingest, kept out of the project until its rows commit.
+
+    staged = StagedFiles(project)
+    rel = staged.put(data, content_hash, ".jpg")   # the final project-relative path
+    with store.unit(): ...                         # write the rows naming ``rel``
+    staged.publish()                               # then move the files into place
+
+Files go to ``<project>/.staging/<host>-<pid>-<id>/`` first. A failure before the commit
+``discard``s them; a process killed mid-way leaves its folder behind, and :func:`recover` (run at
+the start of every import and ingest) settles it: files whose rows committed are moved into place,
+the rest removed, so the project ends as it was or as the finished run would have left it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from pathlib import Path
+
+from labeler.project import Project
+
+STAGING = ".staging"
+
+
+def _final_rel(content_hash: str, extension: str) -> str:
+    return f"images/{content_hash[:2]}/{content_hash}{extension}"
+
+
+class StagedFiles:
+    """The image files one run writes, staged until :meth:`publish`."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.dir = (
+            project.root / STAGING / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
+        self._staged: list[str] = []
+
+    def put(self, data: bytes, content_hash: str, extension: str) -> str:
+        """Stage the normalised bytes (unless the project holds them already); returns the
+        project-relative path the file will have once published."""
+        rel = _final_rel(content_hash, extension)
+        if (self.project.root / rel).exists() or rel in self._staged:
+            return rel
+        target = self.dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self._staged.append(rel)
+        return rel
+
+    def publish(self) -> None:
+        """Move every staged file into place (after the rows that name them committed)."""
+        _move_into_place(self.project.root, self.dir)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        _remove_if_empty(self.project.root / STAGING)
+
+
+def recover(project: Project) -> None:
+    """Settle the staging folders of runs on this host whose process is gone: files named by an
+    image row move into place (the run committed, then died), the others are removed."""
+    root = project.root / STAGING
+    if not root.is_dir():
+        return
+    host = socket.gethostname()
+    for run in root.iterdir():
+        name, _, rest = run.name.rpartition("-")[0].rpartition("-")
+        if name != host or not rest.isdigit() or _alive(int(rest)):
+            continue  # another machine's run (shared storage), or still running
+        committed = project.store.referenced_files(
+            [p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file()]
+        )
+        for path in [p for p in run.rglob("*") if p.is_file()]:
+            if path.relative_to(run).as_posix() not in committed:
+                path.unlink()
+        _move_into_place(project.root, run)
+    _remove_if_empty(root)
+
+
+def _move_into_place(project_root: Path, run: Path) -> None:
+    if run.is_dir():
+        for path in sorted(p for p in run.rglob("*") if p.is_file()):
+            target = project_root / path.relative_to(run)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        shutil.rmtree(run, ignore_errors=True)
+    _remove_if_empty(project_root / STAGING)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # missing, or another run's folder is still in it
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
