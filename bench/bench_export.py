@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import shutil
 import sys
 import tempfile
@@ -122,10 +123,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from exports.coco import write_coco
-    from exports.d3 import write_d3
-    from exports.grefcoco import write_grefcoco
-    from exports.refcoco import write_refcoco
+    from exports.registry import FORMATS
     from exports.snapshot import snapshot_from_store
 
     work = Path(tempfile.mkdtemp(prefix="grd-bench-"))
@@ -147,20 +145,25 @@ def main() -> None:
             )
             print(f"read snapshot from the store: {read_s:.2f} s")
             total = read_s
-            for name, write in [
-                ("coco", write_coco),
-                ("d3", write_d3),
-                ("grefcoco", write_grefcoco),
-                ("refcoco", write_refcoco),
-            ]:
+            figures = {
+                "images": len(snapshot.images),
+                "expressions": len(snapshot.expressions),
+                "decided_pairs": pairs,
+                "masks": n_masks,
+                "read_store_s": round(read_s, 3),
+            }
+            for name, fmt in FORMATS.items():
                 out = work / name
                 started = time.perf_counter()
-                written = write(out, snapshot)
+                written = fmt.write(out, snapshot)
                 elapsed = time.perf_counter() - started
                 total += elapsed
                 size = sum(p.stat().st_size for p in written) / 2**20
                 print(f"export {name:9s} {elapsed:6.2f} s  ({size:.1f} MiB)")
-            print(f"all four formats incl. reading the store once: {total:.2f} s")
+                figures[f"export_{name}_s"] = round(elapsed, 3)
+                figures[f"export_{name}_mib"] = round(size, 2)
+            print(f"every format incl. reading the store once: {total:.2f} s")
+            figures["all_formats_s"] = round(total, 3)
             if args.import_images:
                 from pipelines.intake.imports import import_snapshot, read_source
 
@@ -175,6 +178,9 @@ def main() -> None:
                         f"import {name:9s} read+check {mid - started:6.2f} s, images+write "
                         f"{done - mid:6.2f} s"
                     )
+                    figures[f"import_{name}_read_s"] = round(mid - started, 3)
+                    figures[f"import_{name}_write_s"] = round(done - mid, 3)
+        print(json.dumps(figures))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -23,6 +23,7 @@ the next batch, annotated for real; and where the probe's actions go.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -202,6 +203,7 @@ def main() -> None:
             f"{'(bulk)':>7} {'probe acc.':>10} {'batch act/pair':>14} {'clicks/object':>13} "
             f"{'batch acc.':>10}"
         )
+        rounds = []
         for r in range(args.rounds + 1):
             bar = parent_bar = float("nan")
             if r > 0:
@@ -230,8 +232,24 @@ def main() -> None:
                 f"{sim.actions_per_pair:>14.3f} {sim.clicks_per_object:>13.2f} {sim.accepted_share:>10.1%}"
             )
             print(f"{'':>5} probe: {probe.breakdown()}", flush=True)
-    print(f"{args.rounds} rounds on CPU x{args.threads} threads in {time.time() - started:.0f} s")
+            rounds.append(
+                {
+                    "round": r,
+                    "model": current.name,
+                    "bar_miou": None if bar != bar else round(bar, 4),
+                    "parent_bar_miou": None if parent_bar != parent_bar else round(parent_bar, 4),
+                    "probe_actions_per_pair": round(probe.actions_per_pair, 3),
+                    "probe_actions_per_pair_bulk": round(probe_bulk.actions_per_pair, 3),
+                    "batch_actions_per_pair": round(sim.actions_per_pair, 3),
+                    "batch_clicks_per_object": round(sim.clicks_per_object, 2),
+                }
+            )
+    seconds = time.time() - started
+    print(f"{args.rounds} rounds on CPU x{args.threads} threads in {seconds:.0f} s")
     tmp.cleanup()
+    print(
+        json.dumps({"segmenter": segmenter.model_id, "seconds": round(seconds), "rounds": rounds})
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ warms up on one group, then times ``prelabel_project`` over the rest. Prints one
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -142,6 +143,7 @@ def main() -> None:
             f"  refine: {r['refined']} instances in {r['refine_s']:.2f} s ({per * 1e3:.0f} ms each, "
             "the segmenter's embedding of the image included)"
         )
+    print(json.dumps({"checkpoint": name, "batch": args.batch, **r}, default=str))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import shutil
 import statistics
@@ -326,9 +327,10 @@ def main() -> None:
                 + f"; server CPU {per:.0f} ms each"
             )
             page.screenshot(path=str(args.screenshots / "bench_sweep.png"))
+            bulk_s = time_bulk_remaining(page)
             print(
                 f"all remaining negative (bulk, ~{100 - args.decisions} images): "
-                f"{time_bulk_remaining(page) * 1000:.0f} ms"
+                f"{bulk_s * 1000:.0f} ms"
             )
             cpu_clicks: list[float] = []
             clicks = time_clicks(
@@ -342,6 +344,25 @@ def main() -> None:
             page.screenshot(path=str(args.screenshots / "bench_editor.png"))
             print(f"machine after: {_load()}")
             browser.close()
+
+        def ms(values: list[float], q: float) -> float:
+            return round(_pct([v * 1000 for v in values], q), 1)
+
+        print(
+            json.dumps(
+                {
+                    "group_page_cold_s": [round(c, 2) for c in cold],
+                    "grid_shown_ms_median": ms(shown, 0.5),
+                    "grid_shown_ms_p95": ms(shown, 0.95),
+                    "grid_saved_ms_median": ms(saved, 0.5),
+                    "grid_saved_ms_p95": ms(saved, 0.95),
+                    "bulk_remaining_ms": round(bulk_s * 1000),
+                    "click_ms_median": ms(clicks, 0.5),
+                    "click_ms_p95": ms(clicks, 0.95),
+                    "load_after": _load(),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":
