@@ -140,47 +140,23 @@ def confirm_first_positives(project, truth, segmenter, expression, k: int, repor
 
 
 def annotate_pair(project, truth, segmenter, expression, image, report) -> None:
-    """One pair as the simulator does it (``pipelines.loop.simulate``): accept a good proposal,
-    certify a negative, else keep the matching instances and click the rest."""
-    from labeler import rle
-    from labeler.annotate import accept_selected, negative_selected
-    from labeler.clicks import iou
+    """One pair as the simulator does it (``pipelines.loop.simulate``): certify a negative, else
+    accept a good proposal or keep the matching instances and click the rest."""
+    from labeler.annotate import negative_selected
     from labeler.domain import DecisionStatus
-    from labeler.image_editor import ImageEditor
-    from labeler.images import load_rgb
-    from pipelines.loop.simulate import (
-        AUTHOR,
-        _union,
-        correct_with_clicks,
-        keep_matching_instances,
-    )
+    from pipelines.loop.simulate import AUTHOR, annotate_positive
 
     store = project.store
     d = store.get_decision(expression.id, image.id)
     true = truth[(expression.id, image.id)]
-    proposal = [i.rle for i in d.instances] if d.status is DecisionStatus.PROPOSED else []
     report.pairs += 1
     if not true:
+        proposal = d.status is DecisionStatus.PROPOSED and bool(d.instances)
         negative_selected(store, expression.id, {image.id: d.revision}, author=AUTHOR)
         report.actions += 1
         report.count("false_positive" if proposal else "negative", 1, 1)
         return
-    gt = _union(true, image.height, image.width)
-    if proposal and iou(_union(proposal, image.height, image.width), gt) >= 0.9:
-        accept_selected(store, expression.id, [image.id], author=AUTHOR)
-        report.actions += 1
-        report.accepted += 1
-        report.count("accepted", 1, 1)
-        return
-    before = report.actions
-    editor = ImageEditor(d, image.height, image.width)
-    objects = [rle.decode(r) for r in true]
-    starts = keep_matching_instances(editor, objects, report)
-    embedding = segmenter.embed(load_rgb(project.image_path(image)))
-    correct_with_clicks(editor, segmenter, embedding, objects, 20, 0.9, report, starts)
-    editor.confirm(store, author=AUTHOR)
-    report.actions += 1
-    report.count("corrected" if proposal else "missed", 1, report.actions - before)
+    annotate_positive(project, segmenter, expression.id, image, d, true, report)
 
 
 def run_online(project, truth, segmenter, expression, report) -> None:

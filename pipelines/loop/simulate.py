@@ -32,7 +32,7 @@ correctly proposed absence confirmed in the bulk action).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +41,7 @@ import numpy as np
 from labeler import rle
 from labeler.annotate import accept_selected, negative_selected
 from labeler.clicks import next_click
-from labeler.domain import DecisionStatus
+from labeler.domain import RLE, DecisionStatus, ExpressionDecision, ImageRecord
 from labeler.image_editor import ImageEditor
 from labeler.images import load_rgb
 from labeler.mask_ops import iou
@@ -271,6 +271,47 @@ def correct_with_clicks(
         report.per_object_clicks.append(clicks)
 
 
+def annotate_positive(
+    project: Project,
+    segmenter: Segmenter,
+    expression_id: int,
+    image: ImageRecord,
+    decision: ExpressionDecision,
+    true_rles: Sequence[RLE],
+    report: SimReport,
+    *,
+    max_clicks: int = 20,
+    accept_iou: float = 0.9,
+    author: str = AUTHOR,
+) -> None:
+    """One pair whose truth holds objects, worked as an annotator would: accept the proposal when
+    its union already matches (IoU >= ``accept_iou``), else keep the proposed instances that match
+    an object, click the rest and confirm. Counts the actions into ``report``."""
+    store = project.store
+    proposal = (
+        [i.rle for i in decision.instances] if decision.status is DecisionStatus.PROPOSED else []
+    )
+    gt = _union(true_rles, image.height, image.width)
+    if proposal and iou(_union(proposal, image.height, image.width), gt) >= accept_iou:
+        accept_selected(store, expression_id, [image.id], author=author)
+        report.actions += 1
+        report.accepted += 1
+        report.count("accepted", 1, 1)
+        return
+    before = report.actions
+    editor = ImageEditor(decision, image.height, image.width)
+    objects = [rle.decode(r) for r in true_rles]
+    starts = keep_matching_instances(editor, objects, report)
+    embedding = segmenter.embed(load_rgb(project.image_path(image)))
+    correct_with_clicks(
+        editor, segmenter, embedding, objects, max_clicks, accept_iou, report, starts
+    )
+    if editor.confirm(store, author=author) is None:
+        raise SimulationError(f"pair ({expression_id}, {image.id}) changed during simulation")
+    report.actions += 1
+    report.count("corrected" if proposal else "missed", 1, report.actions - before)
+
+
 def simulate_annotation(
     project: Project,
     truth: Truth,
@@ -316,27 +357,18 @@ def simulate_annotation(
                     bulk[image_id] = d
                     bulk_accepted += d.status is DecisionStatus.PROPOSED
                 continue
-            gt = _union(true_rles, image.height, image.width)
-            if proposal and iou(_union(proposal, image.height, image.width), gt) >= accept_iou:
-                accept_selected(store, expression.id, [image_id], author=author)
-                report.actions += 1
-                report.accepted += 1
-                report.count("accepted", 1, 1)
-                continue
-            before = report.actions
-            editor = ImageEditor(d, image.height, image.width)
-            objects = [rle.decode(r) for r in true_rles]
-            starts = keep_matching_instances(editor, objects, report)
-            embedding = segmenter.embed(load_rgb(project.image_path(image)))
-            correct_with_clicks(
-                editor, segmenter, embedding, objects, max_clicks, accept_iou, report, starts
+            annotate_positive(
+                project,
+                segmenter,
+                expression.id,
+                image,
+                d,
+                true_rles,
+                report,
+                max_clicks=max_clicks,
+                accept_iou=accept_iou,
+                author=author,
             )
-            if editor.confirm(store, author=author) is None:
-                raise SimulationError(
-                    f"pair ({expression.id}, {image_id}) changed during simulation"
-                )
-            report.actions += 1
-            report.count("corrected" if proposal else "missed", 1, report.actions - before)
         if bulk:
             _certify(store, expression.id, {i: b.revision for i, b in bulk.items()}, author)
             report.actions += 1
