@@ -136,10 +136,12 @@ _WATCH = """([rootSel, tileSel]) => {
   const t = window.__grd = {down: null, shown: null, saved: null};
   document.addEventListener('pointerdown', () => { if (t.down === null) t.down = performance.now(); },
                             {capture: true, once: true});
-  const root = document.querySelector(rootSel);
   const check = () => {
     if (t.down === null) return;
     const now = performance.now();
+    // Looked up at each change: a rerun may mount the component anew (a detached root never settles).
+    const root = document.querySelector(rootSel);
+    if (!root) return;
     const tile = tileSel && document.querySelector(tileSel);
     if (tile && t.shown === null && tile.dataset.kind === 'negative') t.shown = now;
     const drawn = root.dataset.last && root.dataset.seq === root.dataset.last;
@@ -147,7 +149,7 @@ _WATCH = """([rootSel, tileSel]) => {
         && !tile.classList.contains('grd-pending')))) t.saved = now;
   };
   const mo = new MutationObserver(check);
-  mo.observe(root, {attributes: true, subtree: true, attributeFilter: ['data-seq', 'data-last', 'data-kind', 'class']});
+  mo.observe(document.body, {attributes: true, subtree: true, attributeFilter: ['data-seq', 'data-last', 'data-kind', 'class']});
   t.stop = () => mo.disconnect();
 }"""
 
@@ -248,7 +250,6 @@ def time_clicks(page, url: str, n: int, mark=lambda: None) -> list[float]:
     canvas = page.locator(".grd-canvas-root canvas.grd-ui")
     canvas.wait_for(timeout=600_000)  # the first visit computes the embedding (SAM: ~20 s+)
     page.wait_for_timeout(500)
-    box = canvas.bounding_box()
     rng = np.random.default_rng(1)
     times = []
     mark()
@@ -258,6 +259,10 @@ def time_clicks(page, url: str, n: int, mark=lambda: None) -> list[float]:
             page.locator(".st-key-new_object button").first.click()
             page.wait_for_timeout(300)
             idle(page)
+        # The panel beside the canvas grows with every object and clicking its buttons scrolls
+        # the page: a click at a stale position would miss the canvas (and wait for nothing).
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
         x = box["x"] + box["width"] * rng.uniform(0.2, 0.8)
         y = box["y"] + box["height"] * rng.uniform(0.2, 0.8)
         _watch(page, ".grd-canvas-root")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -121,15 +122,9 @@ class OnnxSamDecoder:
     """
 
     def __init__(self, model: bytes, threads: int = 2):
-        import onnxruntime as ort
-
         if threads < 1:
             raise ConfigError(f"decoder threads must be >= 1, got {threads}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self.session = _cpu_session(model, threads)
         # "no previous mask" is an all-zero mask input (has_mask_input = 0 ignores its values)
         self._no_mask = np.zeros(
             self.session.get_inputs()[INPUTS.index("mask_input")].shape, dtype=np.float32
@@ -195,15 +190,12 @@ class OnnxSamEncoder:
     """
 
     def __init__(self, model: bytes | str, threads: int = 2):
-        import onnxruntime as ort
-
         if threads < 1:
             raise ConfigError(f"encoder threads must be >= 1, got {threads}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self._model = model
+        self.session = _cpu_session(model, threads)
+        self._background_session = None  # one thread, made on first use (see __call__)
+        self._lock = threading.Lock()
 
     @classmethod
     def cached(cls, sam, path, threads: int = 2) -> OnnxSamEncoder:
@@ -220,8 +212,44 @@ class OnnxSamEncoder:
         return cls(str(path), threads=threads)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        """``1 x 3 x S x S`` float32 (``Sam.preprocess``'d) -> ``1 x 256 x 64 x 64`` float32."""
-        (features,) = self.session.run(
+        """``1 x 3 x S x S`` float32 (``Sam.preprocess``'d) -> ``1 x 256 x 64 x 64`` float32.
+
+        A caller whose thread runs at a lowered priority (the app's background embeddings, see
+        ``pipelines.services.jobs.BACKGROUND_NICE``) is served by a one-thread session on that
+        thread alone: the shared session's helper threads run at normal priority and would take
+        the core a click needs.
+        """
+        session = self._background() if _thread_lowered() else self.session
+        (features,) = session.run(
             ["features"], {"image": np.ascontiguousarray(image, dtype=np.float32)}
         )
         return features
+
+    def _background(self):
+        with self._lock:
+            if self._background_session is None:
+                self._background_session = _cpu_session(self._model, 1)
+            return self._background_session
+
+
+def _cpu_session(model: bytes | str, threads: int):
+    """An ONNX Runtime CPU session with ``threads`` intra-op threads and spinning off (on a small
+    machine shared with a browser, busy-waiting threads take the cores the browser needs)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def _thread_lowered() -> bool:
+    """Whether the calling thread runs below the process's priority (Linux: nice per thread)."""
+    if not hasattr(os, "getpriority"):
+        return False
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return mine > os.getpriority(os.PRIO_PROCESS, os.getpid())
+    except OSError:
+        return False

@@ -15,8 +15,13 @@ def after_confirmation(expression_id: int) -> None:
     from pipelines.loop.propagate import refresh_in_background
 
     try:
+        # The click model is loaded by the job, not here: on the sweep the first confirmation
+        # would otherwise wait seconds for MobileSAM to load before the save shows.
         refresh_in_background(
-            resources.job_runner(), resources.project(), expression_id, resources.segmenter()
+            resources.job_runner(),
+            resources.project(),
+            expression_id,
+            load_segmenter=resources.segmenter,
         )
     except Exception:  # noqa: BLE001 - the decision is saved; a missing refresh is only slower
         log.exception("could not queue propagation for expression %s", expression_id)

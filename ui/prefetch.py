@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipelines.click_models.prefetch import embed_images_job, missing, starting_at
-from pipelines.services.jobs import JobRunner, JobState
+from pipelines.click_models.prefetch import CLICKS, embed_images_job, missing, starting_at
+from pipelines.services.jobs import BACKGROUND_NICE, JobRunner, JobState
 from ui import resources
 
 _STARTED = "grd_prefetch_jobs"  # (group id, model id) -> job id, per session
@@ -20,7 +20,7 @@ _STARTED = "grd_prefetch_jobs"  # (group id, model id) -> job id, per session
 def _runner_for(path: str) -> JobRunner:
     # Always on this process's threads, never the Redis queue: the job shares the app's loaded
     # segmenter and its in-memory embedding cache.
-    return JobRunner(resources.project().store, workers=1)
+    return JobRunner(resources.project().store, workers=1, nice=BACKGROUND_NICE)
 
 
 def _runner() -> JobRunner:
@@ -49,20 +49,30 @@ def prefetch_group(group, ordered_images, image_id: int) -> str | None:
         if not todo:
             started[key] = None
             return None
-        job_id = runner.submit(name, embed_images_job, resources.project(), segmenter, todo)
+        job_id = runner.submit(
+            name, embed_images_job, resources.project(), segmenter, todo, clicks=CLICKS
+        )
     started[key] = job_id
     return job_id
 
 
 def progress_line(job_id: str | None) -> None:
     """How far the background embeddings are: polled every 2 s while the job runs, a still line
-    once it is done (the page is rerun once then, so nothing keeps polling)."""
+    once it is done (drawn by the polling fragment itself: a full rerun from inside it would
+    redraw the whole editor under the annotator's clicks)."""
     job = _status(job_id)
     if job is None:
         return
     if job.state in (JobState.QUEUED, JobState.RUNNING):
         _polling(job_id)
-    elif job.state is JobState.FAILED:
+    else:
+        _still_line(job)
+
+
+def _still_line(job) -> None:
+    if job is None:
+        return
+    if job.state is JobState.FAILED:
         st.caption(f":orange[Background embeddings failed: {job.error}]")
     else:
         st.caption(f"Embeddings: {job.result or job.state.value}")
@@ -81,5 +91,6 @@ def _status(job_id: str | None):
 def _polling(job_id: str) -> None:
     job = _status(job_id)
     if job is None or job.state not in (JobState.QUEUED, JobState.RUNNING):
-        st.rerun()  # finished: draw the still line instead
+        _still_line(job)
+        return
     st.progress(job.fraction, text=f"Embeddings in the background: {job.message or 'queued'}")

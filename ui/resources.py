@@ -34,7 +34,7 @@ from pipelines.click_models.segmenters import (
     project_setting,
     resolve_click_model,
 )
-from pipelines.services.jobs import JobRunner
+from pipelines.services.jobs import BACKGROUND_NICE, JobRunner
 
 PROJECT_ENV = "GRD_PROJECT"
 DEFAULT_PROJECT = "demo_project"
@@ -81,7 +81,7 @@ def _job_runner(path: str) -> JobRunner:
     from pipelines.services.queue import project_queue
 
     store = project().store
-    return JobRunner(store, workers=1, queue=project_queue(project()))
+    return JobRunner(store, workers=1, queue=project_queue(project()), nice=BACKGROUND_NICE)
 
 
 def job_runner() -> JobRunner:

@@ -242,22 +242,26 @@ def propagate_project(
     return report
 
 
-def propagate_job(progress, project: Project, expression_id: int | None = None, **params):
+def propagate_job(
+    progress, project: Project, expression_id: int | None = None, load_segmenter=None, **params
+):
     """The job runner's form (``fn(progress, project, ...)``). Without a SAM-like click model
     it says so as its result rather than failing after every confirmation."""
     try:
+        if load_segmenter is not None:
+            params["segmenter"] = load_segmenter()
         return propagate_project(project, expression_id=expression_id, progress=progress, **params)
     except PropagationUnavailable as exc:
         return f"propagation skipped: {exc}"
 
 
 def refresh_in_background(
-    runner, project: Project, expression_id: int, segmenter=None
+    runner, project: Project, expression_id: int, load_segmenter=None
 ) -> str | None:
     """After a confirmation: queue a propagation of this expression unless the project switched
     it off or one is already queued (a running one may have missed the new decision, so it does
-    not count). ``segmenter``: the app's loaded click model (default: load the project's).
-    Returns the job id, or None."""
+    not count). ``load_segmenter()``: returns the app's click model, called in the job (loading
+    it may take seconds; default: load the project's). Returns the job id, or None."""
     if not enabled(project):
         return None
     name = f"{JOB_PREFIX} expression {expression_id}"
@@ -266,5 +270,5 @@ def refresh_in_background(
     if any(j.name == name and j.state is JobState.QUEUED for j in runner.active()):
         return None
     return runner.submit(
-        name, propagate_job, project, expression_id=expression_id, segmenter=segmenter
+        name, propagate_job, project, expression_id=expression_id, load_segmenter=load_segmenter
     )

@@ -302,3 +302,39 @@ def test_real_vit_b_with_random_weights():
     emb = seg.embed(image(120, 160))
     r = seg.predict(emb, P(points=((80.5, 60.5),), labels=(1,), box=(10.0, 10.0, 150.0, 110.0)))
     assert r.mask.shape == (120, 160) and r.low_res_logits.shape == (256, 256)
+
+
+def test_a_background_thread_embeds_on_its_own_one_thread_session(monkeypatch, tmp_path):
+    """A thread running below the process's priority (the app's background embeddings) gets a
+    one-thread session of its own, made once, with the same features; request threads keep the
+    shared session and never create the other."""
+    import os
+    import threading
+
+    from pipelines.services.jobs import lower_thread_priority
+
+    monkeypatch.setattr("model.sam_segmenter.build_sam_module", lambda *a, **k: tiny_sam())
+    seg = build_sam_segmenter(device="cpu", encoder_cache=tmp_path)
+    encoder, picture = seg.onnx_encoder, image(120, 90)
+    foreground = seg.embed(picture)["features"]
+    assert encoder._background_session is None
+    seen = {}
+
+    def background():
+        lower_thread_priority(5)
+        tid = threading.get_native_id()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, tid) - os.getpriority(
+            os.PRIO_PROCESS, os.getpid()
+        )
+        seen["features"] = seg.embed(picture)["features"]
+        seen["session"] = encoder._background_session
+
+    worker = threading.Thread(target=background)
+    worker.start()
+    worker.join()
+    assert seen["nice"] == 5
+    assert seen["session"] is not None and seen["session"] is not encoder.session
+    assert seen["session"].get_session_options().intra_op_num_threads == 1
+    np.testing.assert_allclose(seen["features"], foreground, atol=1e-5)
+    seg.embed(picture)  # the request thread again: still the shared session
+    assert encoder._background_session is seen["session"]

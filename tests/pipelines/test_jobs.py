@@ -166,3 +166,25 @@ def test_an_unreachable_queue_fails_the_jobs_in_their_records(tmp_path):
         assert job.state is JobState.FAILED and job.children == 2
         children = project.store.list_jobs(parent_id=job.id)
         assert all("QueueUnavailable" in c.error for c in children)
+
+
+@pytest.mark.parametrize("nice", [0, 7])
+def test_job_threads_run_nice_steps_below_the_process(store, nice):
+    """The app's background runners pass ``nice``: their jobs yield the cores to request threads
+    (Linux: per thread); the process itself and its other threads keep their priority."""
+    import os
+
+    def priority_gap(progress):
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return mine - os.getpriority(os.PRIO_PROCESS, os.getpid())
+
+    runner = JobRunner(store, workers=1, nice=nice)
+    try:
+        record = runner.wait(runner.submit("gap", priority_gap), timeout=30)
+    finally:
+        runner.shutdown()
+    assert record.state is JobState.DONE, record.error
+    assert record.result == nice
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == os.getpriority(
+        os.PRIO_PROCESS, os.getpid()
+    )

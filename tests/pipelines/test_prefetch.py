@@ -54,3 +54,42 @@ def test_sweep_order_from_the_image_on_screen_and_each_image_once(tmp_path):
     assert missing(project, seg, order) == []
     assert embed_images(project, seg, order) == (0, 4) and len(seg.embedded) == 4
     project.close()
+
+
+def test_background_embeddings_wait_for_a_lull_in_the_clicks(tmp_path):
+    """While the annotator clicks, no new embedding starts; once the clicks stop for
+    ``quiet_s`` the job goes on; a never-ending stream of clicks holds it at most ``max_wait_s``."""
+    import threading
+    import time
+
+    from pipelines.click_models.prefetch import ClickClock
+
+    project, group, images = _project(tmp_path, n=2)
+    clicks = ClickClock(quiet_s=0.3, max_wait_s=5.0)
+    seg = CountingSegmenter()
+    clicking = threading.Event()
+    clicking.set()
+
+    def annotator():  # clicks every 50 ms until told to stop
+        while clicking.is_set():
+            clicks.touch()
+            time.sleep(0.05)
+
+    threading.Thread(target=annotator, daemon=True).start()
+    time.sleep(0.1)
+    job = threading.Thread(
+        target=embed_images, args=(project, seg, images), kwargs={"clicks": clicks}
+    )
+    job.start()
+    time.sleep(0.8)
+    assert seg.embedded == []  # held while the clicks go on
+    clicking.clear()
+    job.join(timeout=5)
+    assert not job.is_alive() and len(seg.embedded) == 2
+
+    impatient = ClickClock(quiet_s=10.0, max_wait_s=0.2)
+    impatient.touch()
+    started = time.monotonic()
+    assert impatient.wait_for_lull() >= 0.2 and time.monotonic() - started < 2
+    assert ClickClock().wait_for_lull() < 0.01  # no click yet: no wait
+    project.close()

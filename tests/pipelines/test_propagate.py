@@ -231,12 +231,41 @@ def test_a_confirmation_refreshes_proposals_in_the_background(group):
     _decide(project.store, expression_id, first, truth[first])
     runner = JobRunner(project.store)
     try:
-        job = loop.refresh_in_background(runner, project, expression_id, ColourSegmenter())
+        job = loop.refresh_in_background(
+            runner, project, expression_id, load_segmenter=ColourSegmenter
+        )
         status = runner.wait(job, timeout=60)
     finally:
         runner.shutdown()
     assert status.state is JobState.DONE, status.error
     assert status.result["proposed"] == len(truth) - 1
+
+
+def test_the_click_model_is_loaded_by_the_job_not_by_the_confirming_request(group):
+    """Loading MobileSAM takes seconds: the save that queues the refresh must not wait for it."""
+    import threading
+
+    from labeler.store import JobState
+    from pipelines.services.jobs import JobRunner
+
+    project, expression_id, truth = group
+    first = next(iter(truth))
+    _decide(project.store, expression_id, first, truth[first])
+    loaded_on = []
+
+    def load():
+        loaded_on.append(threading.current_thread().name)
+        return ColourSegmenter()
+
+    runner = JobRunner(project.store)
+    try:
+        job = loop.refresh_in_background(runner, project, expression_id, load_segmenter=load)
+        status = runner.wait(job, timeout=60)
+    finally:
+        runner.shutdown()
+    assert status.state is JobState.DONE, status.error
+    assert len(loaded_on) == 1 and loaded_on[0].startswith("grd-job")
+    assert loaded_on[0] != threading.current_thread().name
 
 
 def test_the_sweep_badge_shows_a_propagated_score_in_words(group):

@@ -16,6 +16,7 @@ from labeler.geometry import Frames, upscaled_size
 from labeler.image_editor import ImageEditor
 from labeler.navigation import ImageOrder
 from labeler.store import Store
+from pipelines.click_models.prefetch import CLICKS
 from ui import assist, common, prefetch, resources, state
 from ui.components import mask_canvas
 from ui.components.media import media_url
@@ -156,6 +157,7 @@ def _on_canvas_event(expression_id: int, image) -> None:
     ed = state.editor(expression_id, image.id)
     if event is None or ed is None:
         return
+    CLICKS.touch()  # the group's background embeddings wait for a lull
     apply_event(ed, frames_for(image), event, resources.segmenter(), resources.embedding(image))
     st.session_state[_SEQ] = event.id
 
