@@ -140,11 +140,25 @@ def add_synthetic_groups(project: Project, log: Callable[[str], None] = lambda _
 
 
 def prelabel_demo(project: Project, log: Callable[[str], None] = lambda _: None) -> None:
-    """Pre-label every undecided pair with the bundled checkpoint (it becomes the current model)."""
+    """Pre-label the synthetic groups' undecided pairs with the bundled checkpoint (it becomes the
+    current model), and only those.
+
+    Why not the photos: the bundled GRSer (0.7 M parameters) was trained on synthetic shapes and
+    has never seen a photo; on them it proposed the cat photo "absent" for "the cat", which a
+    bulk "All remaining negative" then certified. The photo groups' proposals come from
+    propagation instead, once an annotator confirms a positive (``pipelines.loop.propagate``,
+    tagged "propagated from N images"); a model trained on photos pre-labels them with
+    ``grd prelabel``.
+    """
     if not DEMO_CHECKPOINT.exists():
         log(f"no bundled checkpoint at {DEMO_CHECKPOINT}: run scripts/make_demo_checkpoint.py")
         return
     from pipelines.loop.prelabel import prelabel_project
 
-    report = prelabel_project(project, checkpoint=DEMO_CHECKPOINT)
-    log(f"pre-labeled: {report.summary()}")
+    store = project.store
+    for group in store.list_groups():
+        if not group.meta.get("synthetic"):
+            continue
+        report = prelabel_project(project, checkpoint=DEMO_CHECKPOINT, group_id=group.id)
+        log(f"pre-labeled {group.name}: {report.summary()}")
+    log("photo groups: no model proposals (the bundled model knows synthetic shapes only)")
