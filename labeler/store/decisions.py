@@ -145,12 +145,14 @@ class DecisionsMixin(CatalogMixin):
     def decisions_for_expression(
         self, expression_id: int, image_ids: Sequence[int] | None = None
     ) -> dict[int, ExpressionDecision]:
-        """Every image of the expression's group -> its decision (``unseen`` ones included)."""
+        """Every image of the expression's group -> its decision (``unseen`` ones included); with
+        ``image_ids``, those images only (read alone: one tile's action does not read the group)."""
         expression = self.get_expression(expression_id)
+        only = image_ids is not None
         if image_ids is None:
             image_ids = [img.id for img in self.list_images(expression.group_id)]
         with self._read() as conn:
-            found = self._load_decisions(conn, expression_id, None)
+            found = self._load_decisions(conn, expression_id, image_ids if only else None)
         return {iid: found.get(iid, ExpressionDecision(expression_id, iid)) for iid in image_ids}
 
     def _load_decisions(
@@ -556,7 +558,8 @@ class DecisionsMixin(CatalogMixin):
         revision the annotator saw) makes a proposal that a newer one replaced since a conflict.
         """
         self.authorize(author, "annotate")
-        current = self.decisions_for_expression(expression_id)
+        image_ids = list(image_ids)
+        current = self.decisions_for_expression(expression_id, image_ids)
         writes = []
         for image_id in image_ids:
             decision = current.get(image_id)
@@ -592,11 +595,12 @@ class DecisionsMixin(CatalogMixin):
         are named explicitly; ``expected_revisions`` guards those against concurrent edits.
         """
         self.authorize(author, "annotate")
-        current = self.decisions_for_expression(expression_id)
         if image_ids is None:
+            current = self.decisions_for_expression(expression_id)
             targets = [iid for iid, d in current.items() if not d.is_human]
         else:
             targets = list(image_ids)
+            current = self.decisions_for_expression(expression_id, targets)
         writes = []
         for image_id in targets:
             decision = current.get(image_id)
