@@ -1,7 +1,7 @@
 """How many annotators one app process holds: k real browser sessions at once, one process vs two.
 
     .venv/bin/python bench/bench_load.py [--ks 1,4,8] [--decisions 10] [--clicks 10]
-        [--segmenter auto|classic|...] [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--segmenter auto|classic|...] [--warm] [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
     .venv/bin/python bench/bench_load.py --quick      # smoke run: k = 1, 2, few actions
 
 For each k, k headless Chromium sessions (Debian's, one browser per session, each driven from its
@@ -18,6 +18,10 @@ Setups: one ``grd ui`` process (``running_app``), and two replicas started as ``
 (``start_stack``: private Redis, no workers), session i on replica i mod 2. Both use the same
 PostgreSQL database (replicas need it to share state). The browsers run on the same machine as the
 app and take CPU from it: the figures are for annotators whose browsers compete with the server.
+
+Without ``--warm`` each k starts on freshly started processes, so the first timed actions share
+the CPU with the process importing its pages and loading the click model (paid once per server
+start); ``--warm`` makes one untimed visit per process first and waits for the jobs it started.
 
 Prints p50/p95 per action for each k and setup, the largest k for which grid decisions (saved)
 stay under 200 ms and editor clicks under 250 ms at p95 (every smaller tested k passing too), and
@@ -154,6 +158,36 @@ def _session(index: int, url: str, args, barrier: threading.Barrier, out: dict) 
         barrier.abort()
 
 
+def warm_up(urls: list[str], token: str, root: Path, settle_s: float = 180) -> float:
+    """One untimed annotator visit per app process before the timed sessions (a negative on the
+    group's last tile, then an editor click), so each process has imported its pages and loaded
+    the click model, as a server that has been up a while has; then wait (up to ``settle_s``)
+    for the background jobs that visit started. Returns the seconds it took."""
+    from playwright.sync_api import sync_playwright
+
+    from labeler.project import Project
+
+    start = time.perf_counter()
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        for url in urls:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.set_default_timeout(300_000)
+            page.goto(f"{url}/sweep?session={token}")
+            page.wait_for_selector(".grd-tile img")
+            idle(page)
+            last = _undecided_tiles(page)[-1]
+            page.locator(f".grd-tile[data-id='{last}'] button[data-act='negative']").click()
+            idle(page)
+            time_clicks(page, url, 1)
+            page.close()
+        browser.close()
+    with Project.open(root) as project:
+        while project.store.list_jobs(active=True) and time.perf_counter() - start < settle_s:
+            time.sleep(1)
+    return time.perf_counter() - start
+
+
 def run_k(urls: list[str], k: int, args) -> dict:
     """k sessions at once over ``urls`` (session i on urls[i % len]); pooled percentiles."""
     barrier = threading.Barrier(k, timeout=900)
@@ -182,18 +216,24 @@ def main() -> None:
     parser.add_argument("--db-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--setups", default="one_process,two_replicas")
     parser.add_argument("--quick", action="store_true", help="smoke run: k = 1, 2; 3 actions")
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="one untimed visit per app process first (pages imported, click model loaded)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.ks, args.decisions, args.clicks = "1,2", 3, 3
     ks = [int(k) for k in args.ks.split(",")]
-    if max(ks) * args.decisions > 100:
-        parser.error("k x --decisions must fit the group's 100 tiles")
+    if max(ks) * args.decisions > 100 - args.warm:
+        parser.error("k x --decisions must fit the group's 100 tiles (99 with --warm)")
     setups = args.setups.split(",")
     result = {
         "cores": os.cpu_count(),
         "load_average_start": _load(),
         "segmenter": args.segmenter,
         "backend": "postgresql",
+        "warm": args.warm,
         "decisions_per_session": args.decisions,
         "clicks_per_session": args.clicks,
         "limits_ms": {"decision_saved_p95": DECISION_P95_MS, "click_p95": CLICK_P95_MS},
@@ -215,13 +255,17 @@ def main() -> None:
                     # editor visit (bench_ui.time_clicks) signs in through bench_ui.SIGN_IN
                     args.tokens = [project.store.local_token(f"load{i}") for i in range(k)]
                     bench_ui.SIGN_IN = f"session={project.store.local_token('bench')}"
+                    warm_token = project.store.local_token("warm")
                 with served(setup, root, Path(tmp)) as urls:
+                    warm_s = warm_up(urls, warm_token, root) if args.warm else None
                     load_before = _load()
                     start = time.perf_counter()
                     figures = run_k(urls, k, args)
                     figures["wall_s"] = round(time.perf_counter() - start, 1)
                     figures["load_average"] = [load_before, _load()]
                     figures["passes"] = passes(figures)
+                    if warm_s is not None:
+                        figures["warm_up_s"] = round(warm_s, 1)
                 del os.environ["GRD_DATABASE_URL"]
             result["runs"][setup][k] = figures
             line = ", ".join(

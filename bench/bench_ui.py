@@ -77,11 +77,17 @@ SIGN_IN = ""
 
 
 def build_group_project(root: Path, n: int = 100, seed: int = 0) -> Project:
-    """One group of ``n`` photos with one expression; proposals (with scores) on every image."""
+    """A new project holding :func:`add_photo_group`'s group."""
+    project = Project.init(root, name="UI bench")
+    add_photo_group(project, n, seed)
+    return project
+
+
+def add_photo_group(project: Project, n: int = 100, seed: int = 0) -> None:
+    """Add one group of ``n`` photos with one expression; proposals (with scores) on every image."""
     rng = np.random.default_rng(seed)
     data = skimage_data_dir()
     photos = [Image.open(data / name).convert("RGB") for name in PHOTOS]
-    project = Project.init(root, name="UI bench")
     items = []
     for k in range(n):
         content = _variant(photos[k % len(photos)], k, rng)
@@ -108,7 +114,6 @@ def build_group_project(root: Path, n: int = 100, seed: int = 0) -> Project:
             ] = True
             instances = [rle.encode(m)]
         store.propose(expr.id, image.id, instances, score=score, model_version="bench")
-    return project
 
 
 def idle(page) -> None:

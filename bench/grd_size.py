@@ -10,6 +10,7 @@ hole), the rest stay proposed or unseen, like a dataset mid-way through annotati
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -62,10 +63,19 @@ def _add_images(store, group_id: int, g: int, n: int) -> list[int]:
 
 
 def make_grd_size_project(
-    root: Path, seed: int = 0, decided: float = 0.8, scale: int = 1, database_url: str = ""
+    root: Path,
+    seed: int = 0,
+    decided: float = 0.8,
+    scale: int = 1,
+    database_url: str = "",
+    first: Callable[[Project], None] | None = None,
 ) -> Project:
+    """The project at ``root``; ``first`` (if given) adds what it likes before the generated groups
+    (e.g. a group of real photos that the app then opens first)."""
     rng = np.random.default_rng(seed)
     project = Project.init(root, name=f"GRD-size benchmark x{scale}", database_url=database_url)
+    if first is not None:
+        first(project)
     store = project.store
     bank = _mask_bank(rng)
     groups, images, expressions = GROUPS * scale, IMAGES * scale, EXPRESSIONS * scale

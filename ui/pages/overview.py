@@ -7,7 +7,15 @@ import streamlit as st
 
 from labeler.annotate import next_task
 from ui import common, state, teamwork
-from ui.overview_chart import progress_chart, table_height
+from ui.overview_chart import (
+    PAGE_ORDERS,
+    PAGE_ROWS,
+    page_count,
+    page_order,
+    page_slice,
+    progress_chart,
+    table_height,
+)
 from ui.plain import md
 
 
@@ -117,6 +125,8 @@ def _expressions(expressions, group_names) -> None:
     if not expressions:
         st.caption("No expressions yet: add them on the **Data** page.")
         return
+    if len(expressions) > PAGE_ROWS:
+        expressions = _one_page(expressions)
     table = pd.DataFrame(
         [
             {
@@ -157,3 +167,17 @@ def _expressions(expressions, group_names) -> None:
         from ui.navigation import go
 
         go("sweep")
+
+
+def _one_page(expressions):
+    """The page of expressions picked by the order and page widgets above the chart."""
+    cols = st.columns([2, 1, 3])
+    order = cols[0].selectbox("Order", PAGE_ORDERS, key="overview_order")
+    pages = page_count(len(expressions))
+    page = cols[1].number_input("Page", 1, pages, 1, key="overview_page")
+    shown = page_slice(len(expressions), page)
+    rows = page_order([p.fraction for p in expressions], order)[shown]
+    cols[2].caption(
+        f"Expressions {shown.start + 1}-{shown.stop} of {len(expressions):,}, page {page} of {pages}"
+    )
+    return [expressions[k] for k in rows]
