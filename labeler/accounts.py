@@ -11,6 +11,7 @@ Pure logic; ``labeler/store/users.py`` keeps users in the project's database and
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -95,8 +96,11 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-# A hash to verify against when the name is unknown, so both failures take the same time.
-DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+@functools.cache
+def dummy_hash() -> str:
+    """A hash to verify against when the name is unknown, so both failures take the same time.
+    Made on first use: hashing at import cost every `grd` process 0.1 s."""
+    return _hasher.hash(secrets.token_hex(8))
 
 
 # -- throttling --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from labeler.domain import (
 )
 from labeler.errors import InvalidMask, NotFound, StaleRevision
 from labeler.limits import MAX_INSTANCES_PER_DECISION, check_text
+from labeler.store import counts
 from labeler.store import schema as t
 from labeler.store.repository import CatalogMixin, chunked, utcnow
 
@@ -288,7 +289,10 @@ class DecisionsMixin(CatalogMixin):
         model_version,
         action,
         batch_id,
+        deltas: counts.Deltas | None = None,
     ) -> ExpressionDecision:
+        """Write one pair inside ``conn``'s transaction. Its change to the decision counts goes
+        into ``deltas`` (the caller applies them once for a batch), or is applied here."""
         before = self._load_decisions(conn, expression_id, [image_id]).get(
             image_id, ExpressionDecision(expression_id, image_id)
         )
@@ -341,6 +345,15 @@ class DecisionsMixin(CatalogMixin):
                 batch_id=batch_id,
             )
         )
+        pending = counts.Deltas() if deltas is None else deltas
+        counts.moved(
+            pending,
+            expression_id,
+            (before.author or "", before.status.value) if before.revision else None,
+            (author, status.value),
+        )
+        if deltas is None:
+            counts.bump(conn, pending)
         return after
 
     # -- bulk import (one transaction) ----------------------------------------------------------
@@ -424,6 +437,9 @@ class DecisionsMixin(CatalogMixin):
             ]
             if instances:
                 conn.execute(insert(t.instances), instances)
+            counts.bump(
+                conn, counts.Deltas((d.expression_id, d.author, d.status.value) for d in checked)
+            )
             conn.execute(
                 insert(t.audit_log),
                 [
@@ -490,7 +506,7 @@ class DecisionsMixin(CatalogMixin):
             w._replace(instances=tuple(rles))
             for w, rles in zip(writes, self._validated_many(writes), strict=True)
         ]
-        saved, conflicts = [], []
+        saved, conflicts, deltas = [], [], counts.Deltas()
         with self._write() as conn:
             for w in checked:
                 try:
@@ -508,6 +524,7 @@ class DecisionsMixin(CatalogMixin):
                                 w.model_version,
                                 action,
                                 batch_id,
+                                deltas,
                             )
                         )
                 except (StaleRevision, IntegrityError):
@@ -524,6 +541,7 @@ class DecisionsMixin(CatalogMixin):
                         batch_id,
                     )
                     conflicts.append(current)
+            counts.bump(conn, deltas)
         return BatchResult(batch_id if saved else None, tuple(saved), tuple(conflicts))
 
     def _validated_many(self, writes: Sequence[PairWrite]) -> list[list[RLE]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select
 
 from labeler.errors import LabelerError
+from labeler.store import counts
 from labeler.store import schema as t
 from labeler.store.decisions import DecisionsMixin, _snapshot
 from labeler.store.repository import chunked, utcnow
@@ -80,5 +81,6 @@ class ExpressionEditsMixin(DecisionsMixin):
             for chunk in chunked(ids, 500):
                 conn.execute(delete(t.instances).where(t.instances.c.decision_id.in_(list(chunk))))
             conn.execute(delete(t.decisions).where(t.decisions.c.expression_id == expression_id))
+            counts.forget_expression(conn, expression_id)
             conn.execute(delete(t.expressions).where(t.expressions.c.id == expression_id))
         return human

@@ -1,4 +1,5 @@
-"""Progress queries: per expression, per group, per annotator. Each is one SQL statement."""
+"""Progress queries: per expression, per group, per annotator. Each is one SQL statement over the
+decision counts the write path keeps (:mod:`labeler.store.counts`), never over every decision."""
 
 from __future__ import annotations
 
@@ -10,23 +11,22 @@ from labeler.store.repository import CatalogMixin
 
 
 def _count_status(status: str):
-    return func.coalesce(func.sum(case((t.decisions.c.status == status, 1), else_=0)), 0)
+    c = t.decision_counts
+    return func.coalesce(func.sum(case((c.c.status == status, c.c.n), else_=0)), 0)
 
 
 def _per_expression(group_id: int | None = None):
-    """Per expression: its group's image count and its decision counts by status. The decisions
-    are counted once, grouped by expression (an index range), then joined to the 3k expressions:
-    at 10x GRD this is 3x faster than joining first and grouping the joined rows."""
-    d, e, i = t.decisions, t.expressions, t.images
+    """Per expression: its group's image count and its decision counts by status."""
+    c, e, i = t.decision_counts, t.expressions, t.images
     counts = select(
-        d.c.expression_id,
+        c.c.expression_id,
         _count_status("positive").label("positive"),
         _count_status("negative").label("negative"),
         _count_status("proposed").label("proposed"),
-    ).group_by(d.c.expression_id)
+    ).group_by(c.c.expression_id)
     images = select(i.c.group_id, func.count().label("n")).group_by(i.c.group_id)
     if group_id is not None:
-        counts = counts.where(d.c.expression_id.in_(select(e.c.id).where(e.c.group_id == group_id)))
+        counts = counts.where(c.c.expression_id.in_(select(e.c.id).where(e.c.group_id == group_id)))
         images = images.where(i.c.group_id == group_id)
     counts, images = counts.subquery(), images.subquery()
     query = select(
@@ -96,15 +96,13 @@ class ProgressMixin(CatalogMixin):
 
     def annotator_progress(self) -> list[AnnotatorProgress]:
         """Human decisions currently standing, per author."""
+        c = t.decision_counts
         query = (
-            select(
-                t.decisions.c.author,
-                _count_status("positive"),
-                _count_status("negative"),
-            )
-            .where(t.decisions.c.status.in_(("positive", "negative")))
-            .group_by(t.decisions.c.author)
-            .order_by(t.decisions.c.author)
+            select(c.c.author, _count_status("positive"), _count_status("negative"))
+            .where(c.c.status.in_(("positive", "negative")))
+            .group_by(c.c.author)
+            .having(func.sum(c.c.n) > 0)
+            .order_by(c.c.author)
         )
         return [AnnotatorProgress(*row) for row in self._scalar_rows(query)]
 

@@ -97,6 +97,21 @@ instances = Table(
     Index("ix_instances_decision", "decision_id"),
 )
 
+# -- migration 0006_decision_counts: progress without counting every decision ---------------
+decision_counts = Table(
+    "decision_counts",
+    metadata,
+    Column(
+        "expression_id",
+        Integer,
+        ForeignKey("expressions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("author", String(200), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

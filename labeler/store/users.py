@@ -156,7 +156,7 @@ class UsersMixin(CatalogMixin):
         with self._read() as conn:
             row = conn.execute(select(t.users).where(t.users.c.name == name)).first()
         if row is None:
-            accounts.verify_password(accounts.DUMMY_HASH, password or "")  # same time either way
+            accounts.verify_password(accounts.dummy_hash(), password or "")  # same time either way
             raise SignInRefused("wrong name or password")
         locked = _aware(row.locked_until)
         if locked is not None and locked > now:
