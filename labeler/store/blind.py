@@ -23,6 +23,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from labeler import blind as rules
+from labeler.agreement import merge_judgements
 from labeler.blind import BlindPair, SecondOpinion
 from labeler.domain import ExpressionDecision
 from labeler.errors import LabelerError, NotFound
@@ -31,6 +32,10 @@ from labeler.store import schema as t
 from labeler.store.decisions import DecisionsMixin
 from labeler.store.opinions import load_blind, load_opinions
 from labeler.store.repository import utcnow
+
+#: The two sources agreement is computed from (``BlindMixin.agreement_judgements``).
+BLIND_SOURCE = "blind pairs"
+SAVES_SOURCE = "last saves"
 
 
 class BlindMixin(DecisionsMixin):
@@ -134,3 +139,20 @@ class BlindMixin(DecisionsMixin):
                     if both:
                         out[(eid, iid)] = both
         return out
+
+    # -- agreement ------------------------------------------------------------------------------
+    def agreement_judgements(
+        self,
+    ) -> tuple[str, dict[tuple[int, int], dict[str, tuple[str, list]]]]:
+        """What agreement reports compare, and which source it is: ``("blind pairs",
+        blind_judgements())`` as soon as any blind pair is assigned (two judgements made blind to
+        each other), else ``("last saves", judgements())``: each person's last own save of each
+        decision, from the audit log (the later one may have seen the earlier)."""
+        if self.blind_pairs():
+            return BLIND_SOURCE, self.blind_judgements()
+        return SAVES_SOURCE, self.judgements()
+
+    def all_judgements(self) -> dict[tuple[int, int], dict[str, tuple[str, list]]]:
+        """Every judgement a person made: their last own saves of decisions and their blind
+        second opinions (what gold accuracy is scored on)."""
+        return merge_judgements(self.judgements(), self.blind_judgements())

@@ -247,3 +247,29 @@ def test_blind_agreement_by_hand(team):
     assert pair.kappa == pytest.approx(0.5)
     assert (pair.both_positive, pair.mean_iou) == (1, pytest.approx(0.5))
     assert all("bea" not in by for by in store.judgements().values())  # blind saves: not decisions
+
+
+def test_per_annotator_summary_by_hand():
+    from labeler.agreement import merge_judgements, per_annotator
+
+    judged = {
+        (1, 1): {"ann": ("positive", []), "bea": ("positive", [])},  # agree
+        (1, 2): {"ann": ("negative", []), "bea": ("positive", [])},  # disagree
+        (1, 3): {"ann": ("negative", []), "bea": ("negative", []), "cai": ("positive", [])},
+        (1, 4): {"ann": ("negative", [])},  # judged alone: no comparison
+    }
+    gold = {(1, 3): ("negative", [])}
+    rows = {a.annotator: a for a in per_annotator(judged, gold)}
+    # ann: 4 judged; compared 1 + 1 + 2 = 4, agreed 1 + 0 + 1 (bea) = 2; gold 1/1
+    assert (rows["ann"].judged, rows["ann"].compared, rows["ann"].agreed) == (4, 4, 2)
+    assert rows["ann"].agreement == 0.5 and rows["ann"].gold_accuracy == 1.0
+    # cai: 1 judged, compared with ann and bea (both negative): 0 of 2; gold 0/1
+    assert (rows["cai"].compared, rows["cai"].agreed, rows["cai"].gold_correct) == (2, 0, 0)
+    merged = merge_judgements({(1, 1): {"ann": ("negative", [])}}, {(1, 1): {"bea": ("x", [])}})
+    assert merged == {(1, 1): {"ann": ("negative", []), "bea": ("x", [])}}
+    scored_elsewhere = per_annotator({}, gold, judged)  # gold from another source
+    assert [(a.annotator, a.judged, a.gold_judged) for a in scored_elsewhere] == [
+        ("ann", 0, 1),
+        ("bea", 0, 1),
+        ("cai", 0, 1),
+    ]
