@@ -9,6 +9,8 @@ never moves a tile; "Re-sort" (O) applies the order again. Space opens a large p
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from labeler import annotate
@@ -149,8 +151,9 @@ def _sweep(
 ) -> None:
     store = resources.project().store
     images = {im.id: im for im in store.list_images(group_id)}
-    decisions = store.decisions_for_expression(expression_id, list(images))
-    _completeness(store, expression_id, group_id)
+    # What the signed-in user may see: on their blind pairs, their own judgement (labeler/blind.py).
+    decisions = store.decisions_for_expression(expression_id, list(images), viewer=author)
+    _completeness(store, expression_id, group_id, decisions, author)
     held = st.session_state.setdefault(_HELD, {})
     key = _held_key(expression_id, order_by, show)
     shown = held[key] = held_order(held.get(key), decisions, order_by, show)
@@ -176,7 +179,9 @@ def _sweep(
         tiles.append(
             tile_grid.Tile(
                 image_id,
-                resources.tile_jpeg(str(project.image_path(images[image_id])), d, cache, box),
+                resources.tile_jpeg(
+                    str(project.image_path(images[image_id])), d, cache, box, viewer=author
+                ),
                 badge.kind,
                 badge.label,
                 proposed=d.status is DecisionStatus.PROPOSED,
@@ -200,6 +205,7 @@ def _sweep(
             images[preview[1]],
             d,
             annotate.decision_badge(d, margins.get(d.model_version, margins[None])),
+            author,
         )
     if st.session_state.pop(_OPEN, False):
         from ui.navigation import go
@@ -208,7 +214,7 @@ def _sweep(
 
 
 @st.dialog("Preview", width="large")
-def _preview(expression_id: int, image, decision, badge) -> None:
+def _preview(expression_id: int, image, decision, badge, viewer: str | None = None) -> None:
     """The large preview (Space on a tile): the image as large as the dialog allows, the
     proposal's (or the decision's) masks outlined; Esc closes it."""
     path = str(resources.project().image_path(image))
@@ -217,7 +223,7 @@ def _preview(expression_id: int, image, decision, badge) -> None:
         f":{badge.color}-badge[{badge.label}] · {name} · {image.width} x {image.height} px",
         help=badge.help or None,
     )
-    st.image(resources.large_preview_jpeg(path, decision), width="content")
+    st.image(resources.large_preview_jpeg(path, decision, viewer=viewer), width="content")
     st.button(
         "Open in the editor",
         key="preview_open",
@@ -227,17 +233,33 @@ def _preview(expression_id: int, image, decision, badge) -> None:
     )
 
 
-def _completeness(store: Store, expression_id: int, group_id: int) -> None:
+def _completeness(
+    store: Store, expression_id: int, group_id: int, decisions, viewer: str | None
+) -> None:
     p = next(
         (p for p in store.expression_progress(group_id) if p.expression_id == expression_id), None
     )
     if p is None:
         return
+    if viewer and store.blind_pairs(expression_id, second=viewer):
+        p = _progress_of(p, decisions)  # the counts of the decisions would tell what is hidden
     text = (
         f"**{p.decided} / {p.total} decided** · {p.positive} positive · {p.negative} negative · "
         f"{p.proposed} proposed · {p.unseen} unseen"
     )
     st.progress(p.fraction, text=text + (" · :green-badge[complete]" if p.complete else ""))
+
+
+def _progress_of(p, decisions):
+    """``p`` with its counts taken from the decisions as this viewer sees them."""
+    statuses = [d.status for d in decisions.values()]
+    return replace(
+        p,
+        total=len(statuses),
+        positive=statuses.count(DecisionStatus.POSITIVE),
+        negative=statuses.count(DecisionStatus.NEGATIVE),
+        proposed=statuses.count(DecisionStatus.PROPOSED),
+    )
 
 
 def _open_in_editor(expression_id: int, image_id: int) -> None:
