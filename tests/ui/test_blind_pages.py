@@ -44,6 +44,9 @@ def test_the_second_annotator_sweeps_their_blind_pair_undecided(app, demo_projec
     assert not app.exception
     tiles = _tiles(app, expr)
     assert (tiles[blind.id]["kind"], tiles[blind.id]["rev"]) == ("unseen", 0)  # bob's + hidden
+    assert tiles[blind.id]["label"] == "blind · unseen" and tiles[other.id]["label"].startswith(
+        "neg"
+    )
     assert tiles[other.id]["kind"] == "negative"  # not blind: shown as it is
     progress = app.get("progress")[0].proto.text
     assert "**1 / " in progress and "0 positive · 1 negative" in progress  # no hidden count

@@ -153,7 +153,13 @@ def _sweep(
     images = {im.id: im for im in store.list_images(group_id)}
     # What the signed-in user may see: on their blind pairs, their own judgement (labeler/blind.py).
     decisions = store.decisions_for_expression(expression_id, list(images), viewer=author)
-    _completeness(store, expression_id, group_id, decisions, author)
+    blind = {p.image_id for p in store.blind_pairs(expression_id, second=author)} if author else ()
+    _completeness(store, expression_id, group_id, decisions if blind else None)
+    if blind:
+        st.caption(
+            f"{len(blind)} of these images are your **blind** pairs: you judge them without seeing "
+            "the other annotator's decision (and they do not see yours)."
+        )
     held = st.session_state.setdefault(_HELD, {})
     key = _held_key(expression_id, order_by, show)
     shown = held[key] = held_order(held.get(key), decisions, order_by, show)
@@ -183,7 +189,7 @@ def _sweep(
                     str(project.image_path(images[image_id])), d, cache, box, viewer=author
                 ),
                 badge.kind,
-                badge.label,
+                ("blind · " if image_id in blind else "") + badge.label,
                 proposed=d.status is DecisionStatus.PROPOSED,
                 negative=d.status is DecisionStatus.NEGATIVE,
                 revision=d.revision,
@@ -233,16 +239,15 @@ def _preview(expression_id: int, image, decision, badge, viewer: str | None = No
     )
 
 
-def _completeness(
-    store: Store, expression_id: int, group_id: int, decisions, viewer: str | None
-) -> None:
+def _completeness(store: Store, expression_id: int, group_id: int, decisions=None) -> None:
+    """The expression's progress bar; counted from ``decisions`` (a blind viewer's view) if given."""
     p = next(
         (p for p in store.expression_progress(group_id) if p.expression_id == expression_id), None
     )
     if p is None:
         return
-    if viewer and store.blind_pairs(expression_id, second=viewer):
-        p = _progress_of(p, decisions)  # the counts of the decisions would tell what is hidden
+    if decisions is not None:
+        p = _progress_of(p, decisions)  # the stored counts would tell what the view hides
     text = (
         f"**{p.decided} / {p.total} decided** · {p.positive} positive · {p.negative} negative · "
         f"{p.proposed} proposed · {p.unseen} unseen"
