@@ -106,3 +106,21 @@ def test_renderings_are_kept_per_viewer(demo_project):
     )
     fresh = resources.tile_jpeg(path, anns, resources._Renderings(1), viewer="ann")
     assert resources.tile_jpeg(path, anns, cache, viewer="ann") == fresh
+
+
+def test_all_remaining_negative_covers_only_the_blind_pairs_of_a_second_annotator(
+    app, demo_project
+):
+    store = demo_project.store
+    expr, blind, other = _blind_setup(demo_project)
+    before = {i: d.revision for i, d in store.decisions_for_expression(expr.id).items()}
+    app.run()
+    app.button(key="blind_next").click().run()
+    remaining = app.button(key="remaining")
+    assert remaining.label == "All remaining negative (1)"  # her one blind pair, not the group
+    remaining.click().run()
+    assert not app.exception
+    assert {i: d.revision for i, d in store.decisions_for_expression(expr.id).items()} == before
+    mine = store.get_decision(expr.id, blind.id, viewer="ann")
+    assert (mine.status, mine.author) == (DecisionStatus.NEGATIVE, "ann")
+    assert app.button(key="remaining").label == "All remaining negative (0)"

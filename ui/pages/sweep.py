@@ -102,10 +102,13 @@ def _on_grid_event(expression_id: int, author: str) -> None:
     )
 
 
-def _remaining(expression_id: int, author: str) -> None:
-    outcome = annotate.confirm_remaining_negative(
-        resources.project().store, expression_id, author=author
-    )
+def _remaining(expression_id: int, author: str, only: dict[int, int] | None = None) -> None:
+    """Every undecided image negative; with ``only`` (image id -> revision seen), just those."""
+    store = resources.project().store
+    if only is not None:
+        outcome = annotate.negative_selected(store, expression_id, only, author=author)
+    else:
+        outcome = annotate.confirm_remaining_negative(store, expression_id, author=author)
     _report(expression_id, outcome, "Confirmed all remaining as negative")
 
 
@@ -164,9 +167,13 @@ def _sweep(
     key = _held_key(expression_id, order_by, show)
     shown = held[key] = held_order(held.get(key), decisions, order_by, show)
     first_open = next((i for i in shown if not decisions[i].is_human), None)
-    _toolbar(
-        expression_id, sum(not d.is_human for d in decisions.values()), first_open, author, key
-    )
+    only = None
+    if blind and expression_id not in teamwork.assigned(resources.project()):
+        # A blind second annotator's "all remaining" covers their blind pairs, not the decisions
+        # of the pairs another annotator was assigned.
+        only = {i: d.revision for i, d in decisions.items() if i in blind and not d.is_human}
+    undecided = len(only) if only is not None else sum(not d.is_human for d in decisions.values())
+    _toolbar(expression_id, undecided, first_open, author, key, only)
     common.show_flashes()
     margins = _margins(store, decisions)
     if any(d.status is DecisionStatus.PROPOSED for d in decisions.values()):
@@ -273,7 +280,12 @@ def _open_in_editor(expression_id: int, image_id: int) -> None:
 
 
 def _toolbar(
-    expression_id: int, undecided: int, first_open: int | None, author: str, held_key: str
+    expression_id: int,
+    undecided: int,
+    first_open: int | None,
+    author: str,
+    held_key: str,
+    only: dict[int, int] | None = None,
 ) -> None:
     last = state.last_batch(expression_id)
     with st.container(horizontal=True, vertical_alignment="center", key="sweep_toolbar"):
@@ -293,8 +305,13 @@ def _toolbar(
             type="primary",
             disabled=not undecided,
             on_click=_remaining,
-            args=(expression_id, author),
-            help="Every image without a human decision becomes a certified negative (one undoable action).",
+            args=(expression_id, author, only),
+            help=(
+                "Every image without a human decision becomes a certified negative (one undoable action)."
+                if only is None
+                else "Each of your blind pairs you have not judged yet becomes your negative (one "
+                "undoable action); the other images are left as they are."
+            ),
         )
         st.button(
             "Undo" + (f": {last.label}" if last else ""),
