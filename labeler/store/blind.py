@@ -122,22 +122,23 @@ class BlindMixin(DecisionsMixin):
 
     def blind_judgements(self) -> dict[tuple[int, int], dict[str, tuple[str, list]]]:
         """For each blind pair, both annotators' judgements: ``{(expression, image): {name:
-        (status, RLEs)}}`` - the pair's decision under its author (:func:`labeler.blind.
-        judgements_of`) and the second opinion under the second annotator. Pairs neither side
-        judged yet are left out; a pair one side judged has one entry."""
+        (status, RLEs)}}``: the pair's decision under its author and the second opinion under
+        the second annotator (:func:`labeler.blind.judgements_of`). Pairs neither side judged
+        yet are left out; a pair one side judged has one entry."""
         out: dict[tuple[int, int], dict[str, tuple[str, list]]] = {}
         with self._read() as conn:
-            pairs = load_blind(conn)
+            by_expression: dict[int, list[BlindPair]] = {}
+            for pair in load_blind(conn).values():
+                by_expression.setdefault(pair.expression_id, []).append(pair)
             opinions = load_opinions(conn)
-            for eid in sorted({e for e, _ in pairs}):
+            for eid, pairs in sorted(by_expression.items()):
                 mains = self._load_decisions(conn, eid, None)
-                for (e, iid), pair in pairs.items():
-                    if e != eid:
-                        continue
-                    main = mains.get(iid, ExpressionDecision(eid, iid))
-                    both = rules.judgements_of(pair, main, opinions.get((eid, iid, pair.second)))
+                for pair in pairs:
+                    main = mains.get(pair.image_id, ExpressionDecision(eid, pair.image_id))
+                    opinion = opinions.get((eid, pair.image_id, pair.second))
+                    both = rules.judgements_of(pair, main, opinion)
                     if both:
-                        out[(eid, iid)] = both
+                        out[(eid, pair.image_id)] = both
         return out
 
     # -- agreement ------------------------------------------------------------------------------
