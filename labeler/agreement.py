@@ -128,3 +128,69 @@ def agreement_by_expression(
         if pairs:
             out[expression_id] = pairs
     return out
+
+
+@dataclass(frozen=True)
+class AnnotatorSummary:
+    """One annotator across the pairs they judged: how often their presence call matched another
+    annotator's on the same pair (``agreed`` of ``compared`` comparisons, one per other annotator
+    of a pair), and their accuracy on gold pairs."""
+
+    annotator: str
+    judged: int
+    compared: int
+    agreed: int
+    gold_judged: int
+    gold_correct: int
+
+    @property
+    def agreement(self) -> float:
+        return self.agreed / self.compared if self.compared else math.nan
+
+    @property
+    def gold_accuracy(self) -> float:
+        return self.gold_correct / self.gold_judged if self.gold_judged else math.nan
+
+
+def per_annotator(
+    judgements: Mapping[PairKey, Mapping[str, Judgement]],
+    gold: Mapping[PairKey, Judgement],
+    gold_judgements: Mapping[PairKey, Mapping[str, Judgement]] | None = None,
+) -> list[AnnotatorSummary]:
+    """:class:`AnnotatorSummary` of everyone in ``judgements`` or in the gold scores (sorted by
+    name). Gold accuracy is scored on ``gold_judgements`` (default: ``judgements``), so a report
+    can compare blind pairs only and still score every judgement a person made against gold."""
+    tally: dict[str, list[int]] = {}
+    for by in judgements.values():
+        for name, (status, _) in by.items():
+            counts = tally.setdefault(name, [0, 0, 0])
+            counts[0] += 1
+            for other, (other_status, _) in by.items():
+                if other != name:
+                    counts[1] += 1
+                    counts[2] += (status == "positive") == (other_status == "positive")
+    scores = {
+        g.annotator: g
+        for g in gold_accuracy(judgements if gold_judgements is None else gold_judgements, gold)
+    }
+    return [
+        AnnotatorSummary(
+            name,
+            *tally.get(name, (0, 0, 0)),
+            scores[name].judged if name in scores else 0,
+            scores[name].correct if name in scores else 0,
+        )
+        for name in sorted(tally.keys() | scores.keys())
+    ]
+
+
+def merge_judgements(
+    *sources: Mapping[PairKey, Mapping[str, Judgement]],
+) -> dict[PairKey, dict[str, Judgement]]:
+    """Every source's judgements in one mapping; for a (pair, annotator) in several, the last
+    source's wins."""
+    out: dict[PairKey, dict[str, Judgement]] = {}
+    for source in sources:
+        for key, by in source.items():
+            out.setdefault(key, {}).update(by)
+    return out

@@ -208,11 +208,16 @@ def _fitted_rgb(path: str, height: int, width: int) -> np.ndarray:
 
 
 def tile_jpeg(
-    path: str, decision, cache: _Renderings | None = None, size: tuple[int, int] = TILE
+    path: str,
+    decision,
+    cache: _Renderings | None = None,
+    size: tuple[int, int] = TILE,
+    viewer: str | None = None,
 ) -> bytes:
     """A grid tile of the image file at ``path``: the image scaled to fill the tile (small images
     up, with crisp pixels) with the decision's masks, letterboxed to ``size``; keyed by the
-    decision's revision (a new save draws a new tile, nothing else)."""
+    decision's revision (a new save draws a new tile, nothing else) and by ``viewer``, whose view
+    of the pair ``decision`` is: a blind second annotator's tile is never another user's."""
 
     def draw() -> bytes:
         small = _fitted_rgb(path, *size)
@@ -220,20 +225,28 @@ def tile_jpeg(
         shown = render.overlay(small, masks) if masks else small
         return render.jpeg(render.letterbox(shown, size), quality=80)
 
-    key = ("tile", path, size, decision.expression_id, decision.revision)
+    key = ("tile", path, size, *_view_key(decision, viewer))
     return (cache or renderings()).get(key, draw)
 
 
-def large_preview_jpeg(path: str, decision, box: tuple[int, int] = PREVIEW) -> bytes:
+def _view_key(decision, viewer: str | None) -> tuple:
+    """What a rendering of ``viewer``'s view of a pair is keyed by. A blind view's revision is the
+    second opinion's, so the time of what it shows (a proposal's, an opinion's) is in it too."""
+    return (decision.expression_id, decision.revision, decision.updated_at, viewer)
+
+
+def large_preview_jpeg(
+    path: str, decision, box: tuple[int, int] = PREVIEW, viewer: str | None = None
+) -> bytes:
     """The sweep's large preview: the image as large as ``box`` allows, each mask of the decision
-    (the proposal's, or the person's) outlined, nothing filled."""
+    (the proposal's, or the person's) outlined, nothing filled; keyed like :func:`tile_jpeg`."""
 
     def draw() -> bytes:
         big = _fitted_rgb(path, *box)
         masks = [tiles.fit_mask(rle.decode(i.rle), big.shape[:2]) for i in decision.instances]
         return render.jpeg(tiles.outlined(big, masks), quality=90)
 
-    key = ("preview", path, box, decision.expression_id, decision.revision)
+    key = ("preview", path, box, *_view_key(decision, viewer))
     return renderings().get(key, draw)
 
 

@@ -7,6 +7,7 @@ store.save_decision(expr.id, image.id, "negative", author="ann", expected_revisi
 
 from __future__ import annotations
 
+from labeler.store.blind import BlindMixin
 from labeler.store.bulk import BulkReadMixin
 from labeler.store.decisions import last_batch
 from labeler.store.expression_edits import ExpressionEditsMixin, ExpressionHasDecisions
@@ -20,6 +21,7 @@ from labeler.store.users import User, UsersMixin
 
 class Store(
     ExpressionEditsMixin,
+    BlindMixin,
     ProgressMixin,
     ModelsMixin,
     JobsMixin,

@@ -4,6 +4,10 @@ Every save names the revision it was based on. The write is a conditional UPDATE
 by the pair's unique constraint), so of two annotators saving the same pair the second gets
 ``StaleRevision`` carrying the current decision, and its own attempt is kept in the audit log as
 ``rejected_stale``: neither decision is lost. Every accepted change appends (before, after) to the log.
+
+Blind pairs (``labeler/blind.py``): reads take an optional ``viewer`` and return what that person
+may see; a write by a pair's blind second annotator goes to their second opinion
+(``opinions.py``), under the same revision check and into the same log (actions ``blind_...``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labeler import rle
+from labeler.accounts import PermissionDenied
 from labeler.domain import (
     RLE,
     AuditEntry,
@@ -25,9 +30,9 @@ from labeler.domain import (
     ExpressionDecision,
     Instance,
 )
-from labeler.errors import InvalidMask, NotFound, StaleRevision
+from labeler.errors import InvalidMask, LabelerError, NotFound, StaleRevision
 from labeler.limits import MAX_INSTANCES_PER_DECISION, check_text
-from labeler.store import counts
+from labeler.store import counts, opinions
 from labeler.store import schema as t
 from labeler.store.repository import CatalogMixin, chunked, utcnow
 
@@ -44,6 +49,7 @@ class PairWrite(NamedTuple):
     expected_revision: int
     score: float | None = None
     model_version: str | None = None
+    opinion_of: str | None = None  # a blind second annotator: write their second opinion instead
 
 
 def _snapshot(decision: ExpressionDecision) -> dict:
@@ -66,15 +72,17 @@ def _log_rejected(
     expected_revision: int,
     author: str,
     batch_id: str | None,
+    action: str = "rejected_stale",
 ) -> None:
-    """Keep a save that lost a race in the audit log as ``rejected_stale``: nothing is lost."""
+    """Keep a save that lost a race in the audit log as ``rejected_stale`` (a second opinion's as
+    ``blind_rejected_stale``, with the second annotator's own view as ``before``): nothing is lost."""
     conn.execute(
         insert(t.audit_log).values(
             expression_id=current.expression_id,
             image_id=current.image_id,
             author=author,
             at=utcnow(),
-            action="rejected_stale",
+            action=action,
             before=_snapshot(current),
             after={"status": status.value, "instances": rles, "based_on": expected_revision},
             batch_id=batch_id,
@@ -137,24 +145,46 @@ def checked_masks(
 
 class DecisionsMixin(CatalogMixin):
     # -- reads --------------------------------------------------------------------------------
-    def get_decision(self, expression_id: int, image_id: int) -> ExpressionDecision:
+    def get_decision(
+        self, expression_id: int, image_id: int, viewer: str | None = None
+    ) -> ExpressionDecision:
+        """The pair's decision; with ``viewer``, what that person may see of it (a blind second
+        annotator sees their own second opinion, :func:`labeler.blind.view_for`)."""
         with self._read() as conn:
-            return self._load_decisions(conn, expression_id, [image_id]).get(
-                image_id, ExpressionDecision(expression_id, image_id)
-            )
+            return self._view_one(conn, expression_id, image_id, viewer)
+
+    def _view_one(
+        self, conn: Connection, expression_id: int, image_id: int, viewer: str | None
+    ) -> ExpressionDecision:
+        main = self._load_decisions(conn, expression_id, [image_id]).get(
+            image_id, ExpressionDecision(expression_id, image_id)
+        )
+        return opinions.views(conn, expression_id, {image_id: main}, viewer)[image_id]
 
     def decisions_for_expression(
-        self, expression_id: int, image_ids: Sequence[int] | None = None
+        self,
+        expression_id: int,
+        image_ids: Sequence[int] | None = None,
+        viewer: str | None = None,
     ) -> dict[int, ExpressionDecision]:
         """Every image of the expression's group -> its decision (``unseen`` ones included); with
-        ``image_ids``, those images only (read alone: one tile's action does not read the group)."""
+        ``image_ids``, those images only (read alone: one tile's action does not read the group);
+        with ``viewer``, what that person may see (see :meth:`get_decision`)."""
         expression = self.get_expression(expression_id)
         only = image_ids is not None
         if image_ids is None:
             image_ids = [img.id for img in self.list_images(expression.group_id)]
         with self._read() as conn:
             found = self._load_decisions(conn, expression_id, image_ids if only else None)
-        return {iid: found.get(iid, ExpressionDecision(expression_id, iid)) for iid in image_ids}
+            mains = {
+                iid: found.get(iid, ExpressionDecision(expression_id, iid)) for iid in image_ids
+            }
+            return opinions.views(conn, expression_id, mains, viewer)
+
+    def _blind_images(self, expression_id: int, second: str) -> set[int]:
+        """Images of the expression's blind pairs whose second annotator is ``second``."""
+        with self._read() as conn:
+            return {iid for _, iid in opinions.load_blind(conn, expression_id, second=second)}
 
     def _load_decisions(
         self, conn: Connection, expression_id: int, image_ids: Sequence[int] | None
@@ -207,11 +237,26 @@ class DecisionsMixin(CatalogMixin):
         validated against the image size (``InvalidMask`` on empty or out-of-bounds masks).
         Raises ``StaleRevision`` (with ``.current``) when the pair moved on meanwhile, and
         ``PermissionDenied`` when ``author`` is not a user allowed to annotate (projects with users).
+
+        When ``author`` is the blind second annotator of the pair, the save is their second
+        opinion (never the decision), checked against the opinion's revision (the one their view
+        showed); it returns their view of the pair.
         """
         check_text("user name", author)
         if model_version is not None:
             check_text("model version", model_version)
         self.authorize(author, "annotate")
+        if image_id in self._blind_images(expression_id, author):
+            return self._save_opinion(
+                expression_id,
+                image_id,
+                status,
+                instances,
+                author,
+                expected_revision,
+                action,
+                batch_id,
+            )
         return self._save_decision(
             expression_id,
             image_id,
@@ -264,6 +309,53 @@ class DecisionsMixin(CatalogMixin):
             raise StaleRevision(
                 f"{current.author or 'someone'} saved this pair (now revision {current.revision}) "
                 f"after you loaded revision {expected_revision}; reload, compare, and save again",
+                current=current,
+            ) from exc
+
+    def _save_opinion(
+        self,
+        expression_id: int,
+        image_id: int,
+        status: Status,
+        instances: Sequence[RLE],
+        annotator: str,
+        expected_revision: int,
+        action: str,
+        batch_id: str | None,
+    ) -> ExpressionDecision:
+        """``save_decision`` by a blind second annotator: their second opinion."""
+        status = DecisionStatus(status)
+        rles = self._validated(expression_id, image_id, status, instances)
+        try:
+            with self._write() as conn:
+                opinions.save_opinion_locked(
+                    conn,
+                    expression_id,
+                    image_id,
+                    annotator,
+                    status,
+                    rles,
+                    expected_revision,
+                    action,
+                    batch_id,
+                )
+                return self._view_one(conn, expression_id, image_id, annotator)
+        except (StaleRevision, IntegrityError) as exc:
+            current = self.get_decision(expression_id, image_id, viewer=annotator)
+            with self._write() as conn:
+                _log_rejected(
+                    conn,
+                    current,
+                    status,
+                    rles,
+                    expected_revision,
+                    annotator,
+                    batch_id,
+                    action=opinions.BLIND_ACTION + "rejected_stale",
+                )
+            raise StaleRevision(
+                f"your blind judgement of this pair is now revision {current.revision} (saved in "
+                f"another window) but you loaded revision {expected_revision}; reload and save again",
                 current=current,
             ) from exc
 
@@ -501,6 +593,11 @@ class DecisionsMixin(CatalogMixin):
         reported. Each pair's write runs in a savepoint, so a conflict found by the database itself
         (a concurrent insert on PostgreSQL) undoes only that pair.
         """
+        foreign = {w.opinion_of for w in writes} - {None, author}
+        if foreign:
+            raise PermissionDenied(
+                f"only {', '.join(sorted(foreign))} may change their own blind judgements"
+            )
         batch_id = uuid.uuid4().hex
         checked = [
             w._replace(instances=tuple(rles))
@@ -509,6 +606,9 @@ class DecisionsMixin(CatalogMixin):
         saved, conflicts, deltas = [], [], counts.Deltas()
         with self._write() as conn:
             for w in checked:
+                if w.opinion_of is not None:
+                    self._save_opinion_in_batch(conn, w, action, batch_id, saved, conflicts)
+                    continue
                 try:
                     with conn.begin_nested():
                         saved.append(
@@ -544,6 +644,38 @@ class DecisionsMixin(CatalogMixin):
             counts.bump(conn, deltas)
         return BatchResult(batch_id if saved else None, tuple(saved), tuple(conflicts))
 
+    def _save_opinion_in_batch(
+        self, conn: Connection, w: PairWrite, action: str, batch_id: str, saved, conflicts
+    ) -> None:
+        """One pair of ``_save_batch`` that is its author's second opinion (see there)."""
+        try:
+            with conn.begin_nested():
+                opinions.save_opinion_locked(
+                    conn,
+                    w.expression_id,
+                    w.image_id,
+                    w.opinion_of,
+                    w.status,
+                    list(w.instances),
+                    w.expected_revision,
+                    action,
+                    batch_id,
+                )
+                saved.append(self._view_one(conn, w.expression_id, w.image_id, w.opinion_of))
+        except (StaleRevision, IntegrityError):
+            current = self._view_one(conn, w.expression_id, w.image_id, w.opinion_of)
+            _log_rejected(
+                conn,
+                current,
+                w.status,
+                list(w.instances),
+                w.expected_revision,
+                w.opinion_of,
+                batch_id,
+                action=opinions.BLIND_ACTION + "rejected_stale",
+            )
+            conflicts.append(current)
+
     def _validated_many(self, writes: Sequence[PairWrite]) -> list[list[RLE]]:
         """``_validated`` for many pairs, reading each expression and group's images once."""
         images: dict[int, dict] = {}
@@ -574,10 +706,13 @@ class DecisionsMixin(CatalogMixin):
 
         Images without a pending proposal are left alone. ``expected_revisions`` (image id -> the
         revision the annotator saw) makes a proposal that a newer one replaced since a conflict.
+        On the author's blind pairs (they are the second annotator) the proposals are those of
+        their view, and accepting one writes their second opinion.
         """
         self.authorize(author, "annotate")
         image_ids = list(image_ids)
-        current = self.decisions_for_expression(expression_id, image_ids)
+        current = self.decisions_for_expression(expression_id, image_ids, viewer=author)
+        blind = self._blind_images(expression_id, author)
         writes = []
         for image_id in image_ids:
             decision = current.get(image_id)
@@ -594,6 +729,7 @@ class DecisionsMixin(CatalogMixin):
                     expected,
                     decision.score,
                     decision.model_version,
+                    author if image_id in blind else None,
                 )
             )
         return self._save_batch(writes, author=author, action="accept_proposal")
@@ -611,14 +747,19 @@ class DecisionsMixin(CatalogMixin):
         ``image_ids=None`` means every image of the group that has no human decision yet ("confirm all
         remaining undecided as negative"). Pairs a person already decided are left alone unless they
         are named explicitly; ``expected_revisions`` guards those against concurrent edits.
+
+        On the author's blind pairs (they are the second annotator) "decided" and "already
+        negative" mean their own second opinion, and the negative is recorded as their second
+        opinion: a pair whose decision is negative still gets their own judgement.
         """
         self.authorize(author, "annotate")
+        blind = self._blind_images(expression_id, author)
         if image_ids is None:
-            current = self.decisions_for_expression(expression_id)
+            current = self.decisions_for_expression(expression_id, viewer=author)
             targets = [iid for iid, d in current.items() if not d.is_human]
         else:
             targets = list(image_ids)
-            current = self.decisions_for_expression(expression_id, targets)
+            current = self.decisions_for_expression(expression_id, targets, viewer=author)
         writes = []
         for image_id in targets:
             decision = current.get(image_id)
@@ -629,17 +770,30 @@ class DecisionsMixin(CatalogMixin):
             if decision.status is DecisionStatus.NEGATIVE:
                 continue
             expected = (expected_revisions or {}).get(image_id, decision.revision)
-            writes.append(PairWrite(expression_id, image_id, DecisionStatus.NEGATIVE, (), expected))
+            writes.append(
+                PairWrite(
+                    expression_id,
+                    image_id,
+                    DecisionStatus.NEGATIVE,
+                    (),
+                    expected,
+                    opinion_of=author if image_id in blind else None,
+                )
+            )
         return self._save_batch(writes, author=author, action="confirm_negative")
 
-    def undo_batch(self, batch_id: str, *, author: str) -> BatchResult:
+    def undo_batch(self, batch_id: str | None, *, author: str) -> BatchResult:
         """Restore every pair of a batch to what it was before, as a new batch (one transaction).
 
         A pair someone changed after the batch is left as it is and reported as a conflict;
-        nothing is lost either way (all states stay in the audit log).
+        nothing is lost either way (all states stay in the audit log). Second opinions in the
+        batch are restored as second opinions (only by their own annotator). ``batch_id`` must
+        name a batch: None (nothing to undo) is refused, it would otherwise select the whole log.
         """
+        if not batch_id:
+            raise LabelerError("undo needs the id of a batch; none was given")
         self.authorize(author, "annotate")
-        entries = [e for e in self.audit(batch_id=batch_id) if e.action != "rejected_stale"]
+        entries = [e for e in self.audit(batch_id=batch_id) if not _is_rejected(e.action)]
         if not entries:
             raise NotFound(f"no batch {batch_id!r} in the audit log")
         writes = []
@@ -654,6 +808,9 @@ class DecisionsMixin(CatalogMixin):
                     after.get("revision", 0),
                     before.get("score"),
                     before.get("model_version"),
+                    after.get("annotator")
+                    if entry.action.startswith(opinions.BLIND_ACTION)
+                    else None,
                 )
             )
         return self._save_batch(writes, author=author, action="undo")
@@ -694,9 +851,14 @@ class DecisionsMixin(CatalogMixin):
         return sorted(entries, key=lambda e: e.id)
 
 
+def _is_rejected(action: str) -> bool:
+    """Whether an audit action is a save that lost a race (``rejected_stale``, blind or not)."""
+    return action.endswith("rejected_stale")
+
+
 def last_batch(entries: Sequence[AuditEntry], author: str) -> str | None:
     """The newest undoable batch of ``author`` among audit entries (for an "undo" button)."""
     for entry in reversed(entries):
-        if entry.batch_id and entry.author == author and entry.action != "rejected_stale":
+        if entry.batch_id and entry.author == author and not _is_rejected(entry.action):
             return entry.batch_id
     return None

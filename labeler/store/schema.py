@@ -192,3 +192,40 @@ gold_pairs = Table(
     Column("marked_by", String(200), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )
+
+# -- blind double assignment (migration 0005_blind_pairs) -------------------------------------
+#: Pairs given to two annotators blind to each other: the first one's saves are the pair's
+#: decision; the second one's go to ``second_opinions`` (``labeler/blind.py`` says who sees what).
+blind_pairs = Table(
+    "blind_pairs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "expression_id", Integer, ForeignKey("expressions.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("image_id", Integer, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
+    Column("first_annotator", String(200), nullable=False),
+    Column("second_annotator", String(200), nullable=False),
+    Column("assigned_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("expression_id", "image_id", name="uq_blind_pair"),
+    Index("ix_blind_pairs_second", "second_annotator"),
+)
+
+#: The second annotator's own judgement of a blind pair (masks: a JSON list of RLEs), with its own
+#: revision for the same optimistic check as decisions.
+second_opinions = Table(
+    "second_opinions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "expression_id", Integer, ForeignKey("expressions.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("image_id", Integer, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
+    Column("annotator", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("instances", JSON, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("expression_id", "image_id", "annotator", name="uq_second_opinion"),
+)

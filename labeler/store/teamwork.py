@@ -18,6 +18,8 @@ from labeler.store import schema as t
 from labeler.store.repository import CatalogMixin, utcnow
 
 VERDICTS = ("accepted", "rejected")
+#: Audit actions that record a person's own judgement of a pair's decision.
+JUDGEMENT_ACTIONS = ("save", "edit", "resolve_conflict", "accept_proposal", "confirm_negative")
 
 
 @dataclass(frozen=True)
@@ -196,13 +198,14 @@ class TeamworkMixin(CatalogMixin):
 
     # -- independent judgements (for agreement) -------------------------------------------------
     def judgements(self) -> dict[tuple[int, int], dict[str, tuple[str, list]]]:
-        """Each person's last own saved state of each pair, from the audit log:
-        ``{(expression, image): {author: (status, instance RLEs)}}``. Model proposals, undos and
-        stale attempts are not judgements."""
+        """Each person's last own saved state of each pair's decision, from the audit log:
+        ``{(expression, image): {author: (status, instance RLEs)}}``. Saves from the grid, the
+        editor (``edit``) and conflict resolutions count; model proposals, undos, stale attempts
+        and blind second opinions (``blind_judgements``) are not in it."""
         out: dict[tuple[int, int], dict[str, tuple[str, list]]] = {}
         query = (
             select(t.audit_log)
-            .where(t.audit_log.c.action.in_(("save", "accept_proposal", "confirm_negative")))
+            .where(t.audit_log.c.action.in_(JUDGEMENT_ACTIONS))
             .order_by(t.audit_log.c.id)
         )
         with self._read() as conn:

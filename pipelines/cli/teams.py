@@ -16,8 +16,15 @@ from rich.console import Console
 from rich.table import Table
 
 from labeler.accounts import ROLES
-from labeler.agreement import annotator_agreement, gold_accuracy
+from labeler.agreement import (
+    agreement_by_expression,
+    annotator_agreement,
+    gold_accuracy,
+    per_annotator,
+)
+from labeler.blind import check_share, choose_overlap
 from labeler.errors import LabelerError
+from labeler.store.blind import BLIND_SOURCE, SAVES_SOURCE
 from pipelines.cli._app import app
 from pipelines.cli.conventions import GrdTyper
 from pipelines.cli.project import ProjectDir, open_project
@@ -115,11 +122,37 @@ def assign(
     expression: Annotated[
         str | None, typer.Option(help="Only this expression (id or exact text).")
     ] = None,
+    second_to: Annotated[
+        str | None,
+        typer.Option(
+            "--second-to",
+            help="A second annotator who judges a share (--overlap) of these pairs, blind to "
+            "--to's decisions (and --to to theirs).",
+        ),
+    ] = None,
+    overlap: Annotated[
+        float | None,
+        typer.Option(
+            help="Share (0-1) of the assigned (expression, image) pairs --second-to gets."
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the overlap's draw: same seed, same pairs.")
+    ] = 0,
     acting: ActingAs = None,
 ) -> None:
-    """Assign a group, or one (group, expression), to a user: their Next up offers it first."""
+    """Assign a group, or one (group, expression), to a user: their Next up offers it first.
+    With --second-to and --overlap, a reproducible share of its pairs is also given to a second
+    annotator, blind (docs/teams.md, "Blind double assignment")."""
     store = open_project(directory).store
+    blind = None
     try:
+        if (second_to is None) != (overlap is None):
+            raise LabelerError(
+                "--second-to and --overlap go together (e.g. --second-to bea --overlap 0.2)"
+            )
+        if overlap is not None:
+            check_share(overlap)
         g = store.find_group(group)
         expression_id = None
         if expression is not None:
@@ -129,11 +162,32 @@ def assign(
             if not matches:
                 raise LabelerError(f"group {g.name!r} has no expression {expression!r}")
             expression_id = matches[0]
-        store.assign(g.id, to, actor=_acting(store, acting), expression_id=expression_id)
+        actor = _acting(store, acting)
+        with store.unit():  # the assignment and its blind share, all or nothing
+            store.assign(g.id, to, actor=actor, expression_id=expression_id)
+            if second_to is not None:
+                expressions = (
+                    [expression_id]
+                    if expression_id
+                    else [e.id for e in store.list_expressions(g.id)]
+                )
+                pairs = [(e, i.id) for e in expressions for i in store.list_images(g.id)]
+                chosen = choose_overlap(pairs, overlap, seed)
+                blind = (
+                    len(chosen),
+                    len(pairs),
+                    *store.assign_blind(chosen, to, second_to, actor=actor),
+                )
     except LabelerError as exc:
         _fail(exc)
     what = f"expression {expression_id} of " if expression_id else ""
     console.print(f"assigned {what}group {g.name} to {to}")
+    if blind is not None:
+        chosen, total, added, already = blind
+        console.print(
+            f"blind: {chosen} of {total} pairs also to {second_to} (seed {seed}; {added} new, "
+            f"{already} already blind)"
+        )
 
 
 def _fmt(x: float, spec: str = ".3f") -> str:
@@ -142,15 +196,53 @@ def _fmt(x: float, spec: str = ".3f") -> str:
 
 @app.command()
 def agreement(directory: ProjectDir) -> None:
-    """Agreement between annotators (Cohen's kappa on presence, mask IoU) and accuracy on gold."""
+    """Agreement between annotators (Cohen's kappa on presence, mask IoU), per annotator pair, per
+    expression and per annotator, and accuracy on gold. Computed from the blind pairs once any is
+    assigned, else from each person's last own save of each pair (the first line says which)."""
     store = open_project(directory).store
-    judgements = store.judgements()
+    source, judgements = store.agreement_judgements()
+    console.print(f"source: {_SOURCES[source]}")
     pairs = annotator_agreement(judgements)
-    table = Table(title="agreement between annotators")
-    for col in ("annotator A", "annotator B", "shared pairs", "kappa", "both positive", "mean IoU"):
+    Console().print(_pair_table("agreement between annotators", pairs))
+    if not pairs:
+        console.print("no pair was judged by two annotators yet")
+    by_expression = agreement_by_expression(judgements)
+    if by_expression:
+        texts = {e.id: e.text for e in store.list_expressions()}
+        rows = [(texts.get(eid, str(eid)), p) for eid, ps in by_expression.items() for p in ps]
+        Console().print(_pair_table("per expression", [p for _, p in rows], [t for t, _ in rows]))
+    everything, gold_pairs = store.all_judgements(), store.gold()
+    people = per_annotator(judgements, gold_pairs, everything)
+    if people:
+        table = Table(title="per annotator")
+        for col in ("annotator", "pairs judged", "agreement", "gold accuracy"):
+            table.add_column(col)
+        for a in people:
+            table.add_row(
+                a.annotator,
+                str(a.judged),
+                f"{_fmt(a.agreement, '.0%')} of {a.compared}",
+                f"{_fmt(a.gold_accuracy, '.0%')} of {a.gold_judged}",
+            )
+        Console().print(table)
+    for g in gold_accuracy(everything, gold_pairs):
+        console.print(f"gold\t{g.annotator}\t{g.correct}/{g.judged}\t{_fmt(g.accuracy, '.0%')}")
+
+
+_SOURCES = {
+    BLIND_SOURCE: "blind pairs (each pair's decision against its second annotator's blind judgement)",
+    SAVES_SOURCE: "each annotator's last own save of each pair (no blind pairs assigned)",
+}
+
+
+def _pair_table(title: str, pairs, expressions: list[str] | None = None) -> Table:
+    table = Table(title=title)
+    columns = ("annotator A", "annotator B", "shared pairs", "kappa", "both positive", "mean IoU")
+    for col in (("expression",) if expressions else ()) + columns:
         table.add_column(col)
-    for p in pairs:
+    for k, p in enumerate(pairs):
         table.add_row(
+            *([expressions[k]] if expressions else []),
             p.annotator_a,
             p.annotator_b,
             str(p.shared),
@@ -158,12 +250,7 @@ def agreement(directory: ProjectDir) -> None:
             str(p.both_positive),
             _fmt(p.mean_iou),
         )
-    Console().print(table)
-    if not pairs:
-        console.print("no pair was judged by two annotators yet")
-    gold = gold_accuracy(judgements, store.gold())
-    for g in gold:
-        console.print(f"gold\t{g.annotator}\t{g.correct}/{g.judged}\t{_fmt(g.accuracy, '.0%')}")
+    return table
 
 
 def _pair(store, expression: int, image: int) -> tuple[int, int]:

@@ -122,3 +122,87 @@ def test_review_and_gold_commands(tmp_path):
     assert runner.invoke(app, ["gold", d, str(expr), str(image)]).exit_code == 0
     assert store.gold() == {(expr, image): ("negative", [])}
     assert "gold ann 1/1 100%" in " ".join(runner.invoke(app, ["agreement", d]).output.split())
+
+
+def _blind_project(tmp_path):
+    """ "the dog" on ten 8x8 images (ten pairs); root (admin), ann and bea (annotators)."""
+    folder, project = _project(tmp_path)
+    store = project.store
+    group = store.list_groups()[0]
+    for k in range(2, 11):
+        store.add_image(group.id, f"{k}.png", 8, 8, f"h{k}")
+    for name, role in (("root", "admin"), ("ann", "annotator"), ("bea", "annotator")):
+        store.add_user(name, role, "pw-pw-pw-1")
+    return str(folder), store
+
+
+def _rows(rows: int) -> dict:
+    import numpy as np
+
+    from labeler import rle
+
+    m = np.zeros((8, 8), dtype=bool)
+    m[:rows] = True
+    return rle.encode(m)
+
+
+def test_assign_a_blind_share_to_a_second_annotator(tmp_path):
+    from labeler.blind import BlindPair, choose_overlap
+
+    d, store = _blind_project(tmp_path)
+    base = ["assign", d, "--group", "dogs", "--to", "ann"]
+    alone = runner.invoke(app, [*base, "--second-to", "bea"])
+    assert alone.exit_code == 2 and "--second-to and --overlap go together" in alone.output
+    too_much = runner.invoke(app, [*base, "--second-to", "bea", "--overlap", "1.5"])
+    assert too_much.exit_code == 2 and "between 0 and 1" in too_much.output
+    refused = runner.invoke(app, [*base, "--second-to", "bea", "--overlap", "0.2", "--as", "ann"])
+    assert refused.exit_code == 2 and "may not assign" in refused.output
+    assert store.blind_pairs() == [] and store.assignments() == []
+
+    done = runner.invoke(app, [*base, "--second-to", "bea", "--overlap", "0.2"])
+    assert done.exit_code == 0, done.output
+    assert "blind: 2 of 10 pairs also to bea (seed 0; 2 new, 0 already blind)" in done.output
+    expr = store.list_expressions()[0].id
+    pairs = [(expr, i.id) for i in store.list_images()]
+    assert store.blind_pairs() == [
+        BlindPair(e, i, "ann", "bea") for e, i in choose_overlap(pairs, 0.2, seed=0)
+    ]
+    assert store.assigned_expressions("ann") == [expr]
+    again = runner.invoke(app, [*base, "--second-to", "bea", "--overlap", "0.2"])
+    assert "(seed 0; 0 new, 2 already blind)" in again.output  # same draw: nothing new
+    same = runner.invoke(app, [*base, "--second-to", "bea", "--overlap", "0.2", "--seed", "3"])
+    assert same.exit_code == 0 and len(store.blind_pairs()) > 2  # another seed, other pairs
+
+
+def test_agreement_from_blind_pairs_by_hand(tmp_path):
+    """Four blind pairs (overlap 0.4 of 10). ann (decisions): + + - -, bea (blind): + - - -; on
+    the pair both call positive ann's mask is 4 rows, bea's 2. p_o = 3/4, p_e = .5*.25 + .5*.75
+    = .5, kappa = .5; IoU = 16/32 = .5. bea's one save of an open pair, against ann's earlier
+    one, would count under "last saves" but not here."""
+    d, store = _blind_project(tmp_path)
+    before = runner.invoke(app, ["agreement", d])
+    assert "source: each annotator's last own save" in " ".join(before.output.split())
+    runner.invoke(
+        app,
+        ["assign", d, "--group", "dogs", "--to", "ann", "--second-to", "bea", "--overlap", "0.4"],
+    )
+    blind = [p.image_id for p in store.blind_pairs()]
+    expr = store.list_expressions()[0].id
+    for author, plan in (("ann", "++--"), ("bea", "+---")):
+        for image, sign in zip(blind, plan, strict=True):
+            masks = [_rows(4 if author == "ann" else 2)] if sign == "+" else []
+            status = "positive" if sign == "+" else "negative"
+            store.save_decision(expr, image, status, masks, author=author, expected_revision=0)
+    open_pair = next(i.id for i in store.list_images() if i.id not in blind)
+    store.save_decision(expr, open_pair, "negative", author="ann", expected_revision=0)
+    store.save_decision(expr, open_pair, "positive", [_rows(1)], author="bea", expected_revision=1)
+    store.mark_gold(expr, blind[1], actor="root")  # gold: ann's "positive"
+    report = runner.invoke(app, ["agreement", d])
+    assert report.exit_code == 0, report.output
+    text = " ".join(report.output.replace("│", " ").split())
+    assert "source: blind pairs" in text
+    assert "ann bea 4 0.500 1 0.500" in text  # shared, kappa, both positive, mean IoU
+    assert "the dog ann bea 4 0.500 1 0.500" in text  # per expression
+    assert "ann 4 75% of 4 100% of 1" in text  # per annotator: judged, agreement, gold
+    assert "bea 4 75% of 4 0% of 1" in text
+    assert "gold ann 1/1 100%" in text and "gold bea 0/1 0%" in text

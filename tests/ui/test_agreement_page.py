@@ -68,3 +68,34 @@ def test_annotators_do_not_see_agreement(page_app, demo_project):
     store.set_role("ann", "reviewer")
     at = page_app("agreement").run()
     assert at.dataframe and not at.info
+
+
+def test_agreement_page_compares_blind_pairs_once_assigned(page_app, demo_project):
+    """Four blind pairs, ann first and bea second: ann + + - -, bea + - - - (same mask where both
+    are positive): kappa .5, IoU 1.0 as above. ann's and bob's saves of an open pair (which the
+    last-saves source would compare) are left out."""
+    store = demo_project.store
+    group = store.list_groups()[0]
+    expr = store.list_expressions(group.id)[0]
+    images = store.list_images(group.id)[:5]
+    store.assign_blind([(expr.id, i.id) for i in images[:4]], "ann", "bea", actor="")
+    for author, plan in {"ann": "++--", "bea": "+---"}.items():
+        for image, sign in zip(images, plan, strict=False):
+            masks = [centre_box_rle(image)] if sign == "+" else []
+            status = "positive" if sign == "+" else "negative"
+            store.save_decision(
+                expr.id, image.id, status, masks, author=author, expected_revision=0
+            )
+    store.save_decision(expr.id, images[4].id, "negative", author="ann", expected_revision=0)
+    store.save_decision(expr.id, images[4].id, "negative", author="bob", expected_revision=1)
+    at = page_app("agreement").run()
+    assert not at.exception
+    assert any(t.value.startswith("Source: blind pairs") for t in at.text)
+    overall, per_expression, people, *_ = (d.value for d in at.dataframe)
+    [row] = overall.to_dict("records")
+    assert (row["annotator A"], row["annotator B"], row["shared pairs"]) == ("ann", "bea", 4)
+    assert row["kappa"] == pytest.approx(0.5) and row["mean IoU"] == pytest.approx(1.0)
+    assert [r["kappa"] for r in per_expression.to_dict("records")] == [pytest.approx(0.5)]
+    by_name = {r["annotator"]: r for r in people.to_dict("records")}
+    assert set(by_name) == {"ann", "bea"}  # bob judged no blind pair
+    assert (by_name["ann"]["pairs judged"], by_name["ann"]["agreement"]) == (4, 0.75)

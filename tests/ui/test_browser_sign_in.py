@@ -1,5 +1,6 @@
 """Real-browser sign-in on a project with accounts: strangers get the form on every URL, a wrong
-password is refused, a reload keeps the session, sign-out ends it.
+password is refused, repeated wrong passwords are slowed, a reload keeps the session, sign-out
+ends it.
 
 Run with ``pytest -m browser tests/ui/test_browser_sign_in.py`` (Debian's Chromium).
 """
@@ -33,6 +34,7 @@ def served(tmp_path_factory):
     build_demo(root, prelabel=False).close()
     with Project.open(root) as project:
         project.store.add_user("alice", "annotator", PASSWORD)
+        project.store.add_user("carol", "annotator", PASSWORD)  # for the throttling test
     with running_app(root, log_dir=root.parent) as app, sync_playwright() as p:
         browser = launch_chromium(p)
         context = browser.new_context(viewport={"width": 1300, "height": 900})
@@ -82,3 +84,22 @@ def test_wrong_password_then_sign_in_reload_and_sign_out(served):
     _form_shown(page)
     page.goto(signed_in_url)  # the old token no longer opens anything
     _form_shown(page)
+
+
+def test_repeated_wrong_passwords_are_slowed(served):
+    """After 3 wrong passwords in a row the next attempt waits (5 s), even with the right one."""
+    app, page = served
+    page.goto(app.url)
+    _form_shown(page)
+    page.get_by_label("Your name").fill("carol")
+    for _ in range(3):
+        page.get_by_role("textbox", name="Password").fill("not the password")
+        page.get_by_role("button", name="Sign in").click()
+        idle(page)
+        page.get_by_text("wrong name or password").wait_for()
+    assert page.get_by_text("too many failed sign-ins").count() == 0
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)  # right, but too soon
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("too many failed sign-ins; try again in").wait_for()
+    idle(page)
+    assert page.get_by_text("Signed in as").count() == 0

@@ -44,7 +44,8 @@ def frames_for(image) -> Frames:
 def open_editor(store: Store, expression_id: int, image) -> ImageEditor:
     """The session's editor of this pair (unsaved work kept), following newer saves when clean."""
     ed = state.editor(expression_id, image.id)
-    current = store.get_decision(expression_id, image.id)
+    # The signed-in user's view: on a blind pair of theirs, their own judgement (labeler/blind.py).
+    current = store.get_decision(expression_id, image.id, viewer=state.annotator())
     if ed is None:
         ed = ImageEditor(current, image.height, image.width)
     else:
@@ -65,7 +66,7 @@ def render() -> None:
     if not images:
         st.info("This group has no images.")
         return
-    decisions = store.decisions_for_expression(expr.id, list(images))
+    decisions = store.decisions_for_expression(expr.id, list(images), viewer=state.annotator())
     order = _image_order(group.id, expr.id, decisions)
     image_id = state.image_id() if state.image_id() in order else order.ids[0]
     state.focus(image=image_id)

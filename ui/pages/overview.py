@@ -32,6 +32,7 @@ def render() -> None:
     _totals(groups)
     _next_up(expressions, {g.group_id: g.name for g in groups}, teamwork.assigned(project))
     teamwork.sent_back(project)
+    teamwork.blind_todo(project)
     st.subheader("Groups")
     st.dataframe(
         _group_table(groups),

@@ -9,6 +9,8 @@ never moves a tile; "Re-sort" (O) applies the order again. Space opens a large p
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from labeler import annotate
@@ -100,10 +102,13 @@ def _on_grid_event(expression_id: int, author: str) -> None:
     )
 
 
-def _remaining(expression_id: int, author: str) -> None:
-    outcome = annotate.confirm_remaining_negative(
-        resources.project().store, expression_id, author=author
-    )
+def _remaining(expression_id: int, author: str, only: dict[int, int] | None = None) -> None:
+    """Every undecided image negative; with ``only`` (image id -> revision seen), just those."""
+    store = resources.project().store
+    if only is not None:
+        outcome = annotate.negative_selected(store, expression_id, only, author=author)
+    else:
+        outcome = annotate.confirm_remaining_negative(store, expression_id, author=author)
     _report(expression_id, outcome, "Confirmed all remaining as negative")
 
 
@@ -149,15 +154,26 @@ def _sweep(
 ) -> None:
     store = resources.project().store
     images = {im.id: im for im in store.list_images(group_id)}
-    decisions = store.decisions_for_expression(expression_id, list(images))
-    _completeness(store, expression_id, group_id)
+    # What the signed-in user may see: on their blind pairs, their own judgement (labeler/blind.py).
+    decisions = store.decisions_for_expression(expression_id, list(images), viewer=author)
+    blind = {p.image_id for p in store.blind_pairs(expression_id, second=author)} if author else ()
+    _completeness(store, expression_id, group_id, decisions if blind else None)
+    if blind:
+        st.caption(
+            f"{len(blind)} of these images are your **blind** pairs: you judge them without seeing "
+            "the other annotator's decision (and they do not see yours)."
+        )
     held = st.session_state.setdefault(_HELD, {})
     key = _held_key(expression_id, order_by, show)
     shown = held[key] = held_order(held.get(key), decisions, order_by, show)
     first_open = next((i for i in shown if not decisions[i].is_human), None)
-    _toolbar(
-        expression_id, sum(not d.is_human for d in decisions.values()), first_open, author, key
-    )
+    only = None
+    if blind and expression_id not in teamwork.assigned(resources.project()):
+        # A blind second annotator's "all remaining" covers their blind pairs, not the decisions
+        # of the pairs another annotator was assigned.
+        only = {i: d.revision for i, d in decisions.items() if i in blind and not d.is_human}
+    undecided = len(only) if only is not None else sum(not d.is_human for d in decisions.values())
+    _toolbar(expression_id, undecided, first_open, author, key, only)
     common.show_flashes()
     margins = _margins(store, decisions)
     if any(d.status is DecisionStatus.PROPOSED for d in decisions.values()):
@@ -176,9 +192,11 @@ def _sweep(
         tiles.append(
             tile_grid.Tile(
                 image_id,
-                resources.tile_jpeg(str(project.image_path(images[image_id])), d, cache, box),
+                resources.tile_jpeg(
+                    str(project.image_path(images[image_id])), d, cache, box, viewer=author
+                ),
                 badge.kind,
-                badge.label,
+                ("blind · " if image_id in blind else "") + badge.label,
                 proposed=d.status is DecisionStatus.PROPOSED,
                 negative=d.status is DecisionStatus.NEGATIVE,
                 revision=d.revision,
@@ -200,6 +218,7 @@ def _sweep(
             images[preview[1]],
             d,
             annotate.decision_badge(d, margins.get(d.model_version, margins[None])),
+            author,
         )
     if st.session_state.pop(_OPEN, False):
         from ui.navigation import go
@@ -208,7 +227,7 @@ def _sweep(
 
 
 @st.dialog("Preview", width="large")
-def _preview(expression_id: int, image, decision, badge) -> None:
+def _preview(expression_id: int, image, decision, badge, viewer: str | None = None) -> None:
     """The large preview (Space on a tile): the image as large as the dialog allows, the
     proposal's (or the decision's) masks outlined; Esc closes it."""
     path = str(resources.project().image_path(image))
@@ -217,7 +236,7 @@ def _preview(expression_id: int, image, decision, badge) -> None:
         f":{badge.color}-badge[{badge.label}] · {name} · {image.width} x {image.height} px",
         help=badge.help or None,
     )
-    st.image(resources.large_preview_jpeg(path, decision), width="content")
+    st.image(resources.large_preview_jpeg(path, decision, viewer=viewer), width="content")
     st.button(
         "Open in the editor",
         key="preview_open",
@@ -227,17 +246,32 @@ def _preview(expression_id: int, image, decision, badge) -> None:
     )
 
 
-def _completeness(store: Store, expression_id: int, group_id: int) -> None:
+def _completeness(store: Store, expression_id: int, group_id: int, decisions=None) -> None:
+    """The expression's progress bar; counted from ``decisions`` (a blind viewer's view) if given."""
     p = next(
         (p for p in store.expression_progress(group_id) if p.expression_id == expression_id), None
     )
     if p is None:
         return
+    if decisions is not None:
+        p = _progress_of(p, decisions)  # the stored counts would tell what the view hides
     text = (
         f"**{p.decided} / {p.total} decided** · {p.positive} positive · {p.negative} negative · "
         f"{p.proposed} proposed · {p.unseen} unseen"
     )
     st.progress(p.fraction, text=text + (" · :green-badge[complete]" if p.complete else ""))
+
+
+def _progress_of(p, decisions):
+    """``p`` with its counts taken from the decisions as this viewer sees them."""
+    statuses = [d.status for d in decisions.values()]
+    return replace(
+        p,
+        total=len(statuses),
+        positive=statuses.count(DecisionStatus.POSITIVE),
+        negative=statuses.count(DecisionStatus.NEGATIVE),
+        proposed=statuses.count(DecisionStatus.PROPOSED),
+    )
 
 
 def _open_in_editor(expression_id: int, image_id: int) -> None:
@@ -246,7 +280,12 @@ def _open_in_editor(expression_id: int, image_id: int) -> None:
 
 
 def _toolbar(
-    expression_id: int, undecided: int, first_open: int | None, author: str, held_key: str
+    expression_id: int,
+    undecided: int,
+    first_open: int | None,
+    author: str,
+    held_key: str,
+    only: dict[int, int] | None = None,
 ) -> None:
     last = state.last_batch(expression_id)
     with st.container(horizontal=True, vertical_alignment="center", key="sweep_toolbar"):
@@ -266,8 +305,13 @@ def _toolbar(
             type="primary",
             disabled=not undecided,
             on_click=_remaining,
-            args=(expression_id, author),
-            help="Every image without a human decision becomes a certified negative (one undoable action).",
+            args=(expression_id, author, only),
+            help=(
+                "Every image without a human decision becomes a certified negative (one undoable action)."
+                if only is None
+                else "Each of your blind pairs you have not judged yet becomes your negative (one "
+                "undoable action); the other images are left as they are."
+            ),
         )
         st.button(
             "Undo" + (f": {last.label}" if last else ""),

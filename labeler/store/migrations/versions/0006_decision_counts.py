@@ -3,14 +3,14 @@
 Backfilled from the decisions table, so a project made before keeps its progress figures.
 
 Revision ID: 0006_decision_counts
-Revises: 0004_teams
+Revises: 0005_blind_pairs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_decision_counts"
-down_revision = "0004_teams"
+down_revision = "0005_blind_pairs"
 branch_labels = None
 depends_on = None
 
