@@ -36,6 +36,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    exists,
     func,
     insert,
     select,
@@ -426,6 +427,19 @@ class JobsMixin(CatalogMixin):
         elif job.parent_id is not None:
             self._settle_parent(job.parent_id)
         return self.get_job(job_id)
+
+    def waiting_since(self, older_than_s: float) -> list[JobRecord]:
+        """Jobs a worker should run that are still queued ``older_than_s`` after they were made:
+        lone jobs and the children of a fan-out (a fan-out parent is never queued itself)."""
+        cutoff = utcnow() - timedelta(seconds=older_than_s)
+        child = jobs.alias("child")
+        query = select(jobs).where(
+            jobs.c.state == JobState.QUEUED.value,
+            jobs.c.created_at < cutoff,
+            ~exists().where(child.c.parent_id == jobs.c.id),
+        )
+        with self._read() as conn:
+            return [_record(r) for r in conn.execute(query)]
 
     def requeue_stale(self, older_than_s: float, max_attempts: int = 3) -> list[JobRecord]:
         """Running jobs whose worker stopped beating for ``older_than_s``: back to queued (the

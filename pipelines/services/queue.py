@@ -77,6 +77,34 @@ class RedisQueue:
             failure_ttl=7 * 86400,
         )
 
+    def held_job_ids(self, queues: Sequence[str]) -> set[str]:
+        """Record ids of the jobs Redis holds on ``queues``: waiting, or taken by a worker."""
+        from rq.registry import StartedJobRegistry
+
+        held = set()
+        for name in queues:
+            rq_queue = self.rq_queue(name)
+            held.update(rq_queue.job_ids)
+            held.update(StartedJobRegistry(queue=rq_queue).get_job_ids())
+        start = len(self.prefix) + 1  # RQ ids read "<prefix>-<record id>-<8 hex>" (enqueue)
+        return {i[start:].rsplit("-", 1)[0] for i in held if i.startswith(f"{self.prefix}-")}
+
+    def requeue_lost(self, store, older_than_s: float) -> list[str]:
+        """Queue again the jobs whose record says queued (for ``older_than_s``) but that Redis
+        does not hold: lost with a Redis restart or flush. Returns their ids. A job put back
+        twice (two workers checking at once) runs once: a worker claims a record only while
+        it is queued (``Store.claim_job``)."""
+        from pipelines.services.job_kinds import KINDS, QUEUES
+
+        waiting = store.waiting_since(older_than_s)
+        if not waiting:
+            return []
+        held = self.held_job_ids(QUEUES)
+        lost = [job for job in waiting if job.id not in held and job.kind in KINDS]
+        for job in lost:
+            self.enqueue(job.id, KINDS[job.kind].queue)
+        return [job.id for job in lost]
+
     def pending(self, queues: Sequence[str]) -> int:
         """Jobs waiting on these queues (not yet taken by a worker)."""
         return sum(len(self.rq_queue(q)) for q in queues)
@@ -123,7 +151,8 @@ def _worker_class():
     from rq.worker import SimpleWorker
 
     class GrdWorker(SimpleWorker):
-        """RQ's in-process worker that also puts back jobs whose worker died (every ``check_s``)."""
+        """RQ's in-process worker that also puts back, every ``CHECK_S``, jobs whose worker died
+        and queued jobs that Redis no longer holds."""
 
         def __init__(self, *args, grd_queue: RedisQueue, project: Project, stale_s: float, **kw):
             super().__init__(*args, **kw)
@@ -141,6 +170,8 @@ def _worker_class():
             for job in self.project.store.requeue_stale(self.stale_s):
                 self.log.warning("job %s lost its worker %s: queued again", job.id, job.worker)
                 self.grd_queue.enqueue(job.id, KINDS[job.kind].queue)
+            for job_id in self.grd_queue.requeue_lost(self.project.store, self.stale_s):
+                self.log.warning("job %s was queued but Redis lost it: queued again", job_id)
             due = self.last_cleaned_at is None or (
                 time.time() - self.last_cleaned_at.timestamp() > self.maintenance_interval
             )

@@ -219,3 +219,24 @@ def test_a_job_shows_in_another_process_and_cancel_there_stops_the_worker(
     proposed = sum(_proposals_per_pair(project).values())
     assert 0 < proposed < 30 * 2  # it stopped mid-way
     assert workers.procs[0].poll() is None  # the worker lives on for the next job
+
+
+def test_a_queued_job_that_redis_lost_is_queued_again_and_finished(
+    tmp_path, prefix, pg_project_url, workers
+):
+    """A job recorded queued whose RQ entry is gone (a Redis restart or flush before any worker
+    took it) is put back by a worker's check and runs once."""
+    project = _project(tmp_path / "p", pg_project_url, groups=1, images=4)
+    queue = RedisQueue(REDIS_URL, prefix)
+    runner = JobRunner(project.store, queue=queue)
+    group = project.store.list_groups()[0]
+    job_id = runner.start(project, PrelabelParams(group_id=group.id, group_size=2, batch_size=1))
+    assert job_id in queue.held_job_ids(["prelabel"])
+    queue.delete()  # Redis forgets everything of this project; the record still says queued
+    assert queue.held_job_ids(["prelabel"]) == set()
+    assert project.store.get_job(job_id).state is JobState.QUEUED
+    workers.start(stale_s=1.0)
+    done = _wait(project.store, job_id, lambda r: r.state.finished, logs=workers.logs)
+    assert done.state is JobState.DONE and done.attempts == 1, done.error
+    assert "Redis lost it" in workers.logs()
+    assert set(_proposals_per_pair(project).values()) == {1}
