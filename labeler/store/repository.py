@@ -164,6 +164,42 @@ class CatalogMixin:
             raise NotFound(f"no group named {name_or_id!r}; `grd status DIR` lists the groups")
         return group
 
+    def add_images(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert many new images in one statement (an import, which has already matched the
+        images the project holds and refused repeated pictures); their ids, in ``rows``' order.
+        Each row holds :meth:`add_image`'s arguments by name (``group_id``, ``file``, ``width``,
+        ``height``, ``content_hash``; optional ``source_url``, ``owner``, ``license``, ``meta``).
+        A picture already in its group is an ``IntegrityError``, nothing inserted."""
+        now = utcnow()
+        values = []
+        for row in rows:
+            check_text("image file", row["file"])
+            for label, key in (
+                ("source URL", "source_url"),
+                ("owner", "owner"),
+                ("license", "license"),
+            ):
+                check_text(label, row.get(key) or "", allow_empty=True)
+            values.append(
+                {
+                    "group_id": row["group_id"],
+                    "file": row["file"],
+                    "width": int(row["width"]),
+                    "height": int(row["height"]),
+                    "content_hash": row["content_hash"],
+                    "source_url": row.get("source_url") or "",
+                    "owner": row.get("owner") or "",
+                    "license": row.get("license") or "",
+                    "meta": row.get("meta") or {},
+                    "created_at": now,
+                }
+            )
+        if not values:
+            return []
+        statement = insert(t.images).returning(t.images.c.id, sort_by_parameter_order=True)
+        with self._write() as conn:
+            return [r[0] for r in conn.execute(statement, values)]
+
     def list_groups(self) -> list[Group]:
         with self._read() as conn:
             rows = conn.execute(select(t.groups).order_by(t.groups.c.id)).all()

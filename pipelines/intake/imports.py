@@ -239,23 +239,28 @@ def import_snapshot(
                         group.name, group.target_keyword, group.scene_keyword, dict(group.meta)
                     ).id
                     report.groups_created += 1
-            for image in sorted(snapshot.images, key=lambda i: i.id):
-                if images[image.id] is None:
-                    record, added = store.add_image(
-                        groups[image.group_id],
-                        stored[image.id].rel,
-                        image.width,
-                        image.height,
-                        stored[image.id].content_hash,
-                        source_url=image.source_url,
-                        owner=image.owner,
-                        license=image.license,
-                        meta={**image.meta, "original_name": image.file},
-                    )
-                    images[image.id] = record.id
-                    report.images_added += int(added)
-                else:
-                    report.images_present += 1
+            adding = [
+                i for i in sorted(snapshot.images, key=lambda i: i.id) if images[i.id] is None
+            ]
+            report.images_present += len(snapshot.images) - len(adding)
+            added = store.add_images(
+                [
+                    {
+                        "group_id": groups[image.group_id],
+                        "file": stored[image.id].rel,
+                        "width": image.width,
+                        "height": image.height,
+                        "content_hash": stored[image.id].content_hash,
+                        "source_url": image.source_url,
+                        "owner": image.owner,
+                        "license": image.license,
+                        "meta": {**image.meta, "original_name": image.file},
+                    }
+                    for image in adding
+                ]
+            )
+            images.update({image.id: iid for image, iid in zip(adding, added, strict=True)})
+            report.images_added += len(added)
             for expression in snapshot.expressions:
                 if expressions[expression.id] is None:
                     expressions[expression.id] = store.add_expression(

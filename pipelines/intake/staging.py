@@ -36,7 +36,7 @@ class StagedFiles:
         self.dir = (
             project.root / STAGING / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         )
-        self._staged: list[str] = []
+        self._staged: set[str] = set()  # a set: a list made a 105k-image import quadratic
 
     def put(self, data: bytes, content_hash: str, extension: str) -> str:
         """Stage the normalised bytes (unless the project holds them already); returns the
@@ -47,7 +47,7 @@ class StagedFiles:
         target = self.dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-        self._staged.append(rel)
+        self._staged.add(rel)
         return rel
 
     def publish(self) -> None:
