@@ -135,7 +135,7 @@ def _expression(
     if (gid, text) in seen.values():
         raise error(file, where, f"group {gid} already has the expression {text!r}")
     seen[eid] = (gid, text)
-    group_images = {i.id for i in parsed.images.values() if i.group_id == gid}
+    group_images = parsed.group_images(gid)
     positives = _image_list(entry, "positive_image_ids", group_images, file, where)
     negatives = _image_list(entry, "negative_image_ids", group_images, file, where)
     both = set(positives) & set(negatives)
