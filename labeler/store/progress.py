@@ -15,20 +15,27 @@ def _count_status(status: str):
     return func.coalesce(func.sum(case((c.c.status == status, c.c.n), else_=0)), 0)
 
 
-def _per_expression(group_id: int | None = None):
-    """Per expression: its group's image count and its decision counts by status."""
-    c, e, i = t.decision_counts, t.expressions, t.images
+def _images_per_group(group_id: int | None = None):
+    i = t.images
+    query = select(i.c.group_id, func.count().label("n")).group_by(i.c.group_id)
+    return query if group_id is None else query.where(i.c.group_id == group_id)
+
+
+def _per_expression(group_id: int | None = None, images=None):
+    """Per expression: its group's image count and its decision counts by status. ``images``: the
+    per-group image counts to use (a CTE the caller reads twice), else counted here."""
+    c, e = t.decision_counts, t.expressions
     counts = select(
         c.c.expression_id,
         _count_status("positive").label("positive"),
         _count_status("negative").label("negative"),
         _count_status("proposed").label("proposed"),
     ).group_by(c.c.expression_id)
-    images = select(i.c.group_id, func.count().label("n")).group_by(i.c.group_id)
     if group_id is not None:
         counts = counts.where(c.c.expression_id.in_(select(e.c.id).where(e.c.group_id == group_id)))
-        images = images.where(i.c.group_id == group_id)
-    counts, images = counts.subquery(), images.subquery()
+    counts = counts.subquery()
+    if images is None:
+        images = _images_per_group(group_id).subquery()
     query = select(
         e.c.id,
         e.c.group_id,
@@ -55,9 +62,9 @@ class ProgressMixin(CatalogMixin):
     def group_progress(self) -> list[GroupProgress]:
         """Per group: images, expressions, pairs, decided and proposed pairs, complete expressions
         (one statement over the per-expression counts)."""
-        g, i = t.groups, t.images
-        per = _per_expression().subquery()
-        images = select(i.c.group_id, func.count().label("n")).group_by(i.c.group_id).subquery()
+        g = t.groups
+        images = _images_per_group().cte("images_per_group")  # counted once, read twice
+        per = _per_expression(images=images).subquery()
         decided = per.c.positive + per.c.negative
         n_images = func.coalesce(images.c.n, 0)
         query = (
