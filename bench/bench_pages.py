@@ -31,14 +31,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import bench_ui  # noqa: E402
 from bench.bench_ui import _load, add_photo_group, idle, time_group_page  # noqa: E402
-from bench.grd_size import make_grd_size_project  # noqa: E402
+from bench.grd_size import analyze, make_grd_size_project, postgres_schema  # noqa: E402
 from labeler.project import Project  # noqa: E402
 from pipelines.services.ui_server import launch_chromium, running_app  # noqa: E402
 
@@ -68,6 +67,34 @@ def time_overview(browser, url: str) -> float:
     return elapsed
 
 
+def measure(figures: dict, project: Project, root: Path, tmp: Path, loads: int) -> None:
+    """Serve ``project`` (closed here) and time ``loads`` cold loads of each page into ``figures``."""
+    from playwright.sync_api import sync_playwright
+
+    store = project.store
+    figures["groups"] = len(store.list_groups())
+    figures["expressions"] = len(store.expression_progress())
+    bench_ui.SIGN_IN = f"session={store.local_token('bench')}"
+    project.close()
+    print(f"built in {figures['build_s']} s: {figures['groups']} groups")
+    with running_app(root, log_dir=tmp, timeout=120) as app, sync_playwright() as p:
+        browser = launch_chromium(p)
+        figures["load_before"] = _load()
+        figures["overview_first_s"] = round(time_overview(browser, app.url), 2)
+        overview = [time_overview(browser, app.url) for _ in range(loads)]
+        group = [time_group_page(browser, app.url, 100) for _ in range(loads)]
+        figures["load_after"] = _load()
+        browser.close()
+    for name, values in (("overview", overview), ("group_page", group)):
+        figures[f"{name}_cold_s"] = [round(v, 2) for v in values]
+        figures[f"{name}_cold_s_median"] = round(statistics.median(values), 2)
+        print(
+            f"{name} from a cold browser: {', '.join(f'{v:.2f} s' for v in values)} "
+            f"(target < {PAGE_TARGET_S:.0f} s)"
+        )
+    print(f"machine: {os.cpu_count()} cores, {figures['load_before']} -> {figures['load_after']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=int, default=10)
@@ -75,65 +102,27 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=3, help="cold loads of each page")
     parser.add_argument("--keep", type=Path, help="build the project here and keep it")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
 
     figures: dict = {"bench": "pages", "scale": args.scale}
     reuse = bool(args.keep and (args.keep / "project.json").exists())
-    schema = f"bench_{uuid.uuid4().hex[:10]}" if args.db_url and not reuse else None
-    url = f"{args.db_url}?options=-csearch_path%3D{schema}" if schema else ""
     figures["backend"] = "postgresql" if args.db_url else "sqlite"
-    if schema:
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(args.db_url)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     tmp = Path(tempfile.mkdtemp(prefix="grd-pages-"))
     root = args.keep or tmp / "grd"
     try:
-        start = time.perf_counter()
-        if reuse:
-            project = Project.open(root)
-        else:
-            project = make_grd_size_project(
-                root, scale=args.scale, database_url=url, first=add_photo_group
-            )
-        figures["build_s"] = round(time.perf_counter() - start, 1)
-        if schema:  # the statistics autovacuum keeps on a live server; a fresh bulk load has none
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                for table in ("groups", "images", "expressions", "decisions", "instances"):
-                    conn.execute(sa.text(f'VACUUM ANALYZE "{schema}"."{table}"'))
-        store = project.store
-        figures["groups"] = len(store.list_groups())
-        figures["expressions"] = len(store.expression_progress())
-        bench_ui.SIGN_IN = f"session={store.local_token('bench')}"
-        project.close()
-        print(f"built in {figures['build_s']} s: {figures['groups']} groups")
-        with running_app(root, log_dir=tmp, timeout=120) as app, sync_playwright() as p:
-            browser = launch_chromium(p)
-            figures["load_before"] = _load()
-            figures["overview_first_s"] = round(time_overview(browser, app.url), 2)
-            overview = [time_overview(browser, app.url) for _ in range(args.loads)]
-            group = [time_group_page(browser, app.url, 100) for _ in range(args.loads)]
-            figures["load_after"] = _load()
-            browser.close()
-        for name, values in (("overview", overview), ("group_page", group)):
-            figures[f"{name}_cold_s"] = [round(v, 2) for v in values]
-            figures[f"{name}_cold_s_median"] = round(statistics.median(values), 2)
-            print(
-                f"{name} from a cold browser: {', '.join(f'{v:.2f} s' for v in values)} "
-                f"(target < {PAGE_TARGET_S:.0f} s)"
-            )
-        print(
-            f"machine: {os.cpu_count()} cores, {figures['load_before']} -> {figures['load_after']}"
-        )
+        with postgres_schema("" if reuse else args.db_url, keep=bool(args.keep)) as url:
+            start = time.perf_counter()
+            if reuse:
+                project = Project.open(root)
+            else:
+                project = make_grd_size_project(
+                    root, scale=args.scale, database_url=url, first=add_photo_group
+                )
+                analyze(project)
+            figures["build_s"] = round(time.perf_counter() - start, 1)
+            measure(figures, project, root, tmp, args.loads)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-        if schema and not args.keep:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
     print(json.dumps(figures))
 
 

@@ -26,12 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.grd_size import make_grd_size_project  # noqa: E402
+from bench.grd_size import analyze, make_grd_size_project, postgres_schema  # noqa: E402
 
 
 def _median_ms(fn, repeats: int = 5) -> float:
@@ -69,20 +68,12 @@ def write_image_files(coco_dir: Path) -> int:
 def time_import(coco_dir: Path, root: Path, db_url: str) -> dict:
     """`grd import` of ``coco_dir`` into a new project at ``root`` (a fresh schema on
     ``db_url``, dropped after; SQLite without one)."""
-    import sqlalchemy as sa
-
     from labeler.project import Project
 
     start = time.perf_counter()
     n = write_image_files(coco_dir)
     figures = {"import_files": n, "write_files_s": round(time.perf_counter() - start, 1)}
-    schema = f"bench_{uuid.uuid4().hex[:10]}" if db_url else None
-    if schema:
-        engine = sa.create_engine(db_url)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = f"{db_url}?options=-csearch_path%3D{schema}" if schema else ""
+    with postgres_schema(db_url) as url:
         Project.init(root, name="imported", database_url=url).close()
         start = time.perf_counter()
         subprocess.run(
@@ -92,11 +83,6 @@ def time_import(coco_dir: Path, root: Path, db_url: str) -> dict:
             cwd=Path(__file__).resolve().parents[1],
         )
         figures["grd_import_s"] = round(time.perf_counter() - start, 1)
-    finally:
-        if schema:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
     return figures
 
 
@@ -110,76 +96,67 @@ def main() -> None:
     )
     args = parser.parse_args()
     figures: dict = {"bench": "status", "scale": args.scale}
-    schema = f"bench_{uuid.uuid4().hex[:10]}" if args.db_url else None
-    url = f"{args.db_url}?options=-csearch_path%3D{schema}" if schema else ""
-    figures["backend"] = "postgresql" if schema else "sqlite"
-    if schema:
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(args.db_url)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    figures["backend"] = "postgresql" if args.db_url else "sqlite"
     tmp = Path(tempfile.mkdtemp(prefix="grd-status-"))
     root = args.keep or tmp / "grd"
     try:
-        start = time.perf_counter()
-        project = make_grd_size_project(root, scale=args.scale, database_url=url)
-        figures["build_s"] = round(time.perf_counter() - start, 1)
-        if schema:  # the statistics autovacuum keeps on a live server; a fresh bulk load has none
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                for table in ("groups", "images", "expressions", "decisions", "instances"):
-                    conn.execute(sa.text(f'VACUUM ANALYZE "{schema}"."{table}"'))
-        store = project.store
-        figures["pairs"] = sum(p.total for p in store.expression_progress())
-        figures["images"] = len(store.list_images())
-        for name, fn in (
-            ("expression_progress", store.expression_progress),
-            ("group_progress", store.group_progress),
-            ("annotator_progress", store.annotator_progress),
-        ):
-            figures[f"{name}_ms"] = _median_ms(fn)
-            print(f"{name:>20}: median {figures[f'{name}_ms']} ms")
-        status_s = []
-        for _ in range(3):
-            start = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "pipelines.cli", "status", str(root)],
-                check=True,
-                capture_output=True,
-                cwd=Path(__file__).resolve().parents[1],
-            )
-            status_s.append(time.perf_counter() - start)
-        figures["grd_status_s"] = round(statistics.median(status_s), 2)
-        print(f"`grd status` whole command (process start included): {figures['grd_status_s']} s")
-
-        from exports.coco import read_coco, write_coco
-        from exports.snapshot import snapshot_from_store
-
-        start = time.perf_counter()
-        snapshot = snapshot_from_store(store, name="bench")
-        figures["snapshot_s"] = round(time.perf_counter() - start, 2)
-        start = time.perf_counter()
-        written = write_coco(tmp / "coco", snapshot, incomplete="mark")
-        figures["coco_write_s"] = round(time.perf_counter() - start, 2)
-        figures["coco_export_s"] = round(figures["snapshot_s"] + figures["coco_write_s"], 2)
-        figures["coco_mib"] = round(sum(p.stat().st_size for p in written) / 2**20, 1)
-        print(f"COCO export: {figures['coco_export_s']} s ({figures['coco_mib']} MiB)")
-        start = time.perf_counter()
-        read_coco(tmp / "coco")
-        figures["coco_read_check_s"] = round(time.perf_counter() - start, 2)
-        print(f"COCO read + checks (import, first half): {figures['coco_read_check_s']} s")
-        project.close()
-        if args.full_import:
-            figures.update(time_import(tmp / "coco", tmp / "imported", args.db_url))
-            print(f"`grd import` of that export: {figures['grd_import_s']} s")
+        with postgres_schema(args.db_url, keep=bool(args.keep)) as url:
+            measure(figures, root, tmp, url, args)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-        if schema and not args.keep:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
     print(json.dumps(figures))
+
+
+def measure(figures: dict, root: Path, tmp: Path, url: str, args) -> None:
+    """Build the project at ``root`` on ``url`` and time everything into ``figures``."""
+    start = time.perf_counter()
+    project = make_grd_size_project(root, scale=args.scale, database_url=url)
+    figures["build_s"] = round(time.perf_counter() - start, 1)
+    analyze(project)
+    store = project.store
+    figures["pairs"] = sum(p.total for p in store.expression_progress())
+    figures["images"] = len(store.list_images())
+    for name, fn in (
+        ("expression_progress", store.expression_progress),
+        ("group_progress", store.group_progress),
+        ("annotator_progress", store.annotator_progress),
+    ):
+        figures[f"{name}_ms"] = _median_ms(fn)
+        print(f"{name:>20}: median {figures[f'{name}_ms']} ms")
+    status_s = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "status", str(root)],
+            check=True,
+            capture_output=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        status_s.append(time.perf_counter() - start)
+    figures["grd_status_s"] = round(statistics.median(status_s), 2)
+    print(f"`grd status` whole command (process start included): {figures['grd_status_s']} s")
+
+    from exports.coco import read_coco, write_coco
+    from exports.snapshot import snapshot_from_store
+
+    start = time.perf_counter()
+    snapshot = snapshot_from_store(store, name="bench")
+    figures["snapshot_s"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    written = write_coco(tmp / "coco", snapshot, incomplete="mark")
+    figures["coco_write_s"] = round(time.perf_counter() - start, 2)
+    figures["coco_export_s"] = round(figures["snapshot_s"] + figures["coco_write_s"], 2)
+    figures["coco_mib"] = round(sum(p.stat().st_size for p in written) / 2**20, 1)
+    print(f"COCO export: {figures['coco_export_s']} s ({figures['coco_mib']} MiB)")
+    start = time.perf_counter()
+    read_coco(tmp / "coco")
+    figures["coco_read_check_s"] = round(time.perf_counter() - start, 2)
+    print(f"COCO read + checks (import, first half): {figures['coco_read_check_s']} s")
+    project.close()
+    if args.full_import:
+        figures.update(time_import(tmp / "coco", tmp / "imported", args.db_url))
+        print(f"`grd import` of that export: {figures['grd_import_s']} s")
 
 
 if __name__ == "__main__":

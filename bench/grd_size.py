@@ -9,8 +9,10 @@ hole), the rest stay proposed or unseen, like a dataset mid-way through annotati
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +110,38 @@ def make_grd_size_project(
         f"in {time.perf_counter() - start:.1f} s"
     )
     return project
+
+
+@contextlib.contextmanager
+def postgres_schema(db_url: str, keep: bool = False) -> Iterator[str]:
+    """A fresh schema on ``db_url`` (dropped at the end unless ``keep``); yields the URL that puts
+    it first on the search path. An empty ``db_url`` yields "" (the project's own SQLite)."""
+    if not db_url:
+        yield ""
+        return
+    import sqlalchemy as sa
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{db_url}?options=-csearch_path%3D{schema}"
+    finally:
+        if not keep:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def analyze(project: Project) -> None:
+    """VACUUM ANALYZE the bulk-loaded tables on PostgreSQL: the statistics autovacuum keeps on a
+    live server, which a fresh bulk load has not got yet."""
+    engine = project.store.engine
+    if engine.dialect.name != "postgresql":
+        return
+    import sqlalchemy as sa
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("groups", "images", "expressions", "decisions", "instances"):
+            conn.execute(sa.text(f"VACUUM ANALYZE {table}"))
