@@ -38,7 +38,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import bench_ui
 from bench.bench_ui import _pct, _watch, _watched, build_group_project, idle, time_clicks
+from bench.grd_size import postgres_schema
 from pipelines.services.ui_server import free_port, launch_chromium, running_app
 
 DECISION_P95_MS = 200.0
@@ -84,23 +84,6 @@ def largest_k(by_k: dict[int, dict]) -> int | None:
 
 def _load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
-
-
-@contextlib.contextmanager
-def pg_schema(db_url: str) -> Iterator[str]:
-    """A fresh schema on ``db_url``; yields the URL that puts it first on the search path."""
-    import sqlalchemy as sa
-
-    schema = f"bench_load_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{db_url}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
 
 
 @contextlib.contextmanager
@@ -244,7 +227,7 @@ def main() -> None:
 
     for setup in setups:
         for k in ks:
-            with tempfile.TemporaryDirectory() as tmp, pg_schema(args.db_url) as url:
+            with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.db_url) as url:
                 os.environ["GRD_DATABASE_URL"] = url  # the build and the app processes
                 root = Path(tmp) / "bench"
                 build_group_project(root).close()
