@@ -20,7 +20,6 @@ from typing import NamedTuple
 from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from labeler import rle
 from labeler.accounts import PermissionDenied
 from labeler.domain import (
     RLE,
@@ -91,6 +90,8 @@ def _log_rejected(
 
 
 def _instance_rows(decision_id: int, rles: Sequence[RLE]) -> list[dict]:
+    from labeler import rle  # numpy and pycocotools: writes need them, reads (grd status) do not
+
     rows = []
     for ordinal, encoded in enumerate(rles):
         x, y, w, h = rle.bbox(encoded)
@@ -136,6 +137,8 @@ def checked_masks(
         raise InvalidMask("a positive decision needs at least one instance mask")
     if status in (DecisionStatus.NEGATIVE, DecisionStatus.UNSEEN) and instances:
         raise InvalidMask(f"a {status.value} decision cannot carry masks")
+    from labeler import rle  # numpy and pycocotools: writes need them, reads (grd status) do not
+
     unique: dict[bytes | str, RLE] = {}
     for encoded in instances:
         checked = rle.validate_rle(encoded, height, width)
