@@ -29,10 +29,15 @@ class User:
     name: str
     role: str
     created_at: datetime
+    #: Wrong passwords in a row since the last sign-in, and the lock they set (None: unlocked).
+    failed_signins: int = 0
+    locked_until: datetime | None = None
 
 
 def _user(row) -> User:
-    return User(row.id, row.name, row.role, row.created_at)
+    return User(
+        row.id, row.name, row.role, row.created_at, row.failed_signins, _aware(row.locked_until)
+    )
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -90,8 +91,11 @@ def users_list(directory: ProjectDir) -> None:
     if not users:
         console.print("no users: local single-user mode (anyone who reaches the app may annotate)")
         return
+    now = datetime.now(UTC)
     for u in users:
-        console.print(f"{u.name}\t{u.role}")
+        locked = u.locked_until and u.locked_until > now
+        lock = f"\tsign-in locked until {u.locked_until:%H:%M:%S} UTC" if locked else ""
+        console.print(f"{u.name}\t{u.role}{lock}")
 
 
 @users_app.command("role")

@@ -71,8 +71,13 @@ def test_repeated_failures_are_throttled(store):
     # Locked now: even the right password waits.
     with pytest.raises(SignInRefused, match="try again in"):
         store.sign_in("alice", PASSWORD, now=now)
+    locked = store.get_user("alice")  # what admins see (Settings, grd users list)
+    assert locked.failed_signins == accounts.FREE_ATTEMPTS
+    assert locked.locked_until == now + timedelta(seconds=accounts.FIRST_LOCK_SECONDS)
     later = now + timedelta(seconds=accounts.MAX_LOCK_SECONDS + 1)
     assert store.user_for_token(store.sign_in("alice", PASSWORD, now=later)) == "alice"
+    unlocked = store.get_user("alice")
+    assert (unlocked.failed_signins, unlocked.locked_until) == (0, None)
 
 
 def test_local_mode_until_the_first_user(store, populated_ids):

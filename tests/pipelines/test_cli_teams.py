@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
+import pytest
 from typer.testing import CliRunner
 
+from labeler.accounts import SignInRefused
 from labeler.project import Project
+from labeler.store.repository import utcnow
 from pipelines.cli import app
 
 runner = CliRunner()
@@ -39,6 +45,13 @@ def test_users_lifecycle(tmp_path):
         "root",
         "admin",
     ]
+    for _ in range(3):  # three wrong passwords lock ann's sign-in; the list says until when
+        with pytest.raises(SignInRefused):
+            project.store.sign_in("ann", "wrong wrong")
+    listed = runner.invoke(app, ["users", "list", d]).output
+    assert re.search(r"ann\s+annotator\s+sign-in locked until \d\d:\d\d:\d\d UTC", listed)
+    assert re.search(r"^root\s+admin$", listed, re.M)
+    project.store.sign_in("ann", "pw-pw-pw-2", now=utcnow() + timedelta(minutes=1))  # unlocks
     assert runner.invoke(app, ["users", "role", d, "ann", "reviewer"]).exit_code == 0
     bad = runner.invoke(app, ["users", "role", d, "ann", "boss"])
     assert bad.exit_code == 2 and "unknown role" in bad.output

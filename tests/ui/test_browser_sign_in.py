@@ -8,6 +8,7 @@ Run with ``pytest -m browser tests/ui/test_browser_sign_in.py`` (Debian's Chromi
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -52,6 +53,18 @@ def _form_shown(page) -> None:
     page.get_by_role("textbox", name="Password").wait_for()
     idle(page)
     assert page.get_by_text("Signed in as").count() == 0
+
+
+def _wait_for_failures(root, name: str, count: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with Project.open(root) as project:
+            failures = project.store.get_user(name).failed_signins
+        if failures >= count:
+            assert failures == count, f"{failures} failures counted, {count} attempts made"
+            return
+        assert time.monotonic() < deadline, f"attempt {count} was not counted ({failures})"
+        time.sleep(0.2)
 
 
 def test_strangers_see_the_sign_in_form_on_every_url(served):
@@ -99,9 +112,12 @@ def test_repeated_wrong_passwords_are_slowed(served):
     page.goto(app.url)
     _form_shown(page)
     page.get_by_label("Your name").fill("carol")
-    for _ in range(3):
+    for attempt in range(1, 4):
         page.get_by_role("textbox", name="Password").fill("not the password")
         page.get_by_role("button", name="Sign in").click()
+        # The message stays on screen from the first attempt, so wait for the store to count
+        # this one: a click made while the last rerun was still running could be lost.
+        _wait_for_failures(app.project_dir, "carol", attempt)
         idle(page)
         page.get_by_text("wrong name or password").wait_for()
     assert page.get_by_text("too many failed sign-ins").count() == 0

@@ -6,6 +6,8 @@ shows as one line. Names are shown as plain text (a dataframe).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 from labeler.accounts import ROLES
@@ -49,6 +51,13 @@ def _intake(store) -> None:
             st.rerun()
 
 
+def _lock_text(locked_until) -> str:
+    """'' when a user may sign in now; else the UTC time their sign-in lock ends."""
+    if locked_until is None or locked_until <= datetime.now(UTC):
+        return ""
+    return locked_until.strftime("%H:%M:%S UTC")
+
+
 def _users(store) -> None:
     st.subheader("Users")
     users = store.list_users()
@@ -59,7 +68,12 @@ def _users(store) -> None:
         )
         return
     st.dataframe(
-        [{"name": u.name, "role": u.role} for u in users], hide_index=True, key="users_table"
+        [
+            {"name": u.name, "role": u.role, "sign-in locked until": _lock_text(u.locked_until)}
+            for u in users
+        ],
+        hide_index=True,
+        key="users_table",
     )
     names = [u.name for u in users]
     with st.form("add_user", clear_on_submit=True):
