@@ -158,7 +158,14 @@ def loads(data: bytes, name: str = "<bytes>", allow_numpy: bool = True):
         raise UnsafePickle(f"{name}: refused, it nests containers too deeply") from None
     except MemoryError:
         raise UnsafePickle(f"{name}: refused, it does not fit in memory") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        OverflowError,  # a FRAME or length opcode claiming more bytes than any machine has
+    ) as exc:
         raise ImportFormatError(f"{name}: not a readable pickle ({exc})") from exc
     return _check_graph(obj, name, allow_numpy)
 

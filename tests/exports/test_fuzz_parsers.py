@@ -81,6 +81,7 @@ def test_json_with_any_nesting(text):
 @given(data=st.binary(max_size=200))
 @example(data=pickle.dumps([[]] * 3))
 @example(data=b"\x80\x04]\x94h\x00a.")  # a list holding itself, as a handmade pickle
+@example(data=b"\x80\x04\x95" + b"\xff" * 8 + b".")  # a FRAME longer than any memory
 def test_d3_pickles_from_any_bytes(data):
     try:
         safe_pickle.loads(data, "x.pkl")
