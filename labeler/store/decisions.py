@@ -33,6 +33,7 @@ from labeler.errors import InvalidMask, LabelerError, NotFound, StaleRevision
 from labeler.limits import MAX_INSTANCES_PER_DECISION, check_text
 from labeler.store import counts, opinions
 from labeler.store import schema as t
+from labeler.store.bulk_write import insert_rows
 from labeler.store.repository import CatalogMixin, chunked, utcnow
 
 Status = DecisionStatus | str
@@ -494,8 +495,9 @@ class DecisionsMixin(CatalogMixin):
             if not checked:
                 return batch_id
             try:
-                conn.execute(
-                    insert(t.decisions),
+                ids = insert_rows(
+                    conn,
+                    t.decisions,
                     [
                         dict(
                             expression_id=d.expression_id,
@@ -507,36 +509,25 @@ class DecisionsMixin(CatalogMixin):
                         )
                         for d in checked
                     ],
+                    return_ids=True,
                 )
             except IntegrityError as exc:
                 raise StaleRevision(
                     "some of these pairs already have a decision; nothing was imported"
                 ) from exc
-            ids = {
-                (r.expression_id, r.image_id): r.id
-                for chunk in chunked(
-                    sorted(groups.keys() & {d.expression_id for d in checked}), 500
-                )
-                for r in conn.execute(
-                    select(
-                        t.decisions.c.id, t.decisions.c.expression_id, t.decisions.c.image_id
-                    ).where(t.decisions.c.expression_id.in_(list(chunk)))
-                )
-            }
             instances = [
                 row
-                for d in checked
-                for row in _instance_rows(
-                    ids[(d.expression_id, d.image_id)], [i.rle for i in d.instances]
-                )
+                for d, decision_id in zip(checked, ids, strict=True)
+                for row in _instance_rows(decision_id, [i.rle for i in d.instances])
             ]
-            if instances:
-                conn.execute(insert(t.instances), instances)
+            insert_rows(conn, t.instances, instances)
             counts.bump(
                 conn, counts.Deltas((d.expression_id, d.author, d.status.value) for d in checked)
             )
-            conn.execute(
-                insert(t.audit_log),
+            nothing_before = _snapshot(ExpressionDecision(0, 0))  # every imported pair had none
+            insert_rows(
+                conn,
+                t.audit_log,
                 [
                     dict(
                         expression_id=d.expression_id,
@@ -546,7 +537,7 @@ class DecisionsMixin(CatalogMixin):
                         action=action,
                         batch_id=batch_id,
                         after=_snapshot(d),
-                        before=_snapshot(ExpressionDecision(d.expression_id, d.image_id)),
+                        before=nothing_before,
                     )
                     for d in checked
                 ],

@@ -19,6 +19,7 @@ from labeler.domain import Expression, Group, ImageRecord
 from labeler.errors import DuplicateName, NotFound
 from labeler.limits import check_text
 from labeler.store import schema as t
+from labeler.store.bulk_write import insert_rows
 from labeler.store.engine import WRITE_OPTION, make_engine, migrate
 
 
@@ -196,9 +197,8 @@ class CatalogMixin:
             )
         if not values:
             return []
-        statement = insert(t.images).returning(t.images.c.id, sort_by_parameter_order=True)
         with self._write() as conn:
-            return [r[0] for r in conn.execute(statement, values)]
+            return insert_rows(conn, t.images, values, return_ids=True)
 
     def list_groups(self) -> list[Group]:
         with self._read() as conn:

@@ -76,43 +76,53 @@ def _image_file(root: Path, image) -> Path:
     return stored[0] if stored else path
 
 
+def _read_image(project: Project, root: Path, image, staged: StagedFiles) -> _StoredImage:
+    """Decode and stage one image file, checking that it is the picture the annotation names."""
+    try:  # checked before the name reaches the file system (ENAMETOOLONG, NUL: tracebacks)
+        check_text("image file", image.file)
+    except InvalidText as exc:
+        raise ImportFormatError(f"{root}, image {image.id}: {exc}") from None
+    where = f"{root / image.file}: image {image.id}"
+    try:
+        path = _image_file(root, image)
+        image_data = normalize_image(
+            path.read_bytes(), max_pixels=project.settings.max_image_pixels, name=str(path)
+        )
+    except FileNotFoundError:
+        raise ImportFormatError(f"{where}: no such image file under {root}") from None
+    except (OSError, InvalidImage) as exc:
+        raise ImportFormatError(f"{where}: {exc}") from None
+    if (image_data.width, image_data.height) != (image.width, image.height):
+        raise ImportFormatError(
+            f"{where}: the file is {image_data.width} x {image_data.height} pixels but the "
+            f"annotation says {image.width} x {image.height}, so its masks would not fit"
+        )
+    if image.content_hash and image.content_hash != image_data.content_hash:
+        raise ImportFormatError(
+            f"{where}: the pixels differ from the annotated image (content hash mismatch)"
+        )
+    rel = staged.put(image_data.data, image_data.content_hash, image_data.extension)
+    return _StoredImage(rel, image_data.content_hash)
+
+
 def _store_images(
     project: Project, snapshot: Snapshot, root: Path, progress: Track | None, staged: StagedFiles
 ) -> dict[int, _StoredImage]:
-    """Decode every image file and stage the ones the project does not hold yet."""
+    """Decode every image file and stage the ones the project does not hold yet. One thread: a
+    pool of 4 was slower on 2 cores (each file is too small a task to pay for the hand-off)."""
     stored: dict[int, _StoredImage] = {}
     seen: dict[tuple[int, str], int] = {}
     images = sorted(snapshot.images, key=lambda i: i.id)
     for image in progress(images) if progress else images:
-        try:  # checked before the name reaches the file system (ENAMETOOLONG, NUL: tracebacks)
-            check_text("image file", image.file)
-        except InvalidText as exc:
-            raise ImportFormatError(f"{root}, image {image.id}: {exc}") from None
-        where = f"{root / image.file}: image {image.id}"
-        try:
-            path = _image_file(root, image)
-            image_data = normalize_image(
-                path.read_bytes(), max_pixels=project.settings.max_image_pixels, name=str(path)
-            )
-        except FileNotFoundError:
-            raise ImportFormatError(f"{where}: no such image file under {root}") from None
-        except (OSError, InvalidImage) as exc:
-            raise ImportFormatError(f"{where}: {exc}") from None
-        if (image_data.width, image_data.height) != (image.width, image.height):
-            raise ImportFormatError(
-                f"{where}: the file is {image_data.width} x {image_data.height} pixels but the "
-                f"annotation says {image.width} x {image.height}, so its masks would not fit"
-            )
-        if image.content_hash and image.content_hash != image_data.content_hash:
-            raise ImportFormatError(
-                f"{where}: the pixels differ from the annotated image (content hash mismatch)"
-            )
-        key = (image.group_id, image_data.content_hash)
+        stored_image = _read_image(project, root, image, staged)
+        key = (image.group_id, stored_image.content_hash)
         if key in seen:
-            raise ImportFormatError(f"{where}: same picture as image {seen[key]} of the same group")
+            raise ImportFormatError(
+                f"{root / image.file}: image {image.id}: same picture as image {seen[key]} of the "
+                "same group"
+            )
         seen[key] = image.id
-        rel = staged.put(image_data.data, image_data.content_hash, image_data.extension)
-        stored[image.id] = _StoredImage(rel, image_data.content_hash)
+        stored[image.id] = stored_image
     return stored
 
 
