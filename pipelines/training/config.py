@@ -42,6 +42,9 @@ class TrainConfig:
     batch_size: int = 4  # GLOBAL groups per optimizer step: split over ranks x grad_accum_steps
     grad_accum_steps: int = 1  # forward/backward passes per optimizer step (same global batch)
     lr: float = 5e-5
+    # The text encoder's lr as a fraction of ``lr`` (1 = the same). A pretrained MiniLM trained at
+    # the new layers' rate collapsed: every expression and anti-expression to one vector.
+    text_lr_scale: float = 1.0
     min_lr: float = 0.0
     lr_power: float = 0.9  # polynomial decay exponent
     warmup_steps: int = 0
@@ -75,6 +78,8 @@ class TrainConfig:
                 raise TrainConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if self.lr <= 0 or self.weight_decay < 0 or self.lr_power < 0:
             raise TrainConfigError("lr must be > 0, weight_decay and lr_power >= 0")
+        if not 0 <= self.text_lr_scale <= 1:
+            raise TrainConfigError(f"text_lr_scale must be in [0, 1], got {self.text_lr_scale!r}")
         if self.amp not in ("auto", "bf16", "off"):
             raise TrainConfigError(f"amp must be auto, bf16 or off, got {self.amp!r}")
         if self.num_workers < 0 or self.cache_mb < 0 or self.ddp_timeout_s <= 0:

@@ -57,6 +57,25 @@ CSV_FIELDS = (
 
 
 # ------------------------------------------------------------------------ learning-rate schedule
+def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
+    """AdamW groups: weight decay on matrices only (not biases or norms), and the text encoder's
+    parameters at ``cfg.text_lr_scale`` times the schedule's lr (``lr_scale`` of each group)."""
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            text = name.startswith("text_encoder.")
+            decays = not (param.ndim < 2 or name.endswith(".bias"))
+            groups.setdefault((text, decays), []).append(param)
+    return [
+        {
+            "params": params,
+            "weight_decay": cfg.weight_decay if decays else 0.0,
+            "lr_scale": cfg.text_lr_scale if text else 1.0,
+        }
+        for (text, decays), params in sorted(groups.items())
+    ]
+
+
 def lr_at(
     step: int,
     total_steps: int,
@@ -358,17 +377,7 @@ def train(
     loader = make_loader(data, cfg.num_workers, cfg.pin_memory and rt.device.type == "cuda")
 
     # -- optimizer -------------------------------------------------------------------------------
-    decay, no_decay = [], []
-    for name, param in raw_model.named_parameters():
-        if param.requires_grad:
-            (no_decay if param.ndim < 2 or name.endswith(".bias") else decay).append(param)
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-    )
+    optimizer = torch.optim.AdamW(param_groups(raw_model, cfg), lr=cfg.lr)
     steps_per_epoch = plan.steps_per_epoch
     total_steps = cfg.epochs * steps_per_epoch
 
@@ -412,7 +421,7 @@ def train(
         for _ in range(steps_per_epoch):
             lr = lr_at(step, total_steps, cfg.lr, cfg.lr_power, cfg.warmup_steps, cfg.min_lr)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group["lr_scale"]
             optimizer.zero_grad(set_to_none=True)
             totals: dict[str, torch.Tensor] = {}
             for k in range(plan.accum):

@@ -83,6 +83,20 @@ def test_training_runs_logs_and_resumes_exactly(tmp_path):
     assert any(not torch.equal(a[k], c[k]) for k in a if a[k].is_floating_point())
 
 
+def test_text_lr_scale_holds_the_text_encoder_while_the_rest_trains(tmp_path):
+    train(tiny_cfg(tmp_path, "start", max_steps=1, epochs=1), progress=False)
+    start = tmp_path / "start" / "checkpoints" / "final.pt"
+    tuned = tiny_cfg(tmp_path, "tuned", init_checkpoint=str(start), text_lr_scale=0.0, epochs=1)
+    train(tuned, progress=False)
+    a, b = _weights(start), _weights(tmp_path / "tuned" / "checkpoints" / "final.pt")
+    text = [k for k in a if k.startswith("text_encoder.") and a[k].is_floating_point()]
+    rest = [k for k in a if not k.startswith("text_encoder.") and a[k].is_floating_point()]
+    assert text and all(torch.equal(a[k], b[k]) for k in text)
+    assert any(not torch.equal(a[k], b[k]) for k in rest)
+    with pytest.raises(TrainConfigError, match="text_lr_scale"):
+        tiny_cfg(tmp_path, "bad", text_lr_scale=2.0)
+
+
 def test_cli_synth_train_evaluate_end_to_end(tmp_path):
     from pipelines.cli import app
 
