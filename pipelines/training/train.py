@@ -59,20 +59,22 @@ CSV_FIELDS = (
 # ------------------------------------------------------------------------ learning-rate schedule
 def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
     """AdamW groups: weight decay on matrices only (not biases or norms), and the text encoder's
-    parameters at ``cfg.text_lr_scale`` times the schedule's lr (``lr_scale`` of each group)."""
+    parameters at ``cfg.text_lr_scale`` times the schedule's lr (``lr_scale`` of each group).
+    With the scale at 1 the groups are the two they always were (decay, then no decay), so a run
+    started before the scale existed resumes its optimizer state as it was."""
     groups: dict[tuple[bool, bool], list] = {}
     for name, param in model.named_parameters():
         if param.requires_grad:
-            text = name.startswith("text_encoder.")
-            decays = not (param.ndim < 2 or name.endswith(".bias"))
-            groups.setdefault((text, decays), []).append(param)
+            scaled = cfg.text_lr_scale != 1 and name.startswith("text_encoder.")
+            no_decay = param.ndim < 2 or name.endswith(".bias")
+            groups.setdefault((scaled, no_decay), []).append(param)
     return [
         {
             "params": params,
-            "weight_decay": cfg.weight_decay if decays else 0.0,
-            "lr_scale": cfg.text_lr_scale if text else 1.0,
+            "weight_decay": 0.0 if no_decay else cfg.weight_decay,
+            "lr_scale": cfg.text_lr_scale if scaled else 1.0,
         }
-        for (text, decays), params in sorted(groups.items())
+        for (scaled, no_decay), params in sorted(groups.items())
     ]
 
 
