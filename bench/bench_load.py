@@ -1,7 +1,7 @@
 """How many annotators one app process holds: k real browser sessions at once, one process vs two.
 
     .venv/bin/python bench/bench_load.py [--ks 1,4,8] [--decisions 10] [--clicks 10]
-        [--segmenter auto|classic|...] [--warm] [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--segmenter auto|classic|...] [--warm [--settle S]] [--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
     .venv/bin/python bench/bench_load.py --quick      # smoke run: k = 1, 2, few actions
 
 For each k, k headless Chromium sessions (Debian's, one browser per session, each driven from its
@@ -141,11 +141,13 @@ def _session(index: int, url: str, args, barrier: threading.Barrier, out: dict) 
         barrier.abort()
 
 
-def warm_up(urls: list[str], token: str, root: Path, settle_s: float = 180) -> float:
+def warm_up(urls: list[str], token: str, root: Path, settle_s: float = 900) -> tuple[float, int]:
     """One untimed annotator visit per app process before the timed sessions (a negative on the
     group's last tile, then an editor click), so each process has imported its pages and loaded
     the click model, as a server that has been up a while has; then wait (up to ``settle_s``)
-    for the background jobs that visit started. Returns the seconds it took."""
+    for the background jobs that visit started (embedding the group's 100 images takes minutes
+    on 2 cores; a job still running would take CPU from the timed sessions). Returns the seconds
+    it took and how many jobs were still running when it gave up waiting."""
     from playwright.sync_api import sync_playwright
 
     from labeler.project import Project
@@ -168,7 +170,8 @@ def warm_up(urls: list[str], token: str, root: Path, settle_s: float = 180) -> f
     with Project.open(root) as project:
         while project.store.list_jobs(active=True) and time.perf_counter() - start < settle_s:
             time.sleep(1)
-    return time.perf_counter() - start
+        running = len(project.store.list_jobs(active=True))
+    return time.perf_counter() - start, running
 
 
 def run_k(urls: list[str], k: int, args) -> dict:
@@ -203,6 +206,12 @@ def main() -> None:
         "--warm",
         action="store_true",
         help="one untimed visit per app process first (pages imported, click model loaded)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=900,
+        help="with --warm: the most seconds to wait for the visit's background jobs",
     )
     args = parser.parse_args()
     if args.quick:
@@ -240,7 +249,10 @@ def main() -> None:
                     bench_ui.SIGN_IN = f"session={project.store.local_token('bench')}"
                     warm_token = project.store.local_token("warm")
                 with served(setup, root, Path(tmp)) as urls:
-                    warm_s = warm_up(urls, warm_token, root) if args.warm else None
+                    warm_s, running = (
+                        warm_up(urls, warm_token, root, args.settle) if args.warm else (None, 0)
+                    )
+                    print(f"{setup} k={k}: timed sessions start", flush=True)
                     load_before = _load()
                     start = time.perf_counter()
                     figures = run_k(urls, k, args)
@@ -249,6 +261,7 @@ def main() -> None:
                     figures["passes"] = passes(figures)
                     if warm_s is not None:
                         figures["warm_up_s"] = round(warm_s, 1)
+                        figures["jobs_running_after_warm_up"] = running
                 del os.environ["GRD_DATABASE_URL"]
             result["runs"][setup][k] = figures
             line = ", ".join(

@@ -255,14 +255,24 @@ def propagate_job(
         return f"propagation skipped: {exc}"
 
 
+def has_positive(store, expression_id: int) -> bool:
+    """Whether any person has marked the expression present on an image (from the kept counts)."""
+    group_id = store.get_expression(expression_id).group_id
+    return any(
+        p.positive for p in store.expression_progress(group_id) if p.expression_id == expression_id
+    )
+
+
 def refresh_in_background(
     runner, project: Project, expression_id: int, load_segmenter=None
 ) -> str | None:
     """After a confirmation: queue a propagation of this expression unless the project switched
-    it off or one is already queued (a running one may have missed the new decision, so it does
-    not count). ``load_segmenter()``: returns the app's click model, called in the job (loading
-    it may take seconds; default: load the project's). Returns the job id, or None."""
-    if not enabled(project):
+    it off, one is already queued (a running one may have missed the new decision, so it does
+    not count), or the expression has no human positive yet (nothing to propagate from: a run of
+    negatives on the sweep would otherwise queue a job per click). ``load_segmenter()``: returns
+    the app's click model, called in the job (loading it may take seconds; default: load the
+    project's). Returns the job id, or None."""
+    if not enabled(project) or not has_positive(project.store, expression_id):
         return None
     name = f"{JOB_PREFIX} expression {expression_id}"
     from labeler.store import JobState

@@ -212,6 +212,25 @@ def test_the_project_setting_switches_background_refresh_off(group):
         runner.shutdown()
 
 
+def test_negatives_alone_queue_no_refresh_until_a_positive_is_confirmed(group):
+    from pipelines.services.jobs import JobRunner
+
+    project, expression_id, truth = group
+    negative = next(i for i, masks in truth.items() if not masks)
+    _decide(project.store, expression_id, negative, [])
+    runner = JobRunner(project.store)
+    try:
+        assert loop.refresh_in_background(runner, project, expression_id) is None
+        assert runner.jobs() == []
+        positive = next(i for i, masks in truth.items() if masks)
+        _decide(project.store, expression_id, positive, truth[positive])
+        assert loop.refresh_in_background(
+            runner, project, expression_id, load_segmenter=ColourSegmenter
+        )
+    finally:
+        runner.shutdown()
+
+
 def test_the_plain_words_say_score_threshold_and_source():
     tag = propagate.source_tag(3, 0.61)
     assert propagate.parse_source(tag) == (3, 0.61)
