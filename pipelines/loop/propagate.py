@@ -30,6 +30,7 @@ from labeler.errors import LabelerError
 from labeler.images import load_rgb
 from labeler.project import Project
 from labeler.segmenter import Prompts
+from labeler.store import Store
 
 Progress = Callable[..., None]
 SETTING = "propagation"
@@ -255,7 +256,7 @@ def propagate_job(
         return f"propagation skipped: {exc}"
 
 
-def has_positive(store, expression_id: int) -> bool:
+def has_positive(store: Store, expression_id: int) -> bool:
     """Whether any person has marked the expression present on an image (from the kept counts)."""
     group_id = store.get_expression(expression_id).group_id
     return any(
