@@ -199,7 +199,9 @@ def build_grser(
         tqm=TriphasicQueryModule(text_encoder.hidden_size, cfg.c_v, use_tqm=cfg.use_tqm),
         hierarchizer=HeatmapHierarchizer(cfg.hierarchizer_train, cfg.hierarchizer_test),
         decoder=MaskDecoder(z_channels, visual.channels[:-2][::-1], cfg.decoder_dim),
-        presence_head=PresenceHead(z_channels, cfg.c_v),
+        presence_head=PresenceHead(
+            z_channels, cfg.c_v, mask_pooling=cfg.presence_pooling == "mean+mask"
+        ),
     )
 
 

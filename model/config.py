@@ -24,6 +24,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 ORDER_MODES = ("pos+neg", "pos", "neg", "random", "identity")
 TEXT_INITS = ("pretrained", "random")
 TEXT_POOLINGS = ("mean", "cls")
+PRESENCE_POOLINGS = ("mean", "mean+mask")
 
 
 @dataclass
@@ -74,6 +75,10 @@ class GRSerConfig:
     # --- presence test and losses (Sec. 3.1 inference, Sec. 3.4) --------------------------------
     margin: float = 1.0  # m in Eq. 5 and in the presence rule d_pos + m < d_neg
     apply_presence: bool = True  # zero the mask of images that fail the presence rule (GRES)
+    # How the presence head pools z_n: "mean" (the paper: global average) or "mean+mask" (also an
+    # average weighted by the image's own predicted mask, detached, so a small object's features
+    # are not diluted by the whole image; not in the paper)
+    presence_pooling: str = "mean"
     use_triplet: bool = True  # False = "w/o triplet loss" ablation: Eq. 5 leaves the objective
     use_mirror: bool = True  # False = "w/o mirror training" ablation: no mirror pass, no L_ce^mirr
     mirror_weight: float = 1.0  # lambda in Eq. 6 (the paper does not publish its value)
@@ -122,6 +127,8 @@ class GRSerConfig:
             raise ConfigError(f"text_encoder_init must be one of {TEXT_INITS}")
         if self.text_pooling not in TEXT_POOLINGS:
             raise ConfigError(f"text_pooling must be one of {TEXT_POOLINGS}")
+        if self.presence_pooling not in PRESENCE_POOLINGS:
+            raise ConfigError(f"presence_pooling must be one of {PRESENCE_POOLINGS}")
         if len(self.pixel_mean) != 3 or len(self.pixel_std) != 3 or min(self.pixel_std) <= 0:
             raise ConfigError("pixel_mean and pixel_std need 3 values, std > 0")
         if not isinstance(self.encoder_cache_size, int) or self.encoder_cache_size < 0:

@@ -167,11 +167,14 @@ class GRSer(nn.Module):
         z = torch.cat(maps + [visual.to(maps[0].dtype)], dim=2).flatten(0, 1)  # [B*n, C_z, h, w]
         skips = stages[:-2][::-1]
         logits = self.decoder(z, skips)
+        # mask pooling reads the decoder's own mask; detached, so the triplet loss does not
+        # reshape the masks through it
+        mask = torch.sigmoid(logits.detach().float()) if self.presence_head.mask_pooling else None
+        z_vec = self.presence_head(z, mask).view(b, n, -1)
         logits = F.interpolate(
             logits.float(), size=tuple(size), mode="bilinear", align_corners=False
         )
         out["mask_logits"] = logits.view(b, n, *size)
-        z_vec = self.presence_head(z).view(b, n, -1)
         with full_precision(z_vec.device):
             out["z"] = z_vec.float()
             out["d_pos"] = torch.linalg.vector_norm(out["z"] - text.float()[:, None], dim=-1)

@@ -63,18 +63,34 @@ class MaskDecoder(nn.Module):
 
 
 class PresenceHead(nn.Module):
-    """z_n [C_z, h, w] -> vector in the shared C_v space (conv, global average pool, linear).
+    """z_n [C_z, h, w] -> vector in the shared C_v space (conv, pooling, linear).
 
     Args:
         in_channels: channels of z_n.
         c_v: C_v, the space of L' and L'_anti.
+        mask_pooling: also pool with the image's predicted mask as weights, next to the global
+            average (the two pooled vectors are concatenated before the linear map).
     """
 
-    def __init__(self, in_channels: int, c_v: int) -> None:
+    def __init__(self, in_channels: int, c_v: int, mask_pooling: bool = False) -> None:
         super().__init__()
         self.conv = conv_block(in_channels, c_v)
-        self.proj = nn.Linear(c_v, c_v)
+        self.mask_pooling = mask_pooling
+        self.proj = nn.Linear(c_v * (2 if mask_pooling else 1), c_v)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Args: z [B, C_z, h, w]. Returns [B, C_v]."""
-        return self.proj(self.conv(z).mean(dim=(-2, -1)))
+    def forward(
+        self, z: torch.Tensor, mask_probability: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Args: z [B, C_z, h, w]; mask_probability [B, 1, H', W'] in [0, 1] (any size; needed
+        with ``mask_pooling``). Returns [B, C_v]."""
+        features = self.conv(z)
+        pooled = features.mean(dim=(-2, -1))
+        if self.mask_pooling:
+            if mask_probability is None:
+                raise ValueError("mask pooling needs the predicted mask probability")
+            weights = F.adaptive_avg_pool2d(
+                mask_probability.to(features.dtype), features.shape[-2:]
+            )
+            inside = (features * weights).sum(dim=(-2, -1)) / (weights.sum(dim=(-2, -1)) + 1e-3)
+            pooled = torch.cat([pooled, inside], dim=-1)
+        return self.proj(pooled)

@@ -190,3 +190,49 @@ def test_cpu_bf16_autocast_forward_backward():
         assert out[key].dtype == torch.float32, key
     losses["total"].backward()
     assert torch.isfinite(losses["total"])
+
+
+def test_mask_pooling_reads_the_predicted_mask_and_trains_without_reshaping_it():
+    from model import grser_loss
+    from model.mask_decoder import PresenceHead
+
+    head = PresenceHead(in_channels=6, c_v=8, mask_pooling=True).eval()
+    z = torch.randn(2, 6, 4, 4)
+    left, right = torch.zeros(2, 1, 16, 16), torch.zeros(2, 1, 16, 16)
+    left[..., :8], right[..., 8:] = 1.0, 1.0
+    assert not torch.allclose(head(z, left), head(z, right))  # pooled where the mask is
+    with pytest.raises(ValueError, match="mask probability"):
+        head(z)
+
+    torch.manual_seed(0)
+    model = make_tiny(presence_pooling="mean+mask", use_mirror=False)
+    assert model.presence_head.proj.in_features == 2 * model.config.c_v
+    images, targets, positive, expressions = synthetic_groups(batch=1, n=4)
+    out = model(images, expressions)
+    grser_loss(out, targets, positive, 2, 2, model.config)["triplet"].backward()
+    assert model.presence_head.proj.weight.grad.abs().sum() > 0
+    # the mask is read detached: the triplet loss alone leaves the mask decoder untouched
+    assert all(p.grad is None or not p.grad.any() for p in model.decoder.parameters())
+    assert make_tiny().presence_head.proj.in_features == model.config.c_v  # the paper's default
+
+
+def test_mask_pooling_survives_a_checkpoint_round_trip(tmp_path):
+    from model.checkpoint import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    model = make_tiny(presence_pooling="mean+mask").eval()
+    save_checkpoint(tmp_path / "m.pt", model)
+    loaded, _ = load_checkpoint(tmp_path / "m.pt")
+    images, _, _, expressions = synthetic_groups(batch=1, n=4)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            loaded(images, expressions)["z"], model(images, expressions)["z"]
+        )
+    assert loaded.config.presence_pooling == "mean+mask"
+
+
+def test_an_unknown_presence_pooling_is_refused():
+    from model import ConfigError
+
+    with pytest.raises(ConfigError, match="presence_pooling"):
+        make_tiny(presence_pooling="max")
