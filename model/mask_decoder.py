@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.common import conv_block
+from model.errors import InputError
 
 
 class MaskDecoder(nn.Module):
@@ -87,7 +88,7 @@ class PresenceHead(nn.Module):
         pooled = features.mean(dim=(-2, -1))
         if self.mask_pooling:
             if mask_probability is None:
-                raise ValueError("mask pooling needs the predicted mask probability")
+                raise InputError("mask pooling needs the predicted mask probability")
             weights = F.adaptive_avg_pool2d(
                 mask_probability.to(features.dtype), features.shape[-2:]
             )

@@ -392,7 +392,12 @@ def train(
         payload = read_checkpoint(last)
         raw_model.load_state_dict(payload["state_dict"])
         meta = payload["meta"]
+        scales = [group["lr_scale"] for group in optimizer.param_groups]
         optimizer.load_state_dict(meta["optimizer_state"])
+        # loading replaces each group's settings with the saved ones; the config decides the
+        # text encoder's share (a state saved before text_lr_scale existed has no lr_scale)
+        for group, scale in zip(optimizer.param_groups, scales, strict=True):
+            group["lr_scale"] = scale
         set_rng_state(meta["rng_state"])
         start_epoch, step = int(meta["epoch"]), int(meta["step"])
         if rt.is_main:

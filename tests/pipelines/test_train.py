@@ -76,11 +76,22 @@ def test_training_runs_logs_and_resumes_exactly(tmp_path):
     b = _weights(tmp_path / "split" / "checkpoints" / "last.pt")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # a run saved before text_lr_scale existed (its optimizer groups have no lr_scale) resumes too
+    older = tiny_cfg(tmp_path, "older", max_steps=3)
+    train(older, progress=False)
+    path = tmp_path / "older" / "checkpoints" / "last.pt"
+    payload = read_checkpoint(path)
+    for group in payload["meta"]["optimizer_state"]["param_groups"]:
+        del group["lr_scale"]
+    torch.save(payload, path)
+    train(tiny_cfg(tmp_path, "older"), progress=False)
+    c = _weights(tmp_path / "older" / "checkpoints" / "last.pt")
+    assert all(torch.equal(a[k], c[k]) for k in a)
     # and training changed the weights at all
     init = tiny_cfg(tmp_path, "none", max_steps=1, epochs=1)
     train(init, progress=False)
-    c = _weights(tmp_path / "none" / "checkpoints" / "final.pt")
-    assert any(not torch.equal(a[k], c[k]) for k in a if a[k].is_floating_point())
+    d = _weights(tmp_path / "none" / "checkpoints" / "final.pt")
+    assert any(not torch.equal(a[k], d[k]) for k in a if a[k].is_floating_point())
 
 
 def test_text_lr_scale_holds_the_text_encoder_while_the_rest_trains(tmp_path):
