@@ -66,14 +66,21 @@ class _StoredImage:
     content_hash: str
 
 
-def _image_file(root: Path, image) -> Path:
-    """The file of ``image`` under ``root``: its name, else (a grd export read with ``--images``
-    pointing at the exporting project) the project's content-addressed copy of the same pixels."""
+def _image_bytes(root: Path, image) -> tuple[Path, bytes]:
+    """The file of ``image`` under ``root`` and its bytes: its name, else (a grd export read with
+    ``--images`` pointing at the exporting project) the project's content-addressed copy of the
+    same pixels. Raises ``FileNotFoundError`` when neither exists."""
     path = root / image.file
-    if path.exists() or not image.content_hash:
-        return path
+    try:
+        with open(path, "rb") as source:  # no stat first: one syscall fewer on 100k files
+            return path, source.read()
+    except FileNotFoundError:
+        if not image.content_hash:
+            raise
     stored = sorted((root / "images" / image.content_hash[:2]).glob(f"{image.content_hash}.*"))
-    return stored[0] if stored else path
+    if not stored:
+        raise FileNotFoundError(path)
+    return stored[0], stored[0].read_bytes()
 
 
 def _read_image(project: Project, root: Path, image, staged: StagedFiles) -> _StoredImage:
@@ -84,9 +91,9 @@ def _read_image(project: Project, root: Path, image, staged: StagedFiles) -> _St
         raise ImportFormatError(f"{root}, image {image.id}: {exc}") from None
     where = f"{root / image.file}: image {image.id}"
     try:
-        path = _image_file(root, image)
+        path, data = _image_bytes(root, image)
         image_data = normalize_image(
-            path.read_bytes(), max_pixels=project.settings.max_image_pixels, name=str(path)
+            data, max_pixels=project.settings.max_image_pixels, name=str(path)
         )
     except FileNotFoundError:
         raise ImportFormatError(f"{where}: no such image file under {root}") from None

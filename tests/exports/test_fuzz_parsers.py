@@ -77,6 +77,44 @@ def test_json_with_any_nesting(text):
         _one_line(exc)
 
 
+def _depth_by_tokens(text: str) -> int:
+    """The reference: walk strings and brackets one by one (the scan before it was vectorised)."""
+    import re
+
+    level = deepest = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text, re.DOTALL):
+        token = match.group()
+        if token in "[{":
+            level += 1
+            deepest = max(deepest, level)
+        elif token in "]}":
+            level -= 1
+    return deepest
+
+
+def _nesting(value) -> int:
+    if isinstance(value, list):
+        return 1 + max((_nesting(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_nesting(v) for v in value.values()), default=0)
+    return 0
+
+
+@FAST
+@given(text=st.text(alphabet='[]{}",:0123456789a\\ \u00e9\u4e2d', max_size=300))
+@example(text='["\\"[", [[]]]')  # an escaped quote does not end the string
+@example(text="]]][[")
+def test_depth_scan_matches_a_token_walk(text):
+    assert bounded_json.depth(text) == _depth_by_tokens(text)
+
+
+@FAST
+@given(value=json_values)
+def test_depth_of_real_json_is_its_nesting(value):
+    assert bounded_json.depth(json.dumps(value)) == _nesting(value)
+    assert bounded_json.depth(json.dumps(value, ensure_ascii=False)) == _nesting(value)
+
+
 @FAST
 @given(data=st.binary(max_size=200))
 @example(data=pickle.dumps([[]] * 3))

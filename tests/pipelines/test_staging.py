@@ -65,3 +65,21 @@ def test_recover_leaves_live_and_foreign_runs_alone(tmp_path):
         recover(project)
         assert (live / "images/cc/cc3.png").exists()
         assert (foreign / "images/dd/dd4.png").exists()
+
+
+def test_publish_merges_into_folders_the_project_has_and_skips_files_it_holds(tmp_path):
+    with Project.init(tmp_path / "p") as project:
+        held = "ab" + "1" * 62
+        (project.root / "images" / "ab").mkdir(parents=True)
+        (project.root / f"images/ab/{held}.png").write_bytes(b"old")
+        staged = StagedFiles(project)
+        assert staged.put(b"new", held, ".png") == f"images/ab/{held}.png"
+        assert not (staged.dir / f"images/ab/{held}.png").exists()  # the project has it
+        beside, fresh = "ab" + "2" * 62, "ef" + "3" * 62
+        staged.put(b"beside", beside, ".png")  # into a folder the project has
+        staged.put(b"fresh", fresh, ".jpg")  # into one it lacks (moved whole)
+        staged.publish()
+        assert (project.root / f"images/ab/{held}.png").read_bytes() == b"old"
+        assert (project.root / f"images/ab/{beside}.png").read_bytes() == b"beside"
+        assert (project.root / f"images/ef/{fresh}.jpg").read_bytes() == b"fresh"
+        assert not (project.root / STAGING).exists()
