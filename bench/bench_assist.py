@@ -23,6 +23,9 @@ one brush action). Conditions, each from every pair unseen:
 - ``online``: the app's flow: after the first positive, propagation refreshes after every
   decision; the annotator takes the proposed-present image with the highest score next and
   accepts, corrects or certifies it; the rest goes through the simulator.
+- ``oracle k`` (the ceiling, not a method): as ``propagation k``, but every other pair is then
+  proposed exactly right (the true masks, or absent). No proposal mechanism can do better after
+  ``k`` confirmed images under the same costing; it says what a target on this bench can ask.
 - ``grser tiny``: the bundled demo GRSer (``pipelines/assets/demo_grser_tiny.pt``, trained on
   synthetic shapes) pre-labels every pair, then the annotator works from its proposals.
 
@@ -180,6 +183,22 @@ def run_online(project, truth, segmenter, expression, report) -> None:
         annotate_pair(project, truth, segmenter, expression, images[best], report)
 
 
+def propose_truth(project, truth, expression) -> int:
+    """The ceiling: every pair nobody decided is proposed exactly as its truth says."""
+    store = project.store
+    proposed = 0
+    for image in store.list_images(expression.group_id):
+        saved = store.propose(
+            expression.id,
+            image.id,
+            truth[(expression.id, image.id)],
+            score=1.0,
+            model_version="oracle",
+        )
+        proposed += saved is not None
+    return proposed
+
+
 def run_group(project, truth, segmenter, group, condition: str, k: int, bulk: bool) -> dict:
     """One group under one condition, from every pair unseen: its actions, pairs and cases."""
     from pipelines.loop.prelabel import prelabel_project
@@ -194,6 +213,9 @@ def run_group(project, truth, segmenter, group, condition: str, k: int, bulk: bo
         confirm_first_positives(project, truth, segmenter, expression, k, first)
         report = propagate_project(project, group_id=group.id, segmenter=segmenter)
         extra = {"proposed": report.proposed, "present": report.present}
+    elif condition == "oracle":
+        confirm_first_positives(project, truth, segmenter, expression, k, first)
+        extra = {"proposed": propose_truth(project, truth, expression)}
     elif condition == "online":
         run_online(project, truth, segmenter, expression, first)
     elif condition == "grser":
@@ -230,6 +252,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--work", type=Path, default=Path("/tmp/grd-bench-assist"))
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument(
+        "--oracle-ks", type=int, nargs="*", default=[1, 2], help="ceiling conditions (see above)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
@@ -270,6 +295,7 @@ def main() -> None:
                 f"{sum(len(i.instances) for g in these for i in g.images)} instances"
             )
     conditions = [("none", 0)] + [("propagation", k) for k in args.ks] + [("online", 0)]
+    conditions += [("oracle", k) for k in args.oracle_ks]
     if not args.no_grser:
         conditions.append(("grser", 0))
     if args.only:
@@ -277,7 +303,7 @@ def main() -> None:
     results: dict[str, dict] = {}
     smoke_results: dict[str, dict] = {}  # the photos as they are, per group
     for condition, k in conditions:
-        name = f"propagation k={k}" if condition == "propagation" else condition
+        name = f"{condition} k={k}" if condition in ("propagation", "oracle") else condition
         name = "online (refresh after each decision)" if condition == "online" else name
         results[name] = {}
         for costing, bulk in (("each", False), ("bulk", True)):

@@ -115,23 +115,36 @@ class CatalogMixin:
     def create_group(
         self, name: str, target_keyword: str = "", scene_keyword: str = "", meta: dict | None = None
     ) -> Group:
-        name = check_text("group name", name.strip())
-        check_text("target keyword", target_keyword, allow_empty=True)
-        check_text("scene keyword", scene_keyword, allow_empty=True)
+        (gid,) = self.create_groups([(name, target_keyword, scene_keyword, meta)])
+        return Group(gid, name.strip(), target_keyword, scene_keyword, meta or {})
+
+    def create_groups(self, rows: Sequence[tuple[str, str, str, dict | None]]) -> list[int]:
+        """New groups ``(name, target keyword, scene keyword, meta)`` in one statement (an import
+        makes a thousand); their ids in ``rows``' order. A name taken already (or twice in
+        ``rows``) is ``DuplicateName``, and nothing is inserted."""
+        now, values = utcnow(), []
+        for name, target_keyword, scene_keyword, meta in rows:
+            values.append(
+                dict(
+                    name=check_text("group name", name.strip()),
+                    target_keyword=check_text("target keyword", target_keyword, allow_empty=True),
+                    scene_keyword=check_text("scene keyword", scene_keyword, allow_empty=True),
+                    meta=meta or {},
+                    created_at=now,
+                )
+            )
+        if not values:
+            return []
         try:
             with self._write() as conn:
-                gid = conn.execute(
-                    insert(t.groups).values(
-                        name=name,
-                        target_keyword=target_keyword,
-                        scene_keyword=scene_keyword,
-                        meta=meta or {},
-                        created_at=utcnow(),
-                    )
-                ).inserted_primary_key[0]
+                return insert_rows(conn, t.groups, values, return_ids=True)
         except IntegrityError as exc:
-            raise DuplicateName(f"a group named {name!r} already exists") from exc
-        return Group(gid, name, target_keyword, scene_keyword, meta or {})
+            names = [v["name"] for v in values]
+            raise DuplicateName(
+                f"a group named {names[0]!r} already exists"
+                if len(names) == 1
+                else "some of these groups exist already (or are named twice)"
+            ) from exc
 
     def ensure_group(self, name: str, target_keyword: str = "", scene_keyword: str = "") -> Group:
         """The group called ``name``, created if missing (ingest re-runs must not fail on it)."""
@@ -287,23 +300,48 @@ class CatalogMixin:
 
     # -- expressions ----------------------------------------------------------------------------
     def add_expression(self, group_id: int, text: str, created_by: str = "") -> Expression:
-        text = " ".join(text.split())
-        if not text:
-            raise ValueError("an expression needs some text")
-        check_text("expression", text)
-        check_text("user name", created_by, allow_empty=True)
-        self.authorize(created_by, "annotate")
-        self.get_group(group_id)
+        (eid,) = self.add_expressions([(group_id, text, created_by)])
+        return Expression(eid, group_id, " ".join(text.split()), created_by)
+
+    def add_expressions(self, rows: Sequence[tuple[int, str, str]]) -> list[int]:
+        """New expressions ``(group id, text, created by)`` in one statement (an import makes
+        thousands); their ids in ``rows``' order. Texts are whitespace-normalised and checked,
+        each author must be allowed to annotate, each group must exist. A text its group has
+        already (or twice in ``rows``) is ``DuplicateName``, and nothing is inserted."""
+        now, values = utcnow(), []
+        for group_id, text, created_by in rows:
+            text = " ".join(text.split())
+            if not text:
+                raise ValueError("an expression needs some text")
+            check_text("expression", text)
+            check_text("user name", created_by, allow_empty=True)
+            values.append(dict(group_id=group_id, text=text, created_by=created_by, created_at=now))
+        if not values:
+            return []
+        for author in sorted({v["created_by"] for v in values}):
+            self.authorize(author, "annotate")
+        wanted = sorted({v["group_id"] for v in values})
+        with self._read() as conn:
+            found = {
+                gid
+                for chunk in chunked(wanted, 500)
+                for gid in conn.execute(
+                    select(t.groups.c.id).where(t.groups.c.id.in_(list(chunk)))
+                ).scalars()
+            }
+        missing = [gid for gid in wanted if gid not in found]
+        if missing:
+            raise NotFound(f"no group with id {missing[0]}")
         try:
             with self._write() as conn:
-                eid = conn.execute(
-                    insert(t.expressions).values(
-                        group_id=group_id, text=text, created_by=created_by, created_at=utcnow()
-                    )
-                ).inserted_primary_key[0]
+                return insert_rows(conn, t.expressions, values, return_ids=True)
         except IntegrityError as exc:
-            raise DuplicateName(f"the group already has the expression {text!r}") from exc
-        return Expression(eid, group_id, text, created_by)
+            texts = [v["text"] for v in values]
+            raise DuplicateName(
+                f"the group already has the expression {texts[0]!r}"
+                if len(texts) == 1
+                else "some of these expressions exist already in their group (or come twice)"
+            ) from exc
 
     def ensure_expression(self, group_id: int, text: str, created_by: str = "") -> Expression:
         text = " ".join(text.split())

@@ -250,12 +250,12 @@ def import_snapshot(
         # One transaction for every row: a failure anywhere (a database error, a crash) leaves
         # the rows as they were; the staged image files move into place only after it commits.
         with store.unit():
-            for group in snapshot.groups:
-                if groups[group.id] is None:
-                    groups[group.id] = store.create_group(
-                        group.name, group.target_keyword, group.scene_keyword, dict(group.meta)
-                    ).id
-                    report.groups_created += 1
+            creating = [g for g in snapshot.groups if groups[g.id] is None]
+            created = store.create_groups(
+                [(g.name, g.target_keyword, g.scene_keyword, dict(g.meta)) for g in creating]
+            )
+            groups.update({g.id: gid for g, gid in zip(creating, created, strict=True)})
+            report.groups_created += len(created)
             adding = [
                 i for i in sorted(snapshot.images, key=lambda i: i.id) if images[i.id] is None
             ]
@@ -278,12 +278,12 @@ def import_snapshot(
             )
             images.update({image.id: iid for image, iid in zip(adding, added, strict=True)})
             report.images_added += len(added)
-            for expression in snapshot.expressions:
-                if expressions[expression.id] is None:
-                    expressions[expression.id] = store.add_expression(
-                        groups[expression.group_id], expression.text, expression.created_by
-                    ).id
-                    report.expressions_added += 1
+            writing = [e for e in snapshot.expressions if expressions[e.id] is None]
+            written = store.add_expressions(
+                [(groups[e.group_id], e.text, e.created_by) for e in writing]
+            )
+            expressions.update({e.id: eid for e, eid in zip(writing, written, strict=True)})
+            report.expressions_added += len(written)
 
             def resolve(row):
                 return (expressions[row[0]], images[row[1]], *row[2:])

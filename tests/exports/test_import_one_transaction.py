@@ -51,8 +51,8 @@ def test_a_database_error_late_in_an_import_rolls_back_every_row_and_file(
     root = tmp_path / "p"
     with Project.init(root, database_url=database_url) as project:
         before = project.store.counts()
-        # Groups and images are written before expressions: the second expression fails.
-        _fail_on_call(monkeypatch, "add_expression", 2)
+        # Groups and images are written before the expressions (one call): that call fails.
+        _fail_on_call(monkeypatch, "add_expressions", 1)
         with pytest.raises(_DatabaseBroke):
             import_snapshot(
                 project, read_source("coco", coco_dir / "instances.json"), small_project.root
@@ -99,13 +99,13 @@ from labeler.store import Store
 from pipelines.intake.imports import import_snapshot, read_source
 
 root, coco, images, marker = sys.argv[1:5]
-real = Store.add_expression
+real = Store.add_expressions
 def slow(self, *args, **kwargs):
     record = real(self, *args, **kwargs)
     Path(marker).write_text("rows written, transaction open")
     time.sleep(120)
     return record
-Store.add_expression = slow
+Store.add_expressions = slow
 with Project.open(root) as project:
     import_snapshot(project, read_source("coco", coco), images)
 """

@@ -12,6 +12,25 @@ from labeler.store import Store, last_batch
 from tests.conftest import ring_mask
 
 
+def test_groups_and_expressions_in_bulk_all_or_nothing(store):
+    ids = store.create_groups([("a x b", "a", "b", {"k": 1}), ("c x d", "c", "d", None)])
+    assert [g.id for g in store.list_groups()] == ids
+    assert store.get_group(ids[0]).meta == {"k": 1}
+    with pytest.raises(DuplicateName):  # the second row repeats a name: neither is made
+        store.create_groups([("e x f", "", "", None), ("a x b", "", "", None)])
+    assert [g.name for g in store.list_groups()] == ["a x b", "c x d"]
+    eids = store.add_expressions([(ids[0], " the  a ", "ann"), (ids[1], "the c", "")])
+    assert [(e.id, e.text, e.created_by) for e in store.list_expressions(ids[0])] == [
+        (eids[0], "the a", "ann")
+    ]
+    with pytest.raises(DuplicateName):  # "the a" again in its group: nothing inserted
+        store.add_expressions([(ids[1], "a new one", ""), (ids[0], "the a", "")])
+    with pytest.raises(NotFound):
+        store.add_expressions([(ids[1], "another", ""), (10_000, "x", "")])
+    assert [e.text for e in store.list_expressions(ids[1])] == ["the c"]
+    assert store.add_expression(ids[1], "one more").text == "one more"
+
+
 def test_catalogue_crud(store):
     group = store.create_group("dog x beach", "dog", "beach", meta={"source": "test"})
     with pytest.raises(DuplicateName):
