@@ -6,7 +6,7 @@ JSON-safe as it stands. RLE keeps holes and multi-part objects exact; polygons w
 
     encode(mask) -> rle          decode(rle) -> bool mask       area(rle) -> int
     bbox(rle) -> [x, y, w, h]    union(rles, size) -> rle      (IoU: labeler.mask_ops.iou)
-    validate_rle(rle, height, width) -> rle (raises InvalidMask)
+    validate_rle(rle, height, width) -> CheckedRLE (raises InvalidMask; a write does not check it twice)
 """
 
 from __future__ import annotations
@@ -104,6 +104,27 @@ def run_lengths(counts: str) -> list[int]:
     return runs
 
 
+class CheckedRLE(dict):
+    """An RLE that :func:`validate_rle` returned (normalised, well-formed, non-empty, of the size
+    in its ``size``). A plain dict to everything else (JSON, equality, pickles); it cannot be
+    changed in place, so the check still holds where it arrives: a write that gets one for an
+    image of its size need not check it again (an import checks 250k masks when reading them)."""
+
+    def _frozen(self, *args, **kwargs):
+        raise TypeError("a CheckedRLE cannot be changed; copy it with dict(rle)")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _frozen
+    __ior__ = _frozen
+
+    def __reduce__(self):
+        return (CheckedRLE, (dict(self),))
+
+
+def is_checked(rle: Any, height: int, width: int) -> bool:
+    """Whether ``rle`` already passed :func:`validate_rle` for an image of ``height x width``."""
+    return isinstance(rle, CheckedRLE) and rle["size"] == [height, width]
+
+
 def validate_rle(rle: Any, height: int, width: int) -> RLE:
     """Check that ``rle`` is a well-formed, non-empty COCO RLE for an image of ``height x width``.
 
@@ -143,4 +164,4 @@ def validate_rle(rle: Any, height: int, width: int) -> RLE:
         raise InvalidMask("RLE counts do not decode: the runs do not cover the image exactly")
     if n == 0:
         raise InvalidMask("the mask is empty: an instance needs at least one pixel")
-    return norm
+    return CheckedRLE(norm)

@@ -122,6 +122,23 @@ def _instance(row) -> Instance:
     )
 
 
+def _images_by_id(conn: Connection, wanted: set[int]) -> dict:
+    """``id -> (id, group_id, height, width)`` of the images ``wanted``. An import's images have
+    consecutive ids: one range query then, not a query per 500 ids (200 of them at ten times GRD)."""
+    columns = select(t.images.c.id, t.images.c.group_id, t.images.c.height, t.images.c.width)
+    if not wanted:
+        return {}
+    low, high = min(wanted), max(wanted)
+    if high - low < 4 * len(wanted):
+        rows = conn.execute(columns.where(t.images.c.id.between(low, high)))
+        return {r.id: r for r in rows if r.id in wanted}
+    return {
+        r.id: r
+        for chunk in chunked(sorted(wanted), 500)
+        for r in conn.execute(columns.where(t.images.c.id.in_(list(chunk))))
+    }
+
+
 def checked_masks(
     status: DecisionStatus, instances: Sequence[RLE], height: int, width: int
 ) -> list[RLE]:
@@ -142,7 +159,11 @@ def checked_masks(
 
     unique: dict[bytes | str, RLE] = {}
     for encoded in instances:
-        checked = rle.validate_rle(encoded, height, width)
+        checked = (
+            encoded
+            if rle.is_checked(encoded, height, width)
+            else rle.validate_rle(encoded, height, width)
+        )
         unique.setdefault(checked["counts"], checked)
     return list(unique.values())
 
@@ -470,15 +491,7 @@ class DecisionsMixin(CatalogMixin):
         batch_id = batch_id or uuid.uuid4().hex
         rows = list(rows)
         with self._read() as conn:
-            images = {
-                r.id: r
-                for chunk in chunked(sorted({r[1] for r in rows}), 500)
-                for r in conn.execute(
-                    select(
-                        t.images.c.id, t.images.c.group_id, t.images.c.height, t.images.c.width
-                    ).where(t.images.c.id.in_(list(chunk)))
-                )
-            }
+            images = _images_by_id(conn, {r[1] for r in rows})
             groups = dict(conn.execute(select(t.expressions.c.id, t.expressions.c.group_id)).all())
         checked, now = [], utcnow()
         for eid, iid, status, rles, author in rows:

@@ -18,6 +18,11 @@ that is unseen or only proposed gets the imported decision.
 
 from __future__ import annotations
 
+import functools
+import gc
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,53 +88,138 @@ def _image_bytes(root: Path, image) -> tuple[Path, bytes]:
     return stored[0], stored[0].read_bytes()
 
 
-def _read_image(project: Project, root: Path, image, staged: StagedFiles) -> _StoredImage:
-    """Decode and stage one image file, checking that it is the picture the annotation names."""
-    try:  # checked before the name reaches the file system (ENAMETOOLONG, NUL: tracebacks)
-        check_text("image file", image.file)
-    except InvalidText as exc:
-        raise ImportFormatError(f"{root}, image {image.id}: {exc}") from None
-    where = f"{root / image.file}: image {image.id}"
+#: An import of at least this many images reads them in a pool of processes, one per core (below
+#: it, starting the processes costs more than it saves).
+PARALLEL_FROM = 2_000
+CHUNK = 256  # images a worker reads per task: small enough for a smooth progress bar
+
+
+@dataclass(frozen=True)
+class _ImageReader:
+    """Reads, checks and stages image files of one import; picklable, so a worker process can
+    stage its share into the same run folder."""
+
+    root: Path  # the folder image ``file`` paths are relative to
+    max_pixels: int
+    project_root: Path
+    run_dir: Path
+
+    def read(self, image, staged: StagedFiles | None = None) -> _StoredImage:
+        """Decode and stage one image file, checking it is the picture the annotation names."""
+        root = self.root
+        try:  # checked before the name reaches the file system (ENAMETOOLONG, NUL: tracebacks)
+            check_text("image file", image.file)
+        except InvalidText as exc:
+            raise ImportFormatError(f"{root}, image {image.id}: {exc}") from None
+        where = f"{root / image.file}: image {image.id}"
+        try:
+            path, data = _image_bytes(root, image)
+            image_data = normalize_image(data, max_pixels=self.max_pixels, name=str(path))
+        except FileNotFoundError:
+            raise ImportFormatError(f"{where}: no such image file under {root}") from None
+        except (OSError, InvalidImage) as exc:
+            raise ImportFormatError(f"{where}: {exc}") from None
+        if (image_data.width, image_data.height) != (image.width, image.height):
+            raise ImportFormatError(
+                f"{where}: the file is {image_data.width} x {image_data.height} pixels but the "
+                f"annotation says {image.width} x {image.height}, so its masks would not fit"
+            )
+        if image.content_hash and image.content_hash != image_data.content_hash:
+            raise ImportFormatError(
+                f"{where}: the pixels differ from the annotated image (content hash mismatch)"
+            )
+        staged = staged or _worker_staging(self.project_root, self.run_dir)
+        rel = staged.put(image_data.data, image_data.content_hash, image_data.extension)
+        return _StoredImage(rel, image_data.content_hash)
+
+    def read_many(self, images: list) -> list[_StoredImage]:
+        """A worker's task: ``read`` each image, in order."""
+        return [self.read(image) for image in images]
+
+
+@functools.cache
+def _worker_staging(project_root: Path, run_dir: Path) -> StagedFiles:
+    """One ``StagedFiles`` per worker process and run (it remembers which folders exist)."""
+    return StagedFiles(project_root, run_dir)
+
+
+def _read_all(reader: _ImageReader, images: list, staged: StagedFiles, workers: int):
+    """Each image's ``_StoredImage``, in order: in this process, or over ``workers`` processes.
+    The first failing image, in order, raises; the other tasks are cancelled.
+
+    The workers are forked: they only read, decode and write files, never the inherited database
+    connections (and leave with ``os._exit``, so nothing of the parent's is closed). Spawned
+    workers would re-run the calling script's unguarded top level, which a user's import script
+    rarely guards. Where fork does not exist, one process reads everything."""
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for image in images:
+            yield reader.read(image, staged)
+        return
+    chunks = [images[k : k + CHUNK] for k in range(0, len(images), CHUNK)]
+    # Frozen, the parent's objects are left out of the workers' garbage collections, which would
+    # otherwise touch (and so copy) every page of a large snapshot in each worker.
+    gc.freeze()
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
-        path, data = _image_bytes(root, image)
-        image_data = normalize_image(
-            data, max_pixels=project.settings.max_image_pixels, name=str(path)
-        )
-    except FileNotFoundError:
-        raise ImportFormatError(f"{where}: no such image file under {root}") from None
-    except (OSError, InvalidImage) as exc:
-        raise ImportFormatError(f"{where}: {exc}") from None
-    if (image_data.width, image_data.height) != (image.width, image.height):
-        raise ImportFormatError(
-            f"{where}: the file is {image_data.width} x {image_data.height} pixels but the "
-            f"annotation says {image.width} x {image.height}, so its masks would not fit"
-        )
-    if image.content_hash and image.content_hash != image_data.content_hash:
-        raise ImportFormatError(
-            f"{where}: the pixels differ from the annotated image (content hash mismatch)"
-        )
-    rel = staged.put(image_data.data, image_data.content_hash, image_data.extension)
-    return _StoredImage(rel, image_data.content_hash)
+        for stored in pool.map(reader.read_many, chunks):
+            yield from stored
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
+
+
+class _Sized:
+    """An iterable with a known length (a progress bar shows a total)."""
+
+    def __init__(self, items, length: int):
+        self.items, self.length = items, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+def default_workers(images: int) -> int:
+    """Processes to read ``images`` image files with: one per usable core from ``PARALLEL_FROM``
+    images on, else this process alone."""
+    if images < PARALLEL_FROM:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 8))
 
 
 def _store_images(
-    project: Project, snapshot: Snapshot, root: Path, progress: Track | None, staged: StagedFiles
+    project: Project,
+    snapshot: Snapshot,
+    root: Path,
+    progress: Track | None,
+    staged: StagedFiles,
+    workers: int | None = None,
 ) -> dict[int, _StoredImage]:
-    """Decode every image file and stage the ones the project does not hold yet. One thread: a
-    pool of 4 was slower on 2 cores (each file is too small a task to pay for the hand-off)."""
+    """Decode every image file and stage the ones the project does not hold yet; a large import
+    spreads the files over a pool of processes (``default_workers``; threads did not help: the
+    per-file Python work holds the GIL)."""
     stored: dict[int, _StoredImage] = {}
     seen: dict[tuple[int, str], int] = {}
     images = sorted(snapshot.images, key=lambda i: i.id)
-    for image in progress(images) if progress else images:
-        stored_image = _read_image(project, root, image, staged)
-        key = (image.group_id, stored_image.content_hash)
-        if key in seen:
-            raise ImportFormatError(
-                f"{root / image.file}: image {image.id}: same picture as image {seen[key]} of the "
-                "same group"
-            )
-        seen[key] = image.id
-        stored[image.id] = stored_image
+    reader = _ImageReader(root, project.settings.max_image_pixels, staged.root, staged.dir)
+    workers = default_workers(len(images)) if workers is None else workers
+    reading = _read_all(reader, images, staged, workers)
+    pairs = zip(images, reading)
+    try:
+        for image, stored_image in progress(_Sized(pairs, len(images))) if progress else pairs:
+            key = (image.group_id, stored_image.content_hash)
+            if key in seen:
+                raise ImportFormatError(
+                    f"{root / image.file}: image {image.id}: same picture as image {seen[key]} of "
+                    "the same group"
+                )
+            seen[key] = image.id
+            stored[image.id] = stored_image
+    finally:
+        reading.close()  # now, not when the traceback lets go: no worker writes after a discard
     return stored
 
 
@@ -230,19 +320,21 @@ def import_snapshot(
     *,
     author: str = "import",
     progress: Track | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     """Write a checked ``Snapshot`` into ``project`` (all or nothing, see the module docstring).
 
     ``image_root``: the folder that image ``file`` paths are relative to. ``author`` names the
-    decisions whose file does not say who confirmed them.
+    decisions whose file does not say who confirmed them. ``workers``: processes reading the
+    image files (default :func:`default_workers`).
     """
     store = project.store
     report = ImportReport()
     recover(project)
-    staged = StagedFiles(project)
+    staged = StagedFiles(project.root)
     try:
         _check_texts(snapshot)
-        stored = _store_images(project, snapshot, Path(image_root), progress, staged)
+        stored = _store_images(project, snapshot, Path(image_root), progress, staged, workers)
         groups, images, expressions = _match_existing(project, snapshot, stored)
         new, overwrite, report.decisions_unchanged = _plan_decisions(
             project, snapshot, expressions, images, author

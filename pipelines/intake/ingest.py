@@ -339,7 +339,7 @@ def ingest_items(
     pending: list[tuple[IngestItem, _Stored]] = []  # no pixels kept: a big folder stays small
     seen: set[tuple[str, str]] = set()
     recover(project)
-    staged = StagedFiles(project)
+    staged = StagedFiles(project.root)
     try:
         for item in progress(items) if progress else items:
             try:

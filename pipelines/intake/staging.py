@@ -1,6 +1,6 @@
 """Image files of an import or ingest, kept out of the project until its rows commit.
 
-    staged = StagedFiles(project)
+    staged = StagedFiles(project.root)
     rel = staged.put(data, content_hash, ".jpg")   # the final project-relative path
     with store.unit(): ...                         # write the rows naming ``rel``
     staged.publish()                               # then move the files into place
@@ -35,10 +35,12 @@ class StagedFiles:
     (which files the project already holds is listed once per ``images/xx`` folder, folders are
     made once), and publishing moves whole folders the project lacks in one rename each."""
 
-    def __init__(self, project: Project):
-        self.project = project
-        self.dir = (
-            project.root / STAGING / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    def __init__(self, project_root: Path, run_dir: Path | None = None):
+        """Stage for the project at ``project_root``, in a new run folder, or in ``run_dir`` (a
+        worker process staging its share of a run another process started)."""
+        self.root = Path(project_root)
+        self.dir = run_dir or (
+            self.root / STAGING / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         )
         self._staged: set[str] = set()  # a set: a list made a 105k-image import quadratic
         self._present: dict[str, set[str]] = {}  # images/xx -> file names the project holds
@@ -62,18 +64,18 @@ class StagedFiles:
     def _held(self, folder: str) -> set[str]:
         if folder not in self._present:
             try:
-                self._present[folder] = set(os.listdir(os.path.join(self.project.root, folder)))
+                self._present[folder] = set(os.listdir(os.path.join(self.root, folder)))
             except (FileNotFoundError, NotADirectoryError):
                 self._present[folder] = set()
         return self._present[folder]
 
     def publish(self) -> None:
         """Move every staged file into place (after the rows that name them committed)."""
-        _move_into_place(self.project.root, self.dir)
+        _move_into_place(self.root, self.dir)
 
     def discard(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
-        _remove_if_empty(self.project.root / STAGING)
+        _remove_if_empty(self.root / STAGING)
 
 
 def recover(project: Project) -> None:

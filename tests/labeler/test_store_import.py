@@ -66,3 +66,34 @@ def test_rows_are_checked_before_any_write(store, case):
     with pytest.raises((NotFound, InvalidMask)):
         store.import_decisions([(e.id, images[0].id, "positive", [encoded], "a"), row])
     assert store.counts()["decisions"] == 0
+
+
+def test_checked_masks_are_not_checked_twice_and_others_are(store, monkeypatch):
+    e, images, _, encoded = _setup(store)
+    checked = rle.validate_rle(encoded, 6, 8)
+    assert isinstance(checked, rle.CheckedRLE) and checked == encoded
+    with pytest.raises(TypeError):
+        checked["counts"] = "0"  # the check would no longer hold
+    import pickle
+
+    assert pickle.loads(pickle.dumps(checked)) == checked
+    calls = []
+    real = rle.validate_rle
+    monkeypatch.setattr(rle, "validate_rle", lambda *a: calls.append(a) or real(*a))
+    store.import_decisions([(e.id, images[0].id, "positive", [checked], "a")])
+    assert calls == []  # checked for this image size when it was read
+    store.import_decisions([(e.id, images[1].id, "positive", [dict(checked)], "a")])
+    assert len(calls) == 1  # a plain dict is checked
+    wrong_size = rle.validate_rle(rle.encode(np.ones((5, 8), bool)), 5, 8)
+    with pytest.raises(InvalidMask):  # checked, but for another size: checked again, refused
+        store.import_decisions([(e.id, images[2].id, "positive", [wrong_size], "a")])
+
+
+def test_images_far_apart_in_id_are_found(store):
+    e, images, _, encoded = _setup(store)
+    g = e.group_id
+    far = [store.add_image(g, f"far{i}.png", 8, 6, f"far{i}")[0] for i in range(12)][-1]
+    rows = [(e.id, images[0].id, "negative", [], "a"), (e.id, far.id, "positive", [encoded], "a")]
+    store.import_decisions(rows)  # ids 1 and 16 of 2 wanted: a query per chunk, not a range
+    got = store.decisions_for_expression(e.id)
+    assert got[far.id].status.value == "positive" and got[images[0].id].status.value == "negative"

@@ -23,7 +23,7 @@ def _stage(run, rel, data=b"x"):
 
 def test_put_stages_and_publish_moves_into_place(tmp_path):
     with Project.init(tmp_path / "p") as project:
-        staged = StagedFiles(project)
+        staged = StagedFiles(project.root)
         rel = staged.put(b"pixels", "ab" + "0" * 62, ".png")
         assert rel == f"images/ab/ab{'0' * 62}.png"
         assert not (project.root / rel).exists() and (staged.dir / rel).exists()
@@ -34,7 +34,7 @@ def test_put_stages_and_publish_moves_into_place(tmp_path):
 
 def test_discard_leaves_nothing(tmp_path):
     with Project.init(tmp_path / "p") as project:
-        staged = StagedFiles(project)
+        staged = StagedFiles(project.root)
         rel = staged.put(b"pixels", "cd" + "0" * 62, ".png")
         staged.discard()
         assert not (project.root / rel).exists() and not (project.root / STAGING).exists()
@@ -72,7 +72,7 @@ def test_publish_merges_into_folders_the_project_has_and_skips_files_it_holds(tm
         held = "ab" + "1" * 62
         (project.root / "images" / "ab").mkdir(parents=True)
         (project.root / f"images/ab/{held}.png").write_bytes(b"old")
-        staged = StagedFiles(project)
+        staged = StagedFiles(project.root)
         assert staged.put(b"new", held, ".png") == f"images/ab/{held}.png"
         assert not (staged.dir / f"images/ab/{held}.png").exists()  # the project has it
         beside, fresh = "ab" + "2" * 62, "ef" + "3" * 62
