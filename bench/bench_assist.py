@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_assist.py                     # ~10 min on 2 busy cores the first time, ~5 min with cached embeddings
     .venv/bin/python bench/bench_assist.py --work /tmp/grd-bench-assist --ks 1 2 3
+    .venv/bin/python bench/bench_assist.py --synthetic-groups 10 --no-pasted   # part (a) alone
 
 Data: real-texture groups (``bench/paste_groups.py``): real COCO / VOC instances (exact masks)
 pasted onto real background photos (scikit-image's) that do not hold the category, one group per
@@ -28,6 +29,15 @@ one brush action). Conditions, each from every pair unseen:
   ``k`` confirmed images under the same costing; it says what a target on this bench can ask.
 - ``grser tiny``: the bundled demo GRSer (``pipelines/assets/demo_grser_tiny.pt``, trained on
   synthetic shapes) pre-labels every pair, then the annotator works from its proposals.
+- ``grser+propagation k=2``: GRSer tiny pre-labels every pair, the annotator segments the first 2
+  positive images of each expression, propagation then proposes the rest; a propagated proposal
+  replaces a GRSer one (the app's rule, ``pipelines.loop.propagate``).
+
+Part (a), ``--synthetic-groups N``: the same conditions on N held-out synthetic groups (level 2,
+12 images of 96 px, 3 expressions each, drawn from the test split's expressions, which no training
+split holds; the demo GRSer was trained on level 1), as ``grd synth --holdout`` writes them, their
+truth the generator's masks. ``--no-pasted`` runs part (a) alone. (GRSer ``mobile`` is not a
+condition: no trained checkpoint of it is bundled; docs/training.md has its figures.)
 
 Two costings: each masked negative certified on its own (one action each), and masked negatives
 left to the sweep's bulk "All remaining negative" action. Printed: actions per pair per
@@ -200,26 +210,31 @@ def propose_truth(project, truth, expression) -> int:
 
 
 def run_group(project, truth, segmenter, group, condition: str, k: int, bulk: bool) -> dict:
-    """One group under one condition, from every pair unseen: its actions, pairs and cases."""
+    """One group (every expression of it) under one condition, from every pair unseen: its
+    actions, pairs and cases."""
     from pipelines.loop.prelabel import prelabel_project
     from pipelines.loop.propagate import propagate_project
     from pipelines.loop.simulate import SimReport, reset_decisions, simulate_annotation
 
     reset_decisions(project)
     store = project.store
-    (expression,) = store.list_expressions(group.id)
+    expressions = store.list_expressions(group.id)
     first, extra = SimReport(), {}
-    if condition == "propagation":
-        confirm_first_positives(project, truth, segmenter, expression, k, first)
+    if condition in ("grser", "grser+propagation"):
+        prelabel_project(project, checkpoint=DEMO_GRSER, group_id=group.id, refine=False)
+    if condition in ("propagation", "grser+propagation"):
+        for expression in expressions:
+            confirm_first_positives(project, truth, segmenter, expression, k, first)
+        # A propagated proposal replaces a GRSer one (pipelines.loop.propagate): the app's rule.
         report = propagate_project(project, group_id=group.id, segmenter=segmenter)
         extra = {"proposed": report.proposed, "present": report.present}
     elif condition == "oracle":
-        confirm_first_positives(project, truth, segmenter, expression, k, first)
-        extra = {"proposed": propose_truth(project, truth, expression)}
+        for expression in expressions:
+            confirm_first_positives(project, truth, segmenter, expression, k, first)
+        extra = {"proposed": sum(propose_truth(project, truth, e) for e in expressions)}
     elif condition == "online":
-        run_online(project, truth, segmenter, expression, first)
-    elif condition == "grser":
-        prelabel_project(project, checkpoint=DEMO_GRSER, group_id=group.id, refine=False)
+        for expression in expressions:
+            run_online(project, truth, segmenter, expression, first)
     sim = simulate_annotation(
         project, truth, segmenter, group_ids=[group.id], masked_negatives_in_bulk=bulk
     )
@@ -235,6 +250,78 @@ def run_group(project, truth, segmenter, group, condition: str, k: int, bulk: bo
         "clicks": first.clicks + sim.clicks,
         "cases": cases,
         **extra,
+    }
+
+
+def synthetic_project(root: Path, groups: int, seed: int):
+    """Part (a): held-out synthetic groups (level 2, 12 images of 96 px, 3 expressions each, the
+    test split's expressions: none of them in any training split, and the demo GRSer was trained
+    on level 1), as ``grd synth --holdout`` writes them. Returns (project, truth); every pair
+    starts unseen."""
+    from labeler.project import Project
+    from pipelines.loop.simulate import load_truth, snapshot_truth
+    from pipelines.training.synth import make_group
+    from pipelines.training.synth_project import write_project
+
+    if root.exists():
+        shutil.rmtree(root)
+    made = (
+        make_group(seed, 10_000 + i, images_per_group=12, level=2, split="test")
+        for i in range(groups)
+    )
+    write_project(root, made, seed, name="bench assist synthetic")
+    project = Project.open(root)
+    truth = load_truth(snapshot_truth(project, root / "truth.json"))
+    return project, truth
+
+
+def run_conditions(project, truth, segmenter, conditions, label: str):
+    """Every condition under both costings on every group of ``project``; groups named
+    ``photos ...`` are the smoke figure, kept apart. Returns (results, smoke results)."""
+    results: dict[str, dict] = {}
+    smoke_results: dict[str, dict] = {}  # the photos as they are, per group
+    for condition, k in conditions:
+        name = f"{condition} k={k}" if k else condition
+        name = "online (refresh after each decision)" if condition == "online" else name
+        results[name] = {}
+        for costing, bulk in (("each", False), ("bulk", True)):
+            everything = {
+                g.name: run_group(project, truth, segmenter, g, condition, k, bulk)
+                for g in project.store.list_groups()
+            }
+            rows = {n: r for n, r in everything.items() if not n.startswith("photos ")}
+            smoke = {n: r for n, r in everything.items() if n.startswith("photos ")}
+            for n, r in smoke.items():
+                smoke_results.setdefault(n, {})[f"{name} {costing}"] = round(
+                    r["actions"] / r["pairs"], 3
+                )
+            actions = [r["actions"] for r in rows.values()]
+            pairs = [r["pairs"] for r in rows.values()]
+            low, high = bootstrap(actions, pairs)
+            results[name][costing] = {
+                "actions_per_pair": round(sum(actions) / sum(pairs), 3),
+                "interval95_over_groups": [round(low, 3), round(high, 3)],
+                "per_group": {n: round(r["actions"] / r["pairs"], 3) for n, r in rows.items()},
+                "cases": _merged_cases(rows.values()),
+            }
+            row = results[name][costing]
+            per_group = row["per_group"] if len(rows) <= 6 else f"{len(rows)} groups"
+            print(
+                f"{label}: {name:18s} {costing:4s}: {row['actions_per_pair']:.3f} actions/pair "
+                f"[{low:.3f}, {high:.3f}]  per group {per_group}  cases {row['cases']}",
+                flush=True,
+            )
+    return results, smoke_results
+
+
+def cuts_vs_none(results: dict) -> dict:
+    if not results:
+        return {}
+    base = {c: results["none"][c]["actions_per_pair"] for c in ("each", "bulk")}
+    return {
+        name: {c: round(1 - r[c]["actions_per_pair"] / base[c], 3) for c in ("each", "bulk")}
+        for name, r in results.items()
+        if name != "none"
     }
 
 
@@ -260,9 +347,21 @@ def main() -> None:
     parser.add_argument(
         "--photos", action="store_true", help="also the 8 photos as they are (a smoke figure)"
     )
-    parser.add_argument("--no-grser", action="store_true", help="skip the GRSer tiny condition")
+    parser.add_argument("--no-grser", action="store_true", help="skip the GRSer tiny conditions")
     parser.add_argument(
-        "--only", nargs="+", help="only these conditions (propagation, online, grser); none always"
+        "--synthetic-groups",
+        type=int,
+        default=0,
+        help="part (a): also this many held-out synthetic groups (level 2, unseen expressions)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        help="only these conditions (propagation, online, oracle, grser, grser+propagation); "
+        "none always",
+    )
+    parser.add_argument(
+        "--no-pasted", action="store_true", help="skip the real-texture groups (part b)"
     )
     args = parser.parse_args()
 
@@ -297,51 +396,49 @@ def main() -> None:
     conditions = [("none", 0)] + [("propagation", k) for k in args.ks] + [("online", 0)]
     conditions += [("oracle", k) for k in args.oracle_ks]
     if not args.no_grser:
-        conditions.append(("grser", 0))
+        conditions += [("grser", 0), ("grser+propagation", 2)]
     if args.only:
         conditions = [c for c in conditions if c[0] in args.only or c[0] == "none"]
-    results: dict[str, dict] = {}
-    smoke_results: dict[str, dict] = {}  # the photos as they are, per group
-    for condition, k in conditions:
-        name = f"{condition} k={k}" if condition in ("propagation", "oracle") else condition
-        name = "online (refresh after each decision)" if condition == "online" else name
-        results[name] = {}
-        for costing, bulk in (("each", False), ("bulk", True)):
-            everything = {
-                g.name: run_group(project, truth, segmenter, g, condition, k, bulk)
-                for g in project.store.list_groups()
-            }
-            rows = {n: r for n, r in everything.items() if not n.startswith("photos ")}
-            smoke = {n: r for n, r in everything.items() if n.startswith("photos ")}
-            for n, r in smoke.items():
-                smoke_results.setdefault(n, {})[f"{name} {costing}"] = round(
-                    r["actions"] / r["pairs"], 3
-                )
-            actions = [r["actions"] for r in rows.values()]
-            pairs = [r["pairs"] for r in rows.values()]
-            low, high = bootstrap(actions, pairs)
-            results[name][costing] = {
-                "actions_per_pair": round(sum(actions) / sum(pairs), 3),
-                "interval95_over_groups": [round(low, 3), round(high, 3)],
-                "per_group": {n: round(r["actions"] / r["pairs"], 3) for n, r in rows.items()},
-                "cases": _merged_cases(rows.values()),
-            }
-            row = results[name][costing]
-            print(
-                f"{name:18s} {costing:4s}: {row['actions_per_pair']:.3f} actions/pair "
-                f"[{low:.3f}, {high:.3f}]  per group {row['per_group']}  cases {row['cases']}",
-                flush=True,
-            )
-    base = {c: results["none"][c]["actions_per_pair"] for c in ("each", "bulk")}
-    cuts = {
-        name: {c: round(1 - r[c]["actions_per_pair"] / base[c], 3) for c in ("each", "bulk")}
-        for name, r in results.items()
-        if name != "none"
-    }
+    results, smoke_results = {}, {}
+    if not args.no_pasted:
+        results, smoke_results = run_conditions(project, truth, segmenter, conditions, "pasted")
+    synthetic: dict = {}
+    if args.synthetic_groups:
+        synth_project, synth_truth = synthetic_project(
+            args.work / "synthetic", args.synthetic_groups, args.seed
+        )
+        groups_made = synth_project.store.list_groups()
+        print(
+            f"synthetic (part a): {len(groups_made)} groups, "
+            f"{sum(len(synth_project.store.list_images(g.id)) for g in groups_made)} images, "
+            f"{len(synth_truth)} pairs, {sum(bool(v) for v in synth_truth.values())} positive",
+            flush=True,
+        )
+        synthetic, _ = run_conditions(
+            synth_project, synth_truth, segmenter, conditions, "synthetic"
+        )
+        synth_project.close()
+    cuts = cuts_vs_none(results) if results else {}
     for group, row in smoke_results.items():
         print(f"smoke, {group} (8 photos as they are): {row}")
-    for name, cut in cuts.items():
-        print(f"cut vs none, {name}: each {cut['each']:.1%}, bulk {cut['bulk']:.1%}")
+    for label, these in (
+        ("pasted", cuts),
+        ("synthetic", cuts_vs_none(synthetic) if synthetic else {}),
+    ):
+        for name, cut in these.items():
+            print(f"{label}: cut vs none, {name}: each {cut['each']:.1%}, bulk {cut['bulk']:.1%}")
+
+    def figures(rows: dict) -> dict:
+        return {
+            "results": {
+                n: {c: v["actions_per_pair"] for c, v in r.items()} for n, r in rows.items()
+            },
+            "intervals95_over_groups": {
+                n: {c: v["interval95_over_groups"] for c, v in r.items()} for n, r in rows.items()
+            },
+            "cut_vs_none": cuts_vs_none(rows) if rows else {},
+        }
+
     print(
         json.dumps(
             {
@@ -350,15 +447,10 @@ def main() -> None:
                 "images": sum(len(g.images) for g in groups),
                 "click_model": segmenter.model_id,
                 "accept_iou": 0.9,
-                "results": {
-                    n: {c: v["actions_per_pair"] for c, v in r.items()} for n, r in results.items()
-                },
-                "intervals95_over_groups": {
-                    n: {c: v["interval95_over_groups"] for c, v in r.items()}
-                    for n, r in results.items()
-                },
-                "cut_vs_none": cuts,
+                **figures(results),
                 "photos_smoke": smoke_results,
+                "synthetic": figures(synthetic) if synthetic else None,
+                "synthetic_groups": args.synthetic_groups,
                 "seconds": round(time.perf_counter() - started, 1),
             }
         )

@@ -40,4 +40,7 @@ def test_oracle_ceiling_costs_the_first_clicks_one_accept_per_positive_and_one_b
             assert oracle["cases"]["accepted"] == [positives - k, positives - k]
             assert oracle["actions"] == first_actions + (positives - k) + 1
             assert oracle["actions"] <= none["actions"]
+    both = run_group(project, truth, segmenter, group, "grser+propagation", 2, True)
+    assert both["pairs"] == len(LAYOUTS) and both["cases"]["confirmed first"][0] == 2
+    assert both["proposed"] == len(LAYOUTS) - 2  # propagation replaced every GRSer proposal
     project.close()
