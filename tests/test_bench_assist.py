@@ -8,16 +8,7 @@ import numpy as np
 
 from bench.bench_assist import build_project, run_group
 from bench.paste_groups import PastedGroup, PastedImage
-from tests.pipelines.test_propagate import ColourSegmenter, _image
-
-LAYOUTS = [
-    ([(20, 20, 9)], False),
-    ([(44, 40, 8)], True),
-    ([], True),
-    ([(16, 46, 7), (46, 16, 7)], False),
-    ([], True),
-    ([(32, 30, 10)], False),
-]
+from tests.pipelines.test_propagate import LAYOUTS, ColourSegmenter, _image
 
 
 def test_oracle_ceiling_costs_the_first_clicks_one_accept_per_positive_and_one_bulk(tmp_path):

@@ -70,19 +70,23 @@ def _image(rng, discs, distractor=False):
     return image, masks
 
 
+#: the test group: red discs ``(cx, cy, r)`` per image, and whether a blue square is there too
+LAYOUTS = [
+    ([(20, 20, 9)], False),
+    ([(44, 40, 8)], True),
+    ([], True),
+    ([(16, 46, 7), (46, 16, 7)], False),
+    ([], True),
+    ([(32, 30, 10)], False),
+]
+
+
 @pytest.fixture
 def group(tmp_path):
     """One group, one expression ("the red disc"), 6 images: 4 with discs (one with two), 2
     without (a blue square instead). Nothing decided. Yields (project, expression id, truth)."""
     rng = np.random.default_rng(0)
-    layouts = [
-        ([(20, 20, 9)], False),
-        ([(44, 40, 8)], True),
-        ([], True),
-        ([(16, 46, 7), (46, 16, 7)], False),
-        ([], True),
-        ([(32, 30, 10)], False),
-    ]
+    layouts = LAYOUTS
     project = Project.init(tmp_path / "p", name="propagation test")
     store = project.store
     record = store.create_group("discs", target_keyword="disc")
