@@ -80,6 +80,7 @@ class CachedSegmenter:
     def __init__(self, segmenter, cache_dir: Path):
         self.segmenter, self.cache_dir = segmenter, cache_dir
         self.model_id = segmenter.model_id
+        self.segments_from_box = getattr(segmenter, "segments_from_box", False)
 
     def embed(self, image):
         from labeler.images import content_hash

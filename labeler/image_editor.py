@@ -15,13 +15,14 @@ A click on an instance whose mask the prompts did not make (a model proposal, a 
 one opened again with :meth:`ImageEditor.select`) *corrects* it; re-predicting from the clicks
 alone would throw the proposal away at the first click. A segmenter that can take any mask as its
 starting point (a :class:`~labeler.segmenter.RefiningSegmenter`, the classic one) refines the mask with the
-clicks, the way it refines its own predictions. Otherwise (SAM, whose mask input is trained on its
-own logits only) a positive click adds the segmenter's region under the point and a negative click
-cuts it out, the rest of the mask staying. Refining is what converges: on synthetic proposals,
-cutting the region under a click on a spill next to the object often cut the object itself (it
-*is* the region under a click on its rim), and the mask swung between the object and nothing
-(1.70 instead of 3.38 clicks per kept object, measured with the classic segmenter). A box always
-segments afresh.
+clicks, the way it refines its own predictions. A segmenter that finds objects from their box
+(a :class:`~labeler.segmenter.BoxSegmenter`: SAM, whose mask input is trained on its own logits
+only) corrects a mask *as the model proposed it* from the proposal's box and the click, and the
+clicks after it refine that prediction: the box keeps what the proposal knew (where the object is
+and how big), SAM draws the outline. Otherwise (a painted or reopened object under SAM, or a
+segmenter with neither ability) a positive click adds the segmenter's region under the point and
+a negative click cuts it out, the rest of the mask staying. docs/editing.md and docs/assist.md
+give the measurements behind each rule. A box always segments afresh.
 """
 
 from __future__ import annotations
@@ -32,10 +33,16 @@ import numpy as np
 
 from labeler import mask_ops
 from labeler.annotate import Conflict, conflict_from, keep_mine, save_edit
-from labeler.domain import ExpressionDecision
+from labeler.domain import DecisionStatus, ExpressionDecision
 from labeler.errors import StaleRevision
 from labeler.history import EditSession
-from labeler.segmenter import Embedding, Prompts, RefiningSegmenter, Segmenter
+from labeler.segmenter import (
+    Embedding,
+    Prompts,
+    RefiningSegmenter,
+    Segmenter,
+    segments_from_box,
+)
 from labeler.store import Store
 
 Point = tuple[float, float]
@@ -67,6 +74,11 @@ class PromptState:
 
     def prompts(self) -> Prompts:
         return Prompts(self.points, self.labels, self.box, self.logits)
+
+
+def _mask_key(mask: np.ndarray) -> bytes:
+    """A mask's content as a hashable key (bit-packed)."""
+    return np.packbits(np.asarray(mask, bool)).tobytes()
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,8 @@ class ImageEditor:
         )
         self.active: int | None = 0 if len(self.session) else None
         self.prompts = PromptState()
+        proposed = decision.status is DecisionStatus.PROPOSED
+        self._as_proposed = {_mask_key(m) for m in self.instances} if proposed else set()
         self._undo: list[tuple[_Snapshot, _Snapshot]] = []
         self._redo: list[tuple[_Snapshot, _Snapshot]] = []
 
@@ -171,8 +185,15 @@ class ImageEditor:
         """A point prompt on the active instance (or a new one): positive adds, negative removes."""
         state = self.prompts
         if self.active is not None and (state.corrects or not state.has_model_prompts):
+            point, label = (float(x), float(y)), 1 if positive else 0
+            box = self._proposal_box(self.active)
+            if not state.corrects and box is not None and segments_from_box(segmenter):
+                self._predict(
+                    segmenter, embedding, replace(state, box=box, points=(point,), labels=(label,))
+                )
+                return
             if not isinstance(segmenter, RefiningSegmenter):
-                self._correct(segmenter, embedding, (float(x), float(y)), positive)
+                self._correct(segmenter, embedding, point, positive)
                 return
             if not state.corrects:  # the first click on this mask: the mask is the start
                 mask = self.instances[self.active]
@@ -198,6 +219,17 @@ class ImageEditor:
         if state.corrects:  # segment afresh in the box; the strokes still apply on top
             state = PromptState(strokes=state.strokes)
         self._predict(segmenter, embedding, replace(state, box=box))
+
+    def _proposal_box(self, index: int) -> tuple[float, float, float, float] | None:
+        """The XYXY box of instance ``index`` while its mask is still one the model proposed
+        (compared by content, so deleting another instance or undoing keeps it), else None."""
+        mask = self.instances[index]
+        if not self._as_proposed or _mask_key(mask) not in self._as_proposed:
+            return None
+        rows, cols = np.nonzero(mask)
+        if not len(rows):
+            return None
+        return (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1))
 
     def _correct(
         self, segmenter: Segmenter, embedding: Embedding, point: Point, positive: bool

@@ -105,3 +105,18 @@ class RefiningSegmenter(Segmenter, Protocol):
     """
 
     def prior_logits(self, embedding: Embedding, mask: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class BoxSegmenter(Segmenter, Protocol):
+    """A segmenter that finds an object well from a box around it (SAM). The editor corrects a
+    model's proposal with it by prompting the proposal's box and the click together, rather
+    than adding or cutting the region under each click (see ``labeler.image_editor``).
+    ``segments_from_box`` is True for such a backend."""
+
+    segments_from_box: bool
+
+
+def segments_from_box(segmenter: Segmenter) -> bool:
+    """Whether ``segmenter`` declares it finds objects well from their box (:class:`BoxSegmenter`)."""
+    return isinstance(segmenter, BoxSegmenter) and bool(segmenter.segments_from_box)

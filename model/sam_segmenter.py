@@ -182,7 +182,8 @@ def _onnx_encoder(sam, model_id: str, encoder: str, cache: str | Path | None, th
 
 
 class SamSegmenter:
-    """Stateless SAM backend: embeddings and prompts in, masks out.
+    """Stateless SAM backend: embeddings and prompts in, masks out. SAM finds an object well from
+    a box around it, so the editor corrects a proposal with its box (``segments_from_box``).
 
     Args:
         sam: a ``segment_anything.modeling.Sam`` (any size; see :func:`build_sam_module`).
@@ -210,6 +211,7 @@ class SamSegmenter:
 
         self.sam = sam.to(device).eval()
         self.model_id = model_id
+        self.segments_from_box = True
         self.device = torch.device(device)
         self.multimask = multimask
         self.onnx_decoder = onnx_decoder

@@ -203,6 +203,54 @@ def test_clicks_on_a_proposal_correct_it_instead_of_replacing_it(world):
     assert ed.prompts.points == ()
 
 
+class BoxDiscSegmenter(DiscSegmenter):
+    """The disc segmenter declaring, like SAM, that it finds objects from their box."""
+
+    segments_from_box = True
+
+
+def test_a_box_segmenter_corrects_a_proposal_from_its_box_and_the_click(world):
+    """SAM-like: the first click on a proposal prompts the proposal's box with the click; later
+    clicks refine that prediction; undo brings the proposal (and the box rule) back."""
+    store, expr, image, _, emb = world
+    seg = BoxDiscSegmenter()
+    proposal = propose_box(store, expr, image, box=(10, 10, 30, 25))
+    ed = editor_for(store, expr, image)
+    ed.click(seg, emb, 35.5, 15.5, positive=True)
+    first = seg.calls[-1]
+    assert first.box == (10.0, 10.0, 30.0, 25.0) and first.points == ((35.5, 15.5),)
+    assert first.previous_logits is None
+    assert ed.instances[0][15, 35] and (ed.instances[0] & proposal).sum() == proposal.sum()
+    ed.click(seg, emb, 12.5, 12.5, positive=False)
+    second = seg.calls[-1]
+    assert second.box == first.box and second.labels == (1, 0)
+    assert second.previous_logits is not None  # refining the box's prediction
+    ed.undo()
+    ed.undo()
+    np.testing.assert_array_equal(ed.instances[0], proposal)
+    ed.click(seg, emb, 35.5, 15.5, positive=True)
+    assert seg.calls[-1].box == (10.0, 10.0, 30.0, 25.0)
+
+
+def test_a_box_segmenter_still_adds_regions_to_what_a_person_made(world):
+    """A confirmed decision or a painted object is not a proposal: its clicks add the region under
+    them, keeping the person's mask (no box prompt)."""
+    store, expr, image, _, emb = world
+    seg = BoxDiscSegmenter()
+    mask = np.zeros((H, W), bool)
+    mask[10:25, 10:30] = True
+    store.save_decision(
+        expr.id, image.id, "positive", [rle.encode(mask)], author="ann", expected_revision=0
+    )
+    ed = editor_for(store, expr, image)
+    ed.click(seg, emb, 35.5, 15.5, positive=True)
+    assert seg.calls[-1].box is None and (ed.instances[0] & mask).sum() == mask.sum()
+    ed.new_object()
+    ed.stroke([(45, 30), (55, 30)], radius=3)
+    ed.click(seg, emb, 50.5, 36.5, positive=True)
+    assert seg.calls[-1].box is None
+
+
 def test_a_box_on_a_corrected_proposal_segments_afresh(world):
     store, expr, image, seg, emb = world
     propose_box(store, expr, image)

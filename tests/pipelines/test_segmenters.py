@@ -9,8 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from labeler import rle
 from labeler.classic_segmenter import ClassicSegmenter
 from labeler.clicks import iou
+from labeler.domain import DecisionStatus, ExpressionDecision, Instance
+from labeler.image_editor import ImageEditor
 from labeler.project import ProjectSettings
 from labeler.segmenter import Prompts, Segmenter
 from pipelines.click_models import segmenters
@@ -105,8 +108,19 @@ def test_mobile_sam_segments_an_object_from_one_click():
     yy, xx = np.mgrid[:240, :320]
     disc = (yy - 120) ** 2 + (xx - 170) ** 2 <= 60**2
     image[disc] = (220, 40, 40)
-    result = seg.predict(seg.embed(image), Prompts(points=((170.5, 120.5),), labels=(1,)))
+    embedding = seg.embed(image)
+    result = seg.predict(embedding, Prompts(points=((170.5, 120.5),), labels=(1,)))
     assert result.mask.shape == disc.shape and iou(result.mask, disc) > 0.9
+    # A coarse proposal (the disc's square, IoU 0.79): one click in the editor corrects it from
+    # the proposal's box; adding the region under the click to the square would leave it at 0.79.
+    square = np.zeros_like(disc)
+    square[60:181, 110:231] = True
+    decision = ExpressionDecision(
+        1, 1, DecisionStatus.PROPOSED, (Instance(rle.encode(square)),), revision=1
+    )
+    editor = ImageEditor(decision, 240, 320)
+    editor.click(seg, embedding, 170.5, 120.5, positive=True)
+    assert iou(square, disc) < 0.8 and iou(editor.instances[0], disc) > 0.9
 
 
 def test_a_configured_checkpoint_that_is_missing_is_an_error(tmp_path):
