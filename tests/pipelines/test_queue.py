@@ -196,7 +196,9 @@ def test_a_worker_killed_mid_job_has_its_job_finished_by_the_other(
 def test_a_job_shows_in_another_process_and_cancel_there_stops_the_worker(
     tmp_path, prefix, pg_project_url, workers
 ):
-    project = _project(tmp_path / "p", pg_project_url, groups=1, images=30)
+    # 120 images: the job must still be running after two `grd jobs` processes have started (with
+    # 30 it sometimes finished first on a quiet machine, and there was nothing left to cancel).
+    project = _project(tmp_path / "p", pg_project_url, groups=1, images=120)
     workers.start()
     workers.wait_ready(1)
     runner = JobRunner(project.store, queue=RedisQueue(REDIS_URL, prefix))
@@ -217,7 +219,7 @@ def test_a_job_shows_in_another_process_and_cancel_there_stops_the_worker(
     stopped = _wait(project.store, job_id, lambda r: r.state.finished, logs=workers.logs)
     assert stopped.state is JobState.CANCELLED and stopped.fraction < 1
     proposed = sum(_proposals_per_pair(project).values())
-    assert 0 < proposed < 30 * 2  # it stopped mid-way
+    assert 0 < proposed < 120 * 2  # it stopped mid-way
     assert workers.procs[0].poll() is None  # the worker lives on for the next job
 
 
