@@ -239,12 +239,7 @@ def run_group(project, truth, segmenter, group, condition: str, k: int, bulk: bo
     sim = simulate_annotation(
         project, truth, segmenter, group_ids=[group.id], masked_negatives_in_bulk=bulk
     )
-    cases: dict[str, list[int]] = {}
-    for s in (first, sim):
-        for case, (p, a) in s.cases.items():
-            entry = cases.setdefault(case, [0, 0])
-            entry[0] += p
-            entry[1] += a
+    cases = _merged_cases([{"cases": first.cases}, {"cases": sim.cases}])
     return {
         "actions": first.actions + sim.actions,
         "pairs": first.pairs + sim.pairs,

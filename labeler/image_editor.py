@@ -226,10 +226,8 @@ class ImageEditor:
         mask = self.instances[index]
         if not self._as_proposed or _mask_key(mask) not in self._as_proposed:
             return None
-        rows, cols = np.nonzero(mask)
-        if not len(rows):
-            return None
-        return (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1))
+        box = mask_ops.bbox_xyxy(mask)
+        return None if box is None else tuple(float(v) for v in box)
 
     def _correct(
         self, segmenter: Segmenter, embedding: Embedding, point: Point, positive: bool

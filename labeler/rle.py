@@ -125,7 +125,7 @@ def is_checked(rle: Any, height: int, width: int) -> bool:
     return isinstance(rle, CheckedRLE) and rle["size"] == [height, width]
 
 
-def validate_rle(rle: Any, height: int, width: int) -> RLE:
+def validate_rle(rle: Any, height: int, width: int) -> CheckedRLE:
     """Check that ``rle`` is a well-formed, non-empty COCO RLE for an image of ``height x width``.
 
     Returns the normalised RLE. Raises ``InvalidMask`` naming what is wrong: not a dict, missing keys,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -133,18 +133,23 @@ class CatalogMixin:
                     created_at=now,
                 )
             )
+        return self._insert_new(
+            t.groups,
+            values,
+            lambda v: f"a group named {v['name']!r} already exists",
+            "some of these groups exist already (or are named twice)",
+        )
+
+    def _insert_new(self, table, values: list[dict], one: Callable[[dict], str], many: str):
+        """Insert ``values`` in one statement, all or nothing; their ids. A unique constraint
+        hit is ``DuplicateName``: ``one(row)`` names it for a single row, ``many`` otherwise."""
         if not values:
             return []
         try:
             with self._write() as conn:
-                return insert_rows(conn, t.groups, values, return_ids=True)
+                return insert_rows(conn, table, values, return_ids=True)
         except IntegrityError as exc:
-            names = [v["name"] for v in values]
-            raise DuplicateName(
-                f"a group named {names[0]!r} already exists"
-                if len(names) == 1
-                else "some of these groups exist already (or are named twice)"
-            ) from exc
+            raise DuplicateName(one(values[0]) if len(values) == 1 else many) from exc
 
     def ensure_group(self, name: str, target_keyword: str = "", scene_keyword: str = "") -> Group:
         """The group called ``name``, created if missing (ingest re-runs must not fail on it)."""
@@ -332,16 +337,12 @@ class CatalogMixin:
         missing = [gid for gid in wanted if gid not in found]
         if missing:
             raise NotFound(f"no group with id {missing[0]}")
-        try:
-            with self._write() as conn:
-                return insert_rows(conn, t.expressions, values, return_ids=True)
-        except IntegrityError as exc:
-            texts = [v["text"] for v in values]
-            raise DuplicateName(
-                f"the group already has the expression {texts[0]!r}"
-                if len(texts) == 1
-                else "some of these expressions exist already in their group (or come twice)"
-            ) from exc
+        return self._insert_new(
+            t.expressions,
+            values,
+            lambda v: f"the group already has the expression {v['text']!r}",
+            "some of these expressions exist already in their group (or come twice)",
+        )
 
     def ensure_expression(self, group_id: int, text: str, created_by: str = "") -> Expression:
         text = " ".join(text.split())

@@ -29,13 +29,15 @@ def _images(project) -> list[tuple]:
 
 
 def test_workers_make_the_same_project_as_one_process(
-    coco_dir, small_project, tmp_path, monkeypatch
+    database_url, coco_dir, small_project, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(imports, "CHUNK", 2)  # several tasks for two workers
     made = {}
     for workers in (1, 2):
         root = tmp_path / f"w{workers}"
-        with Project.init(root) as project:
+        # the pool forks a process holding the project's database connection: on PostgreSQL too
+        url = database_url if workers > 1 else ""
+        with Project.init(root, database_url=url) as project:
             report = import_snapshot(
                 project,
                 read_source("coco", coco_dir / "instances.json"),
@@ -48,7 +50,7 @@ def test_workers_make_the_same_project_as_one_process(
 
 
 def test_a_bad_file_read_by_a_worker_stops_the_import_and_leaves_nothing(
-    coco_dir, small_project, tmp_path, monkeypatch
+    database_url, coco_dir, small_project, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(imports, "CHUNK", 2)
     source = tmp_path / "source"
@@ -59,7 +61,7 @@ def test_a_bad_file_read_by_a_worker_stops_the_import_and_leaves_nothing(
     for image in bad:
         (source / image.file).write_bytes(b"not an image")
     root = tmp_path / "p"
-    with Project.init(root) as project:
+    with Project.init(root, database_url=database_url) as project:
         before = project.store.counts()
         with pytest.raises(ImportFormatError) as caught:
             import_snapshot(project, snapshot, source, workers=2)
