@@ -123,6 +123,14 @@ def test_small_images_fill_their_tiles_and_space_previews_with_the_outline(serve
     app, page, root = served
     open_page(page, app, "sweep")
     _pick(page, "sweep_group", SMALL)
+    # the grid may still show the previous group's tiles for a moment: wait for this group's
+    with Project.open(root) as project:
+        small_ids = [i.id for i in project.store.list_images(project.store.group_by_name(SMALL).id)]
+    page.wait_for_function(
+        "ids => { const t = document.querySelectorAll('.grd-tile');"
+        " return t.length > 0 && [...t].every(n => ids.includes(+n.dataset.id)); }",
+        arg=small_ids,
+    )
     page.locator(".grd-tile img").first.wait_for()
     # the 96-pixel image is scaled up on the server (nearest-neighbour) and drawn across the tile
     natural_w, shown_w, tile_w = page.locator(".grd-tile img").first.evaluate(
