@@ -1,0 +1,59 @@
+"""bench/synth_benchmark.py: each Table 5 row removes one design from the paper's full model, and a
+finished run is reused by the same protocol (so an interrupted benchmark resumes) but not by
+another one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import bench.synth_benchmark as synth_benchmark
+from pipelines.training import train as train_module
+from pipelines.training.ablate import TABLE5
+
+PROTOCOL = {"data_seed": 0, "groups": 2, "val_groups": 1, "test_groups": 1, "images": 4}
+FAST = ["epochs=1", "model_overrides.image_size=64", "num_threads=1"]
+
+
+def _row(label: str) -> dict:
+    return dict(TABLE5)[label]
+
+
+def _trained_mirror(run_dir) -> bool:
+    import yaml
+
+    return yaml.safe_load((run_dir / "config.yaml").read_text())["model_overrides"]["use_mirror"]
+
+
+def test_a_run_is_saved_and_reused_by_the_same_protocol_only(tmp_path, monkeypatch):
+    result = synth_benchmark.run_one("Full model", _row("Full model"), 0, tmp_path, FAST, PROTOCOL)
+    saved = json.loads((tmp_path / "full-model" / "seed0" / "result.json").read_text())
+    assert saved["result"] == result
+    assert 0.0 <= result["bar_miou"] <= 1.0 and result["seed"] == 0
+    # the paper's full model trains with mirror training on, although the CPU config turns it off
+    assert _trained_mirror(tmp_path / "full-model" / "seed0") is True
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(train_module, "train", no_training)
+    again = synth_benchmark.run_one("Full model", _row("Full model"), 0, tmp_path, FAST, PROTOCOL)
+    assert again == result
+    with pytest.raises(AssertionError, match="trained again"):
+        synth_benchmark.run_one(
+            "Full model", _row("Full model"), 0, tmp_path, FAST, {**PROTOCOL, "data_seed": 1}
+        )
+    with pytest.raises(AssertionError, match="trained again"):
+        synth_benchmark.run_one(
+            "Full model", _row("Full model"), 0, tmp_path, [*FAST, "lr=0.01"], PROTOCOL
+        )
+
+
+def test_the_mirror_row_differs_from_the_full_model_in_mirror_training_only(tmp_path):
+    synth_benchmark.run_one("w/o MirrorT", _row("w/o MirrorT"), 0, tmp_path, FAST, PROTOCOL)
+    assert _trained_mirror(tmp_path / "w-o-mirrort" / "seed0") is False
+    for label, overrides in TABLE5:
+        options = {**synth_benchmark.FULL_MODEL, **overrides}
+        removed = {k for k, v in options.items() if synth_benchmark.FULL_MODEL.get(k, v) != v}
+        assert ("use_mirror" in removed) == (label == "w/o MirrorT"), label
