@@ -80,7 +80,9 @@ class CachedSegmenter:
     def __init__(self, segmenter, cache_dir: Path):
         self.segmenter, self.cache_dir = segmenter, cache_dir
         self.model_id = segmenter.model_id
-        self.segments_from_box = getattr(segmenter, "segments_from_box", False)
+        from labeler.segmenter import segments_from_box
+
+        self.segments_from_box = segments_from_box(segmenter)  # the wrapped model's answer
 
     def embed(self, image):
         from labeler.images import content_hash
@@ -414,12 +416,12 @@ def main() -> None:
             synth_project, synth_truth, segmenter, conditions, "synthetic"
         )
         synth_project.close()
-    cuts = cuts_vs_none(results) if results else {}
+    cuts = cuts_vs_none(results)
     for group, row in smoke_results.items():
         print(f"smoke, {group} (8 photos as they are): {row}")
     for label, these in (
         ("pasted", cuts),
-        ("synthetic", cuts_vs_none(synthetic) if synthetic else {}),
+        ("synthetic", cuts_vs_none(synthetic)),
     ):
         for name, cut in these.items():
             print(f"{label}: cut vs none, {name}: each {cut['each']:.1%}, bulk {cut['bulk']:.1%}")
@@ -432,7 +434,7 @@ def main() -> None:
             "intervals95_over_groups": {
                 n: {c: v["interval95_over_groups"] for c, v in r.items()} for n, r in rows.items()
             },
-            "cut_vs_none": cuts_vs_none(rows) if rows else {},
+            "cut_vs_none": cuts_vs_none(rows),
         }
 
     print(

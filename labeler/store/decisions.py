@@ -125,9 +125,9 @@ def _instance(row) -> Instance:
 def _images_by_id(conn: Connection, wanted: set[int]) -> dict:
     """``id -> (id, group_id, height, width)`` of the images ``wanted``. An import's images have
     consecutive ids: one range query then, not a query per 500 ids (200 of them at ten times GRD)."""
-    columns = select(t.images.c.id, t.images.c.group_id, t.images.c.height, t.images.c.width)
     if not wanted:
         return {}
+    columns = select(t.images.c.id, t.images.c.group_id, t.images.c.height, t.images.c.width)
     low, high = min(wanted), max(wanted)
     if high - low < 4 * len(wanted):
         rows = conn.execute(columns.where(t.images.c.id.between(low, high)))
