@@ -1,6 +1,6 @@
 """bench/synth_benchmark.py: each Table 5 row removes one design from the paper's full model, and a
 finished run is reused by the same protocol (so an interrupted benchmark resumes) but not by
-another one."""
+another one, and a recipe chosen on validation is scored on test from the same checkpoint."""
 
 from __future__ import annotations
 
@@ -57,3 +57,35 @@ def test_the_mirror_row_differs_from_the_full_model_in_mirror_training_only(tmp_
         options = {**synth_benchmark.FULL_MODEL, **overrides}
         removed = {k for k, v in options.items() if synth_benchmark.FULL_MODEL.get(k, v) != v}
         assert ("use_mirror" in removed) == (label == "w/o MirrorT"), label
+
+
+def test_a_recipe_is_chosen_on_validation_and_its_checkpoint_then_scored_on_test(
+    tmp_path, monkeypatch
+):
+    from pipelines.training import evaluate as evaluate_module
+
+    scored = []
+    evaluate_groups = evaluate_module.evaluate_groups
+
+    def spy(model, groups, *args, **kwargs):
+        scored.append(groups)
+        return evaluate_groups(model, groups, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate_module, "evaluate_groups", spy)
+    row = _row("Full model")
+    splits = synth_benchmark.make_splits(**PROTOCOL)
+    chosen = synth_benchmark.run_one("Full model", row, 0, tmp_path, FAST, PROTOCOL, "validation")
+    run_dir = tmp_path / "full-model" / "seed0"
+    assert (run_dir / "result-validation.json").is_file() and not (run_dir / "result.json").exists()
+    # choosing a recipe never looks at the test split
+    assert scored and all(groups is splits["validation"] for groups in scored)
+    assert 0.0 <= chosen["bar_miou"] <= 1.0
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a trained checkpoint was trained again")
+
+    monkeypatch.setattr(train_module, "train", no_training)
+    scored.clear()
+    test = synth_benchmark.run_one("Full model", row, 0, tmp_path, FAST, PROTOCOL)
+    assert scored[-1] is splits["test"] and (run_dir / "result.json").is_file()
+    assert test["n_samples"] > 0
