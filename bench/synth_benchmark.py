@@ -60,6 +60,14 @@ def make_splits(data_seed: int, groups: int, val_groups: int, test_groups: int, 
     }
 
 
+def _saved_with(path: Path, key: dict) -> dict | None:
+    """The JSON saved at ``path`` if it was saved under ``key`` (a run's data and options)."""
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text())
+    return saved if saved.get("key") == key else None
+
+
 def run_one(
     label, overrides, seed, out_dir: Path, extra: list[str], protocol: dict, score: str = "test"
 ) -> dict:
@@ -88,18 +96,20 @@ def run_one(
     # what makes two runs the same run: the data and the training options, not the folder
     key = {"protocol": protocol, "options": options}
     saved = run_dir / ("result.json" if score == "test" else f"result-{score}.json")
-    if saved.is_file():
-        previous = json.loads(saved.read_text())
-        if previous.get("key") == key:
-            return previous["result"]
+    previous = _saved_with(saved, key)
+    if previous is not None:
+        return previous["result"]
     cfg = load_train_config(CONFIG, [f"out_dir={run_dir}", *options])
     splits = make_splits(**protocol)
     started = time.time()
     final = checkpoint_dir(cfg) / "final.pt"
     trained = run_dir / "trained.json"  # a checkpoint of these options: score it, do not retrain
-    if not (final.is_file() and trained.is_file() and json.loads(trained.read_text()) == key):
+    if not (final.is_file() and _saved_with(trained, key) is not None):
+        # forget the old checkpoint's key first: training overwrites final.pt, and an interrupted
+        # run must not leave a new checkpoint under the old options
+        trained.unlink(missing_ok=True)
         train(cfg, progress=False, train_groups=splits["train"], val_groups=[])
-        trained.write_text(json.dumps(key))
+        trained.write_text(json.dumps({"key": key}))
     model, _ = load_checkpoint(final)
     threshold = None
     if model.config.apply_presence:
